@@ -1,0 +1,31 @@
+"""matcalc: symbolic matrix calculus with textbook results.
+
+>>> import matcalc as mc
+>>> x, A = mc.vector("x", "n"), mc.matrix("A", "n", "n")
+>>> print(mc.derive(x.T @ A @ x, x))
+(A + Aᵀ) x
+"""
+from .api import (PropertyError, abs, cos, det, diag, eye, exp, inv, log, log_softmax, logdet,
+                  matrix, norm2, ones, parse, relu, scalar, sigmoid, sign, sin, softmax, softplus,
+                  sqrt, step, sum, tan, tanh, trace, vector)
+from .check import CheckReport
+from .derivative import Derivative, derive
+from .errors import (MatcalcError, ParseError, RuleError, ShapeError, UnknownNameError,
+                     UnsupportedDerivativeError)
+from .expr import Expr
+
+__version__ = "0.1.0"
+
+
+def hessian(f, wrt, shapes=None, **options) -> Derivative:
+    """The Hessian of a scalar ``f`` w.r.t. a vector: ``derive(f, wrt, order=2)``."""
+    return derive(f, wrt, shapes, order=2, **options)
+
+
+__all__ = [
+    "CheckReport", "Derivative", "Expr", "MatcalcError", "ParseError", "PropertyError", "RuleError",
+    "ShapeError", "UnknownNameError", "UnsupportedDerivativeError", "abs", "cos", "derive", "det",
+    "diag", "exp", "eye", "hessian", "inv", "log", "log_softmax", "logdet", "matrix", "norm2",
+    "ones", "parse", "relu", "scalar", "sigmoid", "sign", "sin", "softmax", "softplus", "sqrt",
+    "step", "sum", "tan", "tanh", "trace", "vector",
+]

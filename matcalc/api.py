@@ -1,0 +1,89 @@
+"""The public constructors: variables, constants and the functions users call by name."""
+from __future__ import annotations
+
+from . import expr as E
+from .errors import MatcalcError, ShapeError
+from .ops import FUNCTIONS
+from .parse import build_expression
+from .shapes import SCALAR, parse_dim
+
+PROPERTIES = ("symmetric", "spd", "positive", "invertible")
+
+
+class PropertyError(MatcalcError, TypeError):
+    """An unknown or inconsistent variable property (also a ``TypeError``, as for a bad keyword)."""
+
+
+def _props(name: str, shape, given: dict) -> frozenset:
+    unknown = sorted(set(given) - set(PROPERTIES))
+    if unknown:
+        raise PropertyError(f"unknown propert{'y' if len(unknown) == 1 else 'ies'} "
+                            f"{', '.join(unknown)} for {name!r}; known: {', '.join(PROPERTIES)}")
+    props = {p for p, on in given.items() if on}
+    if props & {"symmetric", "spd", "invertible"} and shape[0] != shape[1]:
+        raise PropertyError(f"{name!r} is {shape[0]}×{shape[1]}: only a square matrix can be "
+                            f"{' or '.join(sorted(props & {'symmetric', 'spd', 'invertible'}))}")
+    if "spd" in props:
+        props |= {"symmetric", "invertible"}
+    return frozenset(props)
+
+
+def _name(name) -> str:
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("__"):
+        raise MatcalcError(f"a variable name must be a plain identifier, got {name!r}")
+    return name
+
+
+def vector(name: str, dim, **props) -> E.Expr:
+    """A column vector ``dim×1``; ``dim`` is an int or a name like ``"n"``."""
+    shape = (parse_dim(dim, f" for {name!r}"), 1)
+    return E.variable(_name(name), shape, _props(name, shape, props))
+
+
+def matrix(name: str, rows, cols, **props) -> E.Expr:
+    """A ``rows×cols`` matrix. Properties: ``symmetric``, ``spd``, ``positive``, ``invertible``."""
+    shape = (parse_dim(rows, f" for {name!r}"), parse_dim(cols, f" for {name!r}"))
+    return E.variable(_name(name), shape, _props(name, shape, props))
+
+
+def scalar(name: str, **props) -> E.Expr:
+    return E.variable(_name(name), SCALAR, _props(name, SCALAR, props))
+
+
+def eye(n) -> E.Expr:
+    """The ``n×n`` identity."""
+    return E.eye(parse_dim(n))
+
+
+def ones(rows, cols=1) -> E.Expr:
+    """A vector (``ones(n)``) or matrix (``ones(n, m)``) of ones."""
+    return E.ones((parse_dim(rows), parse_dim(cols)))
+
+
+def parse(text: str, shapes: dict | None = None, syntax: str = "numpy") -> E.Expr:
+    """An expression from a string; ``shapes`` as in ``derive``."""
+    from .derivative import make_variables
+    return build_expression(text, make_variables(shapes), syntax)
+
+
+def _user_function(name):
+    build = FUNCTIONS[name].build
+
+    def call(x):
+        return build(E.as_expr(x))
+    call.__name__ = name
+    call.__doc__ = FUNCTIONS[name].summary
+    return call
+
+
+exp, log, sin, cos, tan, tanh = (_user_function(n) for n in ("exp", "log", "sin", "cos", "tan", "tanh"))
+sigmoid, relu, softplus, sqrt = (_user_function(n) for n in ("sigmoid", "relu", "softplus", "sqrt"))
+step, sign = _user_function("step"), _user_function("sign")
+sum, trace, det, logdet, inv = (_user_function(n) for n in ("sum", "trace", "det", "logdet", "inv"))
+diag, norm2, softmax, log_softmax = (_user_function(n) for n in ("diag", "norm2", "softmax", "log_softmax"))
+abs = _user_function("abs")
+
+__all__ = ["PropertyError", "ShapeError", "vector", "matrix", "scalar", "eye", "ones", "parse",
+           "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "sqrt", "step",
+           "sign", "sum", "trace", "det", "logdet", "inv", "diag", "norm2", "softmax",
+           "log_softmax", "abs"]

@@ -1,0 +1,256 @@
+"""Finite-difference checks: is a closed-form derivative right on random inputs?
+
+Inputs respect the variables' properties and the domains of the functions they feed:
+symbolic dimensions get distinct small sizes (so a transposed answer cannot pass by accident);
+``spd`` matrices are ``M Mᵀ/n + I``; ``symmetric`` ones ``(M + Mᵀ)/2``; ``invertible`` ones
+``M + 2√n I``; ``positive`` ones ``|M| + ½``; a variable that a ``log``, a ``sqrt`` or a
+fractional power reads directly is drawn positive. Inputs where ``f`` is not finite, or where
+the differences at two step sizes disagree (a kink of ``relu`` or ``abs``), are redrawn.
+
+The derivative is compared with Richardson-extrapolated central differences of ``f`` itself
+(second differences for Hessians), entry by entry. A symmetric variable is perturbed
+symmetrically, so only the derivative's action on symmetric directions is compared.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import expr as E
+from .printing.numpy import NumpyFunction
+from .shapes import SCALAR, resolve_dim
+
+SIZES = (3, 4, 5, 6, 7)
+MAX_DRAWS = 25
+
+
+@dataclass
+class CheckReport:
+    """The verdict of a finite-difference check. ``status``: ``ok``, ``wrong`` or ``inconclusive``."""
+    status: str
+    max_rel_error: float
+    trials: int
+    sizes: dict
+    seed: int
+    tolerance: float
+    errors: list = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def __bool__(self):
+        return self.ok
+
+    def __str__(self):
+        sizes = ", ".join(f"{k}={v}" for k, v in sorted(self.sizes.items())) or "fixed sizes"
+        head = {"ok": "ok", "wrong": "WRONG", "inconclusive": "inconclusive"}[self.status]
+        text = (f"check {head}: max relative error {self.max_rel_error:.1e} over {self.trials} "
+                f"random input(s) ({sizes}; seed {self.seed}; tolerance {self.tolerance:g})")
+        return text + (f" — {self.message}" if self.message else "")
+
+
+# ---------------------------------------------------------------------------------------
+# Random inputs
+# ---------------------------------------------------------------------------------------
+
+def assign_sizes(variables, rng) -> dict:
+    names = sorted({d for v in variables for d in v.shape if isinstance(d, str)})
+    order = list(SIZES)
+    rng.shuffle(order)
+    while len(order) < len(names):
+        order.append(order[-1] + 1)
+    return dict(zip(names, order))
+
+
+def positive_domain_variables(e: E.Expr) -> set:
+    """Variables read directly by an operation that needs positive input."""
+    out = set()
+    for node in E.walk(e):
+        if node.op == "fn" and node.data == "log" or node.op == "pow" and not (
+                node.args[1].op == "const" and getattr(node.args[1].data, "denominator", 2) == 1):
+            target = node.args[0]
+            if target.op == "T":
+                target = target.args[0]
+            if target.op == "var":
+                out.add(target)
+    return out
+
+
+def invertible_variables(e: E.Expr) -> set:
+    out = set()
+    for node in E.walk(e):
+        if node.op in ("inv", "det", "logdet"):
+            target = node.args[0].args[0] if node.args[0].op == "T" else node.args[0]
+            if target.op == "var":
+                out.add(target)
+    return out
+
+
+def draw(v: E.Expr, sizes: dict, rng, positive=False, invertible=False):
+    shape = tuple(resolve_dim(d, sizes) for d in v.shape)
+    props = v.data[1]
+    if shape == (1, 1):
+        x = rng.standard_normal()
+        return float(abs(x) + 0.5 if positive or "positive" in props else x)
+    m = rng.standard_normal(shape)
+    n = shape[0]
+    if "spd" in props:
+        return m @ m.T / n + np.eye(n)
+    if "symmetric" in props:
+        s = (m + m.T) / 2
+        return s + 2 * math.sqrt(n) * np.eye(n) if invertible or "invertible" in props else s
+    if "invertible" in props or invertible:
+        return m + 2 * math.sqrt(n) * np.eye(n)
+    if positive or "positive" in props:
+        return np.abs(m) + 0.5
+    return m
+
+
+# ---------------------------------------------------------------------------------------
+# Finite differences
+# ---------------------------------------------------------------------------------------
+
+def directions(v: E.Expr, value) -> list:
+    """Unit perturbations of ``v``: each entry, or each symmetric pair for a symmetric ``v``."""
+    value = np.asarray(value, dtype=float)
+    shape = value.shape
+    if v.data[1] & {"symmetric", "spd"} and len(shape) == 2 and shape[0] == shape[1] and shape[0] > 1:
+        out = []
+        n = shape[0]
+        for i in range(n):
+            for j in range(i, n):
+                d = np.zeros(shape)
+                d[i, j] = d[j, i] = 1.0
+                out.append(d)
+        return out
+    out = []
+    for k in range(value.size):
+        d = np.zeros(value.size)
+        d[k] = 1.0
+        out.append(d.reshape(shape))
+    return out
+
+
+def _central(fun, x, d, h):
+    return (np.asarray(fun(x + h * d), dtype=float) - np.asarray(fun(x - h * d), dtype=float)) / (2 * h)
+
+
+def richardson(fun, x, d, h):
+    """The directional derivative of ``fun`` at ``x`` along ``d``, and a noise estimate."""
+    coarse = _central(fun, x, d, h)
+    fine = _central(fun, x, d, h / 2)
+    value = (4 * fine - coarse) / 3
+    noise = float(np.max(np.abs(fine - coarse), initial=0.0))
+    return value, noise
+
+
+def step_for(x) -> float:
+    return 1e-3 * max(1.0, float(np.max(np.abs(x), initial=0.0)))
+
+
+def relative_error(got, want) -> float:
+    got = np.asarray(got, dtype=float).reshape(-1)
+    want = np.asarray(want, dtype=float).reshape(-1)
+    scale = np.linalg.norm(want)
+    diff = np.linalg.norm(got - want)
+    return float(diff / scale) if scale > 1e-8 else float(diff)
+
+
+def pair(a, b) -> float:
+    """The Frobenius inner product."""
+    return float(np.sum(np.asarray(a, dtype=float) * np.asarray(b, dtype=float)))
+
+
+def vec(a) -> np.ndarray:
+    """Column-major vectorisation, the convention of the vec/Kronecker identities."""
+    return np.asarray(a, dtype=float).reshape(-1, order="F")
+
+
+def check_derivative(f: E.Expr, wrt: E.Expr, result: E.Expr, kind: str, variables,
+                     seed=None, trials: int = 3, tolerance: float = 1e-6) -> CheckReport:
+    """Compare ``result`` (a gradient shaped like ``wrt``, a Jacobian ``numel(f) × numel(wrt)``
+    or a Hessian ``numel(wrt) × numel(wrt)``) with finite differences of ``f``."""
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**31))
+    rng = np.random.default_rng(seed)
+    variables = sorted(set(variables) | f.free_vars | {wrt}, key=lambda v: v.name)
+    sizes = assign_sizes(variables, rng)
+    positive = positive_domain_variables(f)
+    invertible = invertible_variables(f)
+    f_num = NumpyFunction(f, "f", required=variables)
+    d_num = NumpyFunction(result, "derivative", required=variables)
+    errors: list = []
+    skipped = 0
+    for _ in range(trials):
+        for _attempt in range(MAX_DRAWS):
+            inputs = {v.name: draw(v, sizes, rng, v in positive, v in invertible) for v in variables}
+            outcome = _compare(f_num, d_num, wrt, kind, inputs)
+            if outcome is not None:
+                errors.append(outcome)
+                break
+            skipped += 1
+        else:
+            break
+    if not errors:
+        return CheckReport("inconclusive", math.nan, 0, sizes, seed, tolerance, [],
+                           "no input was found where f is finite and smooth")
+    worst = max(errors)
+    status = "ok" if worst <= tolerance else "wrong"
+    message = ""
+    if len(errors) < trials:
+        message = f"only {len(errors)} of {trials} trials found usable inputs"
+        if status == "ok":
+            status = "inconclusive"
+    return CheckReport(status, worst, len(errors), sizes, seed, tolerance, errors, message)
+
+
+def _compare(f_num, d_num, wrt, kind, inputs):
+    """The relative error at one input, or ``None`` if the input is unusable."""
+    x0 = np.asarray(inputs[wrt.name], dtype=float)
+
+    def f_at(x):
+        args = dict(inputs)
+        args[wrt.name] = x
+        return vec(f_num(**args))
+
+    base = f_at(x0)
+    if not np.all(np.isfinite(base)):
+        return None
+    got = np.asarray(d_num(**inputs), dtype=float)
+    if not np.all(np.isfinite(got)):
+        return None
+    h = step_for(x0)
+    dirs = directions(wrt, x0)
+    predicted, measured = [], []
+    if kind == "hessian":
+        matrix = got.reshape(len(vec(x0)), len(vec(x0)))
+        for i, di in enumerate(dirs):
+            for dj in dirs[i:]:
+                value, noise = _second_difference(f_at, x0, di, dj, h)
+                if not np.isfinite(value) or noise > 1e-4 * max(1.0, abs(value)):
+                    return None
+                predicted.append(vec(di) @ matrix @ vec(dj))
+                measured.append(value)
+        return relative_error(predicted, measured)
+    for d in dirs:
+        value, noise = richardson(f_at, x0, d, h)
+        if not np.all(np.isfinite(value)) or noise > 1e-4 * max(1.0, float(np.max(np.abs(value)))):
+            return None
+        measured.append(value)
+        if kind == "gradient":
+            predicted.append(np.array([pair(got.reshape(x0.shape) if x0.ndim else got, d)]))
+        else:
+            predicted.append(got.reshape(len(base), -1) @ vec(d))
+    return relative_error(np.concatenate(predicted), np.concatenate(measured))
+
+
+def _second_difference(f_at, x0, di, dj, h):
+    def at(step):
+        return (f_at(x0 + step * di + step * dj)[0] - f_at(x0 + step * di - step * dj)[0]
+                - f_at(x0 - step * di + step * dj)[0] + f_at(x0 - step * di - step * dj)[0]) / (4 * step * step)
+    coarse, fine = at(h), at(h / 2)
+    return (4 * fine - coarse) / 3, abs(fine - coarse)

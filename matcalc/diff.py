@@ -1,0 +1,206 @@
+"""Differentials, and reading a derivative off a differential.
+
+1. ``differential(f, X)`` gives ``df``, an expression linear in the placeholder ``dX``: the rules
+   of ``rules/differentials.rules`` for the nonlinear operations (``d(X⁻¹) = −X⁻¹ dX X⁻¹``),
+   ``d L(X) = L(dX)`` for the linear ones and the product rule for ``@``, ``*`` and ``⊗``.
+2. The derivative is identified from ``df``:
+
+   - gradient of a scalar ``f``: the ``G`` with ``df = tr(Gᵀ dX)``, found by transposing the
+     linear map ``dX ↦ df`` one operation at a time (the trace identities below);
+   - Jacobian of a vector ``f`` w.r.t. a vector (or scalar) ``x``: the ``J`` with
+     ``df = J dx``, found with the vec identities ``vec(A dX B) = (Bᵀ ⊗ A) vec(dX)`` and
+     ``vec(c ⊙ dX) = diag(c) vec(dX)``; Kronecker products of vectors collapse to ordinary
+     products, so for vectors the result is an ordinary matrix.
+
+Every step can be recorded (rule name, before, after) for the derivation steps.
+"""
+from __future__ import annotations
+
+from . import expr as E
+from .errors import UnsupportedDerivativeError
+from .ops import OPERATIONS, operation_key
+from .rules import RULES, Binding, match
+from .shapes import SCALAR, shape_text
+
+
+def differential_variable(x: E.Expr) -> E.Expr:
+    """The placeholder ``dX`` for the variable ``X``."""
+    return E.variable("d" + x.name, x.shape, {"differential"})
+
+
+class Differentiator:
+    """Computes differentials with respect to one variable, memoised per node."""
+
+    def __init__(self, wrt: E.Expr, recorder=None):
+        self.wrt = wrt
+        self.dx = differential_variable(wrt)
+        self.memo: dict = {}
+        self.recorder = recorder
+
+    def __call__(self, e: E.Expr) -> E.Expr:
+        hit = self.memo.get(e)
+        if hit is None:
+            hit = self.memo[e] = self._differential(e)
+        return hit
+
+    def _differential(self, e: E.Expr) -> E.Expr:
+        if e is self.wrt:
+            return self.dx
+        if not e.depends_on(self.wrt):
+            return E.zero(e.shape)
+        key = operation_key(e)
+        kind = OPERATIONS[key].derivative
+        if kind == "linear":  # d L(X) = L(dX)
+            return E.rebuild(e, [self(a) for a in e.args])
+        if kind == "multilinear":  # d(A B) = dA B + A dB
+            terms = []
+            for i, a in enumerate(e.args):
+                if a.depends_on(self.wrt):
+                    terms.append(E.rebuild(e, e.args[:i] + (self(a),) + e.args[i + 1:]))
+            return E.add(*terms)
+        for rule in RULES.differentials.get(key, ()):
+            for binding in match(rule.pattern, e, Binding()):
+                if rule.guards_hold(binding):
+                    out = rule.instantiate(binding, hooks={"d": lambda args, node: self(args[0])})
+                    if self.recorder is not None:
+                        self.recorder.record(rule.name, e, out)
+                    return out
+        raise UnsupportedDerivativeError(f"no differential rule for {key.removeprefix('fn:')} "
+                                         f"(in {e})")
+
+
+# ---------------------------------------------------------------------------------------
+# Gradients: transpose the linear map dX ↦ df
+# ---------------------------------------------------------------------------------------
+
+def unbroadcast(seed: E.Expr, shape) -> E.Expr:
+    """The adjoint of broadcasting to ``seed.shape`` from ``shape``: sum over the copies."""
+    if seed.shape == shape:
+        return seed
+    if shape == SCALAR:
+        return E.sum_all(seed)
+    if shape[1] == 1:   # a column broadcast across columns: row sums, S 𝟏
+        return E.matmul(seed, E.ones((seed.shape[1], 1)))
+    return E.matmul(E.ones((1, seed.shape[0])), seed)   # a row across rows: 𝟏ᵀ S
+
+
+def gradient_from_differential(df: E.Expr, dx: E.Expr) -> E.Expr:
+    """``G`` such that ``df = ⟨G, dX⟩`` (the sum of ``G ⊙ dX``); ``df`` is scalar and linear in ``dX``."""
+    terms: list = []
+    _adjoint(df, E.const(1), dx, terms)
+    return E.add(*terms) if terms else E.zero(dx.shape)
+
+
+def _adjoint(linear: E.Expr, seed: E.Expr, dx: E.Expr, out: list):
+    """Add to ``out`` the gradient of ``⟨seed, linear(dX)⟩`` with respect to ``dX``."""
+    if linear is dx:
+        out.append(seed)
+        return
+    if not linear.depends_on(dx):
+        return
+    op = linear.op
+    if op == "add":  # ⟨S, A + B⟩ = ⟨S, A⟩ + ⟨S, B⟩
+        for term in linear.args:
+            if term.depends_on(dx):
+                _adjoint(term, unbroadcast(seed, term.shape), dx, out)
+        return
+    if op == "mul":  # ⟨S, C ⊙ D⟩ = ⟨C ⊙ S, D⟩
+        dependent = [f for f in linear.args if f.depends_on(dx)]
+        if len(dependent) != 1:
+            raise UnsupportedDerivativeError("internal: the differential is not linear")
+        inner = dependent[0]
+        others = [f for f in linear.args if f is not inner]
+        _adjoint(inner, unbroadcast(E.mul(*others, seed), inner.shape), dx, out)
+        return
+    if op == "matmul":  # ⟨S, L D R⟩ = ⟨Lᵀ S Rᵀ, D⟩
+        args = linear.args
+        i = next(k for k, f in enumerate(args) if f.depends_on(dx))
+        left = [E.transpose(E.matmul(*args[:i]))] if i > 0 else []
+        right = [E.transpose(E.matmul(*args[i + 1:]))] if i < len(args) - 1 else []
+        _adjoint(args[i], E.matmul(*left, seed, *right), dx, out)
+        return
+    if op == "T":  # ⟨S, Dᵀ⟩ = ⟨Sᵀ, D⟩
+        _adjoint(linear.args[0], E.transpose(seed), dx, out)
+        return
+    if op == "trace":  # ⟨s, tr D⟩ = ⟨s I, D⟩
+        inner = linear.args[0]
+        _adjoint(inner, E.mul(seed, E.eye(inner.shape[0])), dx, out)
+        return
+    if op == "sum":  # ⟨s, sum D⟩ = ⟨s 𝟏, D⟩
+        inner = linear.args[0]
+        _adjoint(inner, E.mul(seed, E.ones(inner.shape)), dx, out)
+        return
+    if op in ("diag", "diagvec"):  # ⟨S, diag(d)⟩ = ⟨diag(S), d⟩
+        _adjoint(linear.args[0], E.diag(seed), dx, out)
+        return
+    if op == "kron":
+        raise UnsupportedDerivativeError("gradients through a Kronecker product are not supported yet")
+    raise UnsupportedDerivativeError(f"internal: {op} is not linear in {dx}")
+
+
+# ---------------------------------------------------------------------------------------
+# Jacobians: vec(df) = J vec(dx)
+# ---------------------------------------------------------------------------------------
+
+def _numel_dim(shape):
+    if shape[0] == 1:
+        return shape[1]
+    if shape[1] == 1:
+        return shape[0]
+    return E._dim_product(shape[0], shape[1])
+
+
+def _as_column(v: E.Expr) -> E.Expr:
+    """vec of a vector: the column with its entries."""
+    return E.transpose(v) if v.shape[0] == 1 and v.shape[1] != 1 else v
+
+
+def jacobian_from_differential(df: E.Expr, dx: E.Expr) -> E.Expr:
+    """``J`` with ``vec(df) = J vec(dX)``; ``df`` is a vector (or scalar) linear in ``dX``."""
+    return _vec_jacobian(df, dx)
+
+
+def _vec_jacobian(linear: E.Expr, dx: E.Expr) -> E.Expr:
+    rows = _numel_dim(linear.shape)
+    cols = _numel_dim(dx.shape)
+    if linear is dx:
+        return E.eye(cols)
+    if not linear.depends_on(dx):
+        return E.zero((rows, cols))
+    op = linear.op
+    if op == "add":
+        terms = []
+        for t in linear.args:
+            if not t.depends_on(dx):
+                continue
+            j = _vec_jacobian(t, dx)
+            if t.shape != linear.shape:  # a scalar broadcast to a vector: 𝟏 J
+                j = E.matmul(E.ones((rows, 1)), j)
+            terms.append(j)
+        return E.add(*terms)
+    if op == "mul":
+        dependent = [f for f in linear.args if f.depends_on(dx)]
+        inner = dependent[0]
+        others = E.mul(*[f for f in linear.args if f is not inner])
+        j = _vec_jacobian(inner, dx)
+        if inner.shape == linear.shape:  # vec(C ⊙ D) = diag(vec C) vec D
+            if others.shape == SCALAR:
+                return E.mul(others, j)
+            return E.matmul(E.diag(_as_column(others)), j)
+        if inner.shape == SCALAR:  # vec(c d) = vec(c) d
+            return E.matmul(_as_column(others), j)
+    if op == "matmul":  # vec(L D R) = (Rᵀ ⊗ L) vec D
+        args = linear.args
+        i = next(k for k, f in enumerate(args) if f.depends_on(dx))
+        inner = args[i]
+        left = E.matmul(*args[:i]) if i > 0 else E.eye(inner.shape[0])
+        right = E.matmul(*args[i + 1:]) if i < len(args) - 1 else E.eye(inner.shape[1])
+        return E.matmul(E.kron(E.transpose(right), left), _vec_jacobian(inner, dx))
+    if op == "T" and (linear.shape[0] == 1 or linear.shape[1] == 1):  # vec(vᵀ) = vec(v)
+        return _vec_jacobian(linear.args[0], dx)
+    if op == "sum":  # sum D = 𝟏ᵀ vec D
+        inner = linear.args[0]
+        return E.matmul(E.ones((1, _numel_dim(inner.shape))), _vec_jacobian(inner, dx))
+    raise UnsupportedDerivativeError(
+        f"the Jacobian through {op} of a {shape_text(linear.shape)} value needs higher-order "
+        "(matrix-by-matrix) derivatives, which are not supported yet")

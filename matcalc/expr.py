@@ -1,0 +1,899 @@
+"""Expressions: immutable, interned nodes whose shapes are checked at construction.
+
+Every node is a matrix with a shape ``(rows, cols)`` (see ``shapes``); a scalar is ``1×1``.
+Nodes are interned: building the same expression twice gives the same object, so equality is
+identity and shared subexpressions are shared in memory.
+
+The constructors below (``add``, ``mul``, ``matmul``, ``transpose``, ``power``, ...) return
+expressions in a canonical form, which is what makes like terms meet:
+
+- sums and Hadamard products are flat and sorted; like terms are collected (``A x + 2 A x`` ->
+  ``3 A x``) and equal Hadamard bases collect their exponents (``x ⊙ x⁻¹`` -> ``1``);
+- numeric constants are exact ``Fraction``s where possible and are folded;
+- matrix products are flat, without identities, and their scalar (``1×1``) segments are pulled
+  out as factors: ``a bᵀ c dᵀ`` -> ``(bᵀ c) a dᵀ``; a ``1×1`` product is written the way round
+  with fewer transposes;
+- transposes sit on the leaves: ``(A B)ᵀ`` -> ``Bᵀ Aᵀ``; ``Sᵀ`` -> ``S`` for a symmetric ``S``;
+- traces are rotated to a canonical cyclic order; ``tr(u vᵀ)`` -> ``vᵀ u``.
+
+``mul`` is the elementwise (Hadamard) product, which also covers scaling by a scalar;
+``matmul`` is the matrix product.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from . import numbers as num
+from .errors import MatcalcError, ShapeError
+from .shapes import SCALAR, broadcast, is_scalar, shape_text
+
+_TABLE: dict = {}
+
+# Sort rank of each operation: decides the canonical (and printed) order of operands.
+_RANK = {"const": 0, "dim": 0, "var": 1, "T": 2, "eye": 3, "ones": 3, "zero": 3, "fn": 4,
+         "pow": 5, "matmul": 6, "mul": 7, "add": 8}
+_LEAVES = frozenset({"var", "T", "eye", "ones", "zero", "dim"})
+
+PROPERTIES = ("symmetric", "spd", "positive", "invertible")
+
+
+class Expr:
+    """A node of an expression tree. Build them with the constructors or Python operators."""
+
+    __slots__ = ("op", "args", "shape", "data", "_key", "_vars", "__weakref__")
+
+    op: str
+    args: tuple
+    shape: tuple
+    data: object
+
+    # -- identity -----------------------------------------------------------------------
+    def __reduce__(self):
+        return (_rebuild_pickled, (self.op, self.args, self.shape, self.data))
+
+    @property
+    def key(self) -> tuple:
+        """A total order on expressions, used to sort the operands of commutative operations."""
+        k = self._key
+        if k is None:
+            data = self.data
+            if self.op == "var":
+                data = (data[0], tuple(sorted(data[1])))
+            elif self.op == "const":
+                data = float(data)
+            k = (_RANK.get(self.op, 9), self.op, data, tuple(a.key for a in self.args),
+                 tuple(str(d) for d in self.shape))
+            self._key = k
+        return k
+
+    @property
+    def free_vars(self) -> frozenset:
+        """The variables (``op == "var"``) this expression contains."""
+        v = self._vars
+        if v is None:
+            if self.op == "var":
+                v = frozenset((self,))
+            elif not self.args:
+                v = frozenset()
+            elif len(self.args) == 1:
+                v = self.args[0].free_vars
+            else:
+                v = frozenset().union(*(a.free_vars for a in self.args))
+            self._vars = v
+        return v
+
+    def depends_on(self, variable: "Expr") -> bool:
+        return variable in self.free_vars
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == SCALAR
+
+    @property
+    def name(self) -> str:
+        if self.op != "var":
+            raise AttributeError("only variables have a name")
+        return self.data[0]
+
+    @property
+    def props(self) -> frozenset:
+        return self.data[1] if self.op == "var" else frozenset()
+
+    # -- numpy-style operators -------------------------------------------------------------
+    def __add__(self, other):
+        return add(self, as_expr(other))
+
+    def __radd__(self, other):
+        return add(as_expr(other), self)
+
+    def __sub__(self, other):
+        return add(self, neg(as_expr(other)))
+
+    def __rsub__(self, other):
+        return add(as_expr(other), neg(self))
+
+    def __mul__(self, other):
+        return mul(self, as_expr(other))
+
+    def __rmul__(self, other):
+        return mul(as_expr(other), self)
+
+    def __truediv__(self, other):
+        return divide(self, as_expr(other))
+
+    def __rtruediv__(self, other):
+        return divide(as_expr(other), self)
+
+    def __pow__(self, other):
+        return power(self, as_expr(other))
+
+    def __rpow__(self, other):
+        return power(as_expr(other), self)
+
+    def __matmul__(self, other):
+        return matmul(self, as_expr(other, "@"))
+
+    def __rmatmul__(self, other):
+        return matmul(as_expr(other, "@"), self)
+
+    def __neg__(self):
+        return neg(self)
+
+    def __pos__(self):
+        return self
+
+    @property
+    def T(self) -> "Expr":
+        return transpose(self)
+
+    __array_ufunc__ = None  # numpy arrays must not swallow expressions in mixed operations
+
+    def __bool__(self):
+        raise MatcalcError("an expression has no truth value; compare numbers from to_numpy() instead")
+
+    # -- output ----------------------------------------------------------------------------
+    def __str__(self):
+        from .printing.text import to_text
+        return to_text(self)
+
+    def __repr__(self):
+        return f"<matcalc {shape_text(self.shape)}: {self}>"
+
+    def latex(self) -> str:
+        from .printing.latex import to_latex
+        return to_latex(self)
+
+    def _repr_latex_(self):
+        return f"${self.latex()}$"
+
+    def to_numpy(self):
+        """A numpy function of the variables (keyword arguments by name) that evaluates this."""
+        from .printing.numpy import compile_numpy
+        return compile_numpy(self)
+
+
+def _rebuild_pickled(op, args, shape, data):
+    return _node(op, args, shape, data)
+
+
+def _node(op: str, args: tuple, shape: tuple, data=None) -> Expr:
+    key = (op, args, shape, data)
+    node = _TABLE.get(key)
+    if node is None:
+        node = object.__new__(Expr)
+        node.op = op
+        node.args = args
+        node.shape = shape
+        node.data = data
+        node._key = None
+        node._vars = None
+        _TABLE[key] = node
+    return node
+
+
+def as_expr(value, context: str = "") -> Expr:
+    if isinstance(value, Expr):
+        return value
+    if context == "@":
+        raise ShapeError(f"'@' needs two matrices or vectors, got the number {value!r}; use '*' to scale")
+    try:
+        return const(value)
+    except MatcalcError:
+        raise MatcalcError(
+            f"cannot use {type(value).__name__} in an expression; make variables with "
+            "mc.vector, mc.matrix or mc.scalar") from None
+
+
+# ---------------------------------------------------------------------------------------
+# Leaves
+# ---------------------------------------------------------------------------------------
+
+def variable(name: str, shape: tuple, props=frozenset()) -> Expr:
+    return _node("var", (), shape, (name, frozenset(props)))
+
+
+def const(value) -> Expr:
+    return _node("const", (), SCALAR, num.to_number(value))
+
+
+def zero(shape) -> Expr:
+    return const(0) if shape == SCALAR else _node("zero", (), shape)
+
+
+def ones(shape) -> Expr:
+    return const(1) if shape == SCALAR else _node("ones", (), shape)
+
+
+def eye(n) -> Expr:
+    return const(1) if n == 1 else _node("eye", (), (n, n))
+
+
+def dim_value(d) -> Expr:
+    """The size ``d`` of a dimension as a scalar (``tr(I_n) = n``)."""
+    return const(d) if isinstance(d, int) else _node("dim", (), SCALAR, d)
+
+
+def is_const(e: Expr, value=None) -> bool:
+    return e.op == "const" and (value is None or e.data == value)
+
+
+def is_zero(e: Expr) -> bool:
+    return e.op == "zero" or (e.op == "const" and e.data == 0)
+
+
+def is_symmetric(e: Expr) -> bool:
+    """Known symmetric from its properties (not by looking at values)."""
+    if e.shape[0] != e.shape[1]:
+        return False
+    return transpose(e) is e
+
+
+def is_positive(e: Expr) -> bool:
+    """Known to have only positive entries."""
+    if e.op == "var":
+        return "positive" in e.data[1]
+    if e.op == "const":
+        return e.data > 0
+    if e.op in ("ones", "dim"):
+        return True
+    if e.op == "fn":
+        return e.data in ("exp", "sigmoid", "softplus")
+    if e.op == "softmax":
+        return True
+    if e.op == "pow":
+        return is_positive(e.args[0])
+    if e.op in ("mul", "add"):
+        return all(is_positive(a) for a in e.args)
+    if e.op == "T":
+        return is_positive(e.args[0])
+    if e.op == "norm2":
+        return False
+    return False
+
+
+# ---------------------------------------------------------------------------------------
+# Sums
+# ---------------------------------------------------------------------------------------
+
+def split_coefficient(e: Expr):
+    """``(c, rest)`` with ``e = c · rest``, ``c`` a number; ``rest`` is ``None`` for a constant."""
+    if e.op == "const":
+        return e.data, None
+    if e.op == "mul" and e.args[0].op == "const":
+        rest = e.args[1:]
+        return e.args[0].data, (rest[0] if len(rest) == 1 else _node("mul", rest, e.shape))
+    return Fraction(1), e
+
+
+def _term_order(e: Expr):
+    c, rest = split_coefficient(e)
+    if rest is None:
+        return (c < 0, 0, ())
+    return (c < 0, 2 if rest.op in _LEAVES else 1, rest.key)
+
+
+def add(*terms) -> Expr:
+    terms = [as_expr(t) for t in terms]
+    shape = terms[0].shape
+    for t in terms[1:]:
+        new = broadcast(shape, t.shape)
+        if new is None:
+            raise ShapeError(f"cannot add {shape_text(shape)} and {shape_text(t.shape)}")
+        shape = new
+    flat = []
+    for t in terms:
+        flat.extend(t.args if t.op == "add" else (t,))
+    constant = Fraction(0)
+    coefficients: dict = {}
+    order = []
+    for t in flat:
+        if is_zero(t):
+            continue
+        c, rest = split_coefficient(t)
+        if rest is None:
+            constant += c
+            continue
+        if rest.op == "ones":  # c·1 broadcast is the constant c
+            if rest.shape == shape:
+                constant += c
+                continue
+        if rest not in coefficients:
+            coefficients[rest] = c
+            order.append(rest)
+        else:
+            coefficients[rest] += c
+    out = [scale(coefficients[r], r) for r in order if coefficients[r] != 0]
+    if constant != 0:
+        out.append(const(constant))
+    if not out:
+        return zero(shape)
+    if len(out) == 1:
+        return _broadcast_to(out[0], shape)
+    out.sort(key=_term_order)
+    return _node("add", tuple(out), shape)
+
+
+def _broadcast_to(e: Expr, shape) -> Expr:
+    return e if e.shape == shape else mul(e, ones(shape))
+
+
+def scale(c, e: Expr) -> Expr:
+    if c == 1:
+        return e
+    return mul(const(c), e)
+
+
+def neg(e: Expr) -> Expr:
+    return mul(const(-1), e)
+
+
+# ---------------------------------------------------------------------------------------
+# Hadamard products and powers
+# ---------------------------------------------------------------------------------------
+
+def _factor_order(e: Expr):
+    base = e.args[0] if e.op == "pow" else e
+    return (0 if e.shape == SCALAR else 1, base.key, e.key)
+
+
+def mul(*factors) -> Expr:
+    """The elementwise (Hadamard) product, with broadcasting; scaling by a scalar included."""
+    factors = [as_expr(f) for f in factors]
+    shape = factors[0].shape
+    for f in factors[1:]:
+        new = broadcast(shape, f.shape)
+        if new is None:
+            raise ShapeError(
+                f"elementwise product of {shape_text(shape)} and {shape_text(f.shape)}: shapes do not fit")
+        shape = new
+    flat = []
+    for f in factors:
+        flat.extend(f.args if f.op == "mul" else (f,))
+    coefficient = Fraction(1)
+    exponents: dict = {}
+    order = []
+    for f in flat:
+        if f.op == "const":
+            coefficient *= f.data
+            continue
+        if is_zero(f):
+            return zero(shape)
+        if f.op == "pow" and f.args[1].op == "const":
+            base, e = f.args[0], f.args[1].data
+        else:
+            base, e = f, Fraction(1)
+        if base not in exponents:
+            exponents[base] = e
+            order.append(base)
+        else:
+            exponents[base] += e
+    if coefficient == 0:
+        return zero(shape)
+    rest = []
+    for base in order:
+        e = exponents[base]
+        if e == 0:
+            continue
+        p = base if e == 1 else power(base, const(e))
+        if p.op == "const":
+            coefficient *= p.data
+        elif p.op == "mul":  # a power that distributed, e.g. (2x)² -> 4 x²
+            for g in p.args:
+                if g.op == "const":
+                    coefficient *= g.data
+                else:
+                    rest.append(g)
+        else:
+            rest.append(p)
+    # ones are neutral where the other factors already have the full shape
+    if any(f.op == "ones" for f in rest):
+        others = [f for f in rest if f.op != "ones"]
+        covered = SCALAR
+        for f in others:
+            covered = broadcast(covered, f.shape)
+        rest = others if covered == shape else others + [ones(shape)]
+    if not rest:
+        return _broadcast_to(const(coefficient), shape) if coefficient != 1 or shape == SCALAR \
+            else ones(shape)
+    rest.sort(key=_factor_order)
+    if coefficient != 1:
+        rest.insert(0, const(coefficient))
+    if len(rest) == 1 and rest[0].shape == shape:
+        return rest[0]
+    return _node("mul", tuple(rest), shape)
+
+
+def divide(a: Expr, b: Expr) -> Expr:
+    if b.op == "const" and b.data == 0:
+        raise MatcalcError("division by the constant 0")
+    return mul(a, power(b, const(-1)))
+
+
+def power(base: Expr, exponent: Expr) -> Expr:
+    """Elementwise power ``base ** exponent``; the exponent is a scalar."""
+    base, exponent = as_expr(base), as_expr(exponent)
+    if exponent.shape != SCALAR:
+        raise ShapeError(f"the exponent of '**' must be a scalar, got {shape_text(exponent.shape)}")
+    if exponent.op != "const":
+        if base.op == "const" and base.data == 1:
+            return base
+        return _node("pow", (base, exponent), base.shape)
+    p = exponent.data
+    if p == 0:
+        return ones(base.shape)
+    if p == 1:
+        return base
+    if base.op == "const":
+        value = num.power(base.data, p)
+        if value is not None:
+            return const(value)
+        if base.data == 0 and p < 0:
+            raise MatcalcError("0 raised to a negative power")
+    if base.op == "ones" or (base.op == "eye" and p > 0):
+        return base
+    if is_zero(base):
+        if p < 0:
+            raise MatcalcError("0 raised to a negative power")
+        return base
+    integer = num.is_integer(p)
+    if base.op == "pow" and base.args[1].op == "const":
+        inner = base.args[1].data
+        if integer or (num.is_integer(inner) and inner % 2 == 1) or is_positive(base.args[0]):
+            return power(base.args[0], const(inner * p))
+    if base.op == "mul" and (integer or all(is_positive(f) for f in base.args)):
+        return mul(*[power(f, exponent) for f in base.args])
+    return _node("pow", (base, exponent), base.shape)
+
+
+# ---------------------------------------------------------------------------------------
+# Matrix products
+# ---------------------------------------------------------------------------------------
+
+def _transpose_marks(chain) -> int:
+    return sum(1 for f in chain if f.op == "T" or (f.op == "inv" and f.args[0].op == "T"))
+
+
+def _scalar_chain(chain: list) -> Expr:
+    """A ``1×1`` product, written the way round with fewer transposes (then by key)."""
+    forward = _node("matmul", tuple(chain), SCALAR)
+    backward_factors = [transpose(f) for f in reversed(chain)]
+    if any(f.op == "matmul" for f in backward_factors):
+        return forward
+    backward = _node("matmul", tuple(backward_factors), SCALAR)
+    if (_transpose_marks(backward.args), backward.key) < (_transpose_marks(forward.args), forward.key):
+        return backward
+    return forward
+
+
+def matmul(*factors) -> Expr:
+    factors = [as_expr(f, "@") for f in factors]
+    for a, b in zip(factors, factors[1:]):
+        if a.shape[1] != b.shape[0]:
+            raise ShapeError(
+                f"matrix product of {shape_text(a.shape)} and {shape_text(b.shape)}: "
+                f"inner dimensions {a.shape[1]} and {b.shape[0]} differ")
+    shape = (factors[0].shape[0], factors[-1].shape[1])
+    scalars = []
+    chain = []
+    pending = list(reversed(factors))
+    while pending:
+        g = pending.pop()
+        if g.op == "matmul":
+            pending.extend(reversed(g.args))
+        elif g.op == "mul" and g.shape != SCALAR and any(a.shape == SCALAR for a in g.args):
+            scalars.extend(a for a in g.args if a.shape == SCALAR)
+            rest = [a for a in g.args if a.shape != SCALAR]
+            pending.append(rest[0] if len(rest) == 1 else mul(*rest))
+        else:
+            chain.append(g)
+    if any(is_zero(g) for g in chain) or any(is_zero(s) for s in scalars):
+        return zero(shape)
+    if len(chain) > 1:
+        chain = [g for g in chain if g.op != "eye"] or [chain[0]]
+    # split at the interior dimensions equal to 1: the pieces between them are scalars
+    dims = [chain[0].shape[0]] + [g.shape[1] for g in chain]
+    ones_at = [i for i, d in enumerate(dims) if d == 1]
+    if ones_at:
+        first, last = ones_at[0], ones_at[-1]
+        for a, b in zip(ones_at, ones_at[1:]):
+            piece = chain[a:b]
+            if piece:
+                scalars.append(piece[0] if len(piece) == 1 else _scalar_chain(piece))
+        chain = chain[:first] + chain[last:]
+    if not chain:
+        return mul(*scalars) if scalars else const(1)
+    if len(chain) == 1:
+        core = chain[0]
+    else:
+        core = _node("matmul", tuple(chain), (chain[0].shape[0], chain[-1].shape[1]))
+    return mul(*scalars, core) if scalars else core
+
+
+# ---------------------------------------------------------------------------------------
+# Transpose
+# ---------------------------------------------------------------------------------------
+
+def transpose(e: Expr) -> Expr:
+    e = as_expr(e)
+    if e.shape == SCALAR:
+        return e
+    op = e.op
+    if op == "var":
+        props = e.data[1]
+        if "symmetric" in props or "spd" in props:
+            return e
+        return _node("T", (e,), (e.shape[1], e.shape[0]))
+    if op == "T":
+        return e.args[0]
+    if op == "add":
+        return add(*[transpose(a) for a in e.args])
+    if op == "mul":
+        return mul(*[transpose(a) for a in e.args])
+    if op == "matmul":
+        return matmul(*[transpose(a) for a in reversed(e.args)])
+    if op == "fn":
+        return function(e.data, transpose(e.args[0]))
+    if op == "pow":
+        return power(transpose(e.args[0]), e.args[1])
+    if op == "inv":
+        return inv(transpose(e.args[0]))
+    if op in ("eye", "diag"):
+        return e
+    if op == "zero":
+        return zero((e.shape[1], e.shape[0]))
+    if op == "ones":
+        return ones((e.shape[1], e.shape[0]))
+    if op == "kron":
+        return kron(transpose(e.args[0]), transpose(e.args[1]))
+    return _node("T", (e,), (e.shape[1], e.shape[0]))
+
+
+# ---------------------------------------------------------------------------------------
+# Elementwise functions
+# ---------------------------------------------------------------------------------------
+
+ELEMENTWISE = ("exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "abs",
+               "step", "sign")
+
+_EXACT_AT_ZERO = {"exp": 1, "sin": 0, "tan": 0, "tanh": 0, "cos": 1, "relu": 0, "abs": 0,
+                  "sign": 0, "sigmoid": Fraction(1, 2)}
+
+
+def function(name: str, x: Expr) -> Expr:
+    """An elementwise function ``name`` applied to ``x``."""
+    x = as_expr(x)
+    if is_zero(x) and name in _EXACT_AT_ZERO:
+        return mul(const(_EXACT_AT_ZERO[name]), ones(x.shape)) if x.shape != SCALAR \
+            else const(_EXACT_AT_ZERO[name])
+    if x.op == "const":
+        v = x.data
+        if name == "log" and v == 1:
+            return const(0)
+        if name == "relu":
+            return const(max(v, 0))
+        if name == "abs":
+            return const(abs(v))
+        if name == "sign":
+            return const((v > 0) - (v < 0))
+        if name == "step" and v != 0:
+            return const(1 if v > 0 else 0)
+    if name == "abs" and is_positive(x):
+        return x
+    if name in ("sign", "step") and is_positive(x):
+        return ones(x.shape)
+    if name == "relu" and is_positive(x):
+        return x
+    if x.op == "ones" and name in ("log",):
+        return zero(x.shape)
+    return _node("fn", (x,), x.shape, name)
+
+
+# ---------------------------------------------------------------------------------------
+# Matrix functions and reductions
+# ---------------------------------------------------------------------------------------
+
+def _require_square(x: Expr, what: str):
+    if x.shape[0] != x.shape[1]:
+        raise ShapeError(f"{what} needs a square matrix, got {shape_text(x.shape)}")
+
+
+def _pull_scalars(x: Expr):
+    """``(scalars, rest)`` for a Hadamard product with scalar factors, else ``([], x)``."""
+    if x.op == "mul" and x.shape != SCALAR and any(a.shape == SCALAR for a in x.args):
+        rest = [a for a in x.args if a.shape != SCALAR]
+        return [a for a in x.args if a.shape == SCALAR], (rest[0] if len(rest) == 1 else mul(*rest))
+    return [], x
+
+
+def inv(x: Expr) -> Expr:
+    x = as_expr(x)
+    _require_square(x, "inv")
+    if x.shape == SCALAR:
+        return power(x, const(-1))
+    if x.op == "inv":
+        return x.args[0]
+    if x.op == "eye":
+        return x
+    scalars, rest = _pull_scalars(x)
+    if scalars:
+        return mul(power(mul(*scalars), const(-1)), inv(rest))
+    if is_zero(x):
+        raise MatcalcError("the zero matrix has no inverse")
+    return _node("inv", (x,), x.shape)
+
+
+def det(x: Expr) -> Expr:
+    x = as_expr(x)
+    _require_square(x, "det")
+    if x.shape == SCALAR:
+        return x
+    if x.op == "T":
+        return det(x.args[0])
+    if x.op == "inv":
+        return power(det(x.args[0]), const(-1))
+    if x.op == "eye":
+        return const(1)
+    return _node("det", (x,), SCALAR)
+
+
+def logdet(x: Expr) -> Expr:
+    """``log |det X|``."""
+    x = as_expr(x)
+    _require_square(x, "logdet")
+    if x.shape == SCALAR:
+        return function("log", function("abs", x))
+    if x.op == "T":
+        return logdet(x.args[0])
+    if x.op == "inv":
+        return neg(logdet(x.args[0]))
+    if x.op == "eye":
+        return const(0)
+    return _node("logdet", (x,), SCALAR)
+
+
+def _rotations(chain: tuple):
+    return [chain[i:] + chain[:i] for i in range(len(chain))]
+
+
+def trace(x: Expr) -> Expr:
+    x = as_expr(x)
+    _require_square(x, "trace")
+    if x.shape == SCALAR:
+        return x
+    op = x.op
+    if op == "add" and all(t.shape == x.shape for t in x.args):
+        return add(*[trace(t) for t in x.args])
+    scalars, rest = _pull_scalars(x)
+    if scalars:
+        return mul(*scalars, trace(rest))
+    if op == "T":
+        return trace(x.args[0])
+    if op in ("eye", "ones"):
+        return dim_value(x.shape[0])
+    if op == "zero":
+        return const(0)
+    if op == "diag":
+        return sum_all(x.args[0])
+    if op == "matmul":
+        chain = x.args
+        dims = [f.shape[0] for f in chain]
+        for i, d in enumerate(dims):
+            if d == 1:  # tr(u vᵀ) = vᵀ u
+                return matmul(*(chain[i:] + chain[:i]))
+        backward = tuple(transpose(f) for f in reversed(chain))
+        candidates = [c for c in _rotations(chain) + _rotations(backward)]
+        best = min(candidates, key=lambda c: (_transpose_marks(c), tuple(f.key for f in c)))
+        return _node("trace", (matmul(*best),), SCALAR)
+    return _node("trace", (x,), SCALAR)
+
+
+def sum_all(x: Expr) -> Expr:
+    """The sum of all entries."""
+    x = as_expr(x)
+    if x.shape == SCALAR:
+        return x
+    op = x.op
+    if op == "add" and all(t.shape == x.shape for t in x.args):
+        return add(*[sum_all(t) for t in x.args])
+    scalars, rest = _pull_scalars(x)
+    if scalars:
+        return mul(*scalars, sum_all(rest))
+    if op == "T":
+        return sum_all(x.args[0])
+    if op == "zero":
+        return const(0)
+    if op == "ones":
+        return mul(dim_value(x.shape[0]), dim_value(x.shape[1]))
+    if op == "eye":
+        return dim_value(x.shape[0])
+    if op == "diag":
+        return sum_all(x.args[0])
+    return _node("sum", (x,), SCALAR)
+
+
+def norm2(x: Expr) -> Expr:
+    """Euclidean norm of a vector, Frobenius norm of a matrix."""
+    x = as_expr(x)
+    if x.shape == SCALAR:
+        return function("abs", x)
+    if is_zero(x):
+        return const(0)
+    if x.op == "T":
+        return norm2(x.args[0])
+    if x.op == "mul" and x.args[0].op == "const":
+        return mul(const(abs(x.args[0].data)), norm2(mul(*x.args[1:])))
+    return _node("norm2", (x,), SCALAR)
+
+
+def diag(x: Expr) -> Expr:
+    """``diag`` of a vector is a diagonal matrix; of a square matrix, its diagonal as a vector."""
+    x = as_expr(x)
+    if x.shape == SCALAR:
+        return x
+    if x.shape[1] == 1:
+        if x.op == "ones":
+            return eye(x.shape[0])
+        if is_zero(x):
+            return zero((x.shape[0], x.shape[0]))
+        return _node("diag", (x,), (x.shape[0], x.shape[0]))
+    if x.shape[0] == 1:
+        return diag(transpose(x))
+    if x.shape[0] != x.shape[1]:
+        raise ShapeError(f"diag needs a vector or a square matrix, got {shape_text(x.shape)}")
+    if x.op == "diag":
+        return x.args[0]
+    if x.op == "eye":
+        return ones((x.shape[0], 1))
+    if is_zero(x):
+        return zero((x.shape[0], 1))
+    if x.op == "T":
+        return diag(x.args[0])
+    return _node("diagvec", (x,), (x.shape[0], 1))
+
+
+def _vector_function(op: str, x: Expr) -> Expr:
+    x = as_expr(x)
+    if x.shape[0] == 1 and x.shape[1] != 1:
+        return transpose(_vector_function(op, transpose(x)))
+    if x.shape[1] != 1:
+        raise ShapeError(f"{op} needs a vector, got {shape_text(x.shape)}")
+    if x.shape == SCALAR:
+        return const(1) if op == "softmax" else const(0)
+    return _node(op, (x,), x.shape)
+
+
+def softmax(x: Expr) -> Expr:
+    return _vector_function("softmax", x)
+
+
+def log_softmax(x: Expr) -> Expr:
+    return _vector_function("log_softmax", x)
+
+
+def kron(a: Expr, b: Expr) -> Expr:
+    """The Kronecker product; shapes multiply."""
+    a, b = as_expr(a), as_expr(b)
+    if a.shape == SCALAR or b.shape == SCALAR:
+        return mul(a, b)
+    if is_zero(a) or is_zero(b):
+        return zero((_dim_product(a.shape[0], b.shape[0]), _dim_product(a.shape[1], b.shape[1])))
+    if a.shape[1] == 1 and b.shape[0] == 1:  # a ⊗ bᵀ = a bᵀ for a column and a row
+        return matmul(a, b)
+    if a.shape[0] == 1 and b.shape[1] == 1:
+        return matmul(b, a)
+    if a.op == "eye" and b.op == "eye":
+        return eye(_dim_product(a.shape[0], b.shape[0]))
+    shape = (_dim_product(a.shape[0], b.shape[0]), _dim_product(a.shape[1], b.shape[1]))
+    return _node("kron", (a, b), shape)
+
+
+def _dim_product(a, b):
+    """The product of two dims: an int, a name, or a sorted tuple of factors (``n·m``)."""
+    if a == 1:
+        return b
+    if b == 1:
+        return a
+    if isinstance(a, int) and isinstance(b, int):
+        return a * b
+    factors = [f for d in (a, b) for f in (d if isinstance(d, tuple) else (d,))]
+    return tuple(sorted(factors, key=str))
+
+
+# ---------------------------------------------------------------------------------------
+# Rebuilding a node from new operands
+# ---------------------------------------------------------------------------------------
+
+_BUILDERS = {
+    "add": lambda args, data: add(*args),
+    "mul": lambda args, data: mul(*args),
+    "matmul": lambda args, data: matmul(*args),
+    "T": lambda args, data: transpose(args[0]),
+    "pow": lambda args, data: power(args[0], args[1]),
+    "fn": lambda args, data: function(data, args[0]),
+    "inv": lambda args, data: inv(args[0]),
+    "det": lambda args, data: det(args[0]),
+    "logdet": lambda args, data: logdet(args[0]),
+    "trace": lambda args, data: trace(args[0]),
+    "sum": lambda args, data: sum_all(args[0]),
+    "norm2": lambda args, data: norm2(args[0]),
+    "diag": lambda args, data: diag(args[0]),
+    "diagvec": lambda args, data: diag(args[0]),
+    "softmax": lambda args, data: softmax(args[0]),
+    "log_softmax": lambda args, data: log_softmax(args[0]),
+    "kron": lambda args, data: kron(args[0], args[1]),
+}
+
+
+def rebuild(e: Expr, args) -> Expr:
+    """``e`` with its operands replaced by ``args``, in canonical form."""
+    args = tuple(args)
+    if args == e.args:
+        return e
+    return _BUILDERS[e.op](args, e.data)
+
+
+def substitute(e: Expr, mapping: dict, _memo=None) -> Expr:
+    """Replace subexpressions (keys of ``mapping``, usually variables) and re-canonicalise."""
+    memo = {} if _memo is None else _memo
+    return _substitute(e, mapping, memo)
+
+
+def _substitute(e, mapping, memo):
+    hit = mapping.get(e)
+    if hit is not None:
+        return hit
+    done = memo.get(e)
+    if done is not None:
+        return done
+    only_variables = all(k.op == "var" for k in mapping)
+    if not e.args or (only_variables and not (e.free_vars & mapping.keys())):
+        out = e
+    else:
+        out = rebuild(e, [_substitute(a, mapping, memo) for a in e.args])
+    memo[e] = out
+    return out
+
+
+def walk(e: Expr):
+    """Every distinct subexpression once, children before parents."""
+    seen = set()
+    out = []
+    stack = [(e, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if node in seen:
+            continue
+        if expanded or not node.args:
+            seen.add(node)
+            out.append(node)
+            continue
+        stack.append((node, True))
+        for a in reversed(node.args):
+            if a not in seen:
+                stack.append((a, False))
+    return out
+
+
+def count_nodes(e: Expr) -> int:
+    return len(walk(e))
+

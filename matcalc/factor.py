@@ -1,0 +1,103 @@
+"""Textbook form: common factors taken out of sums.
+
+``A x + Aᵀ x`` -> ``(A + Aᵀ) x``; ``D (X b + c) bᵀ + Dᵀ (X b + c) bᵀ`` -> ``(D + Dᵀ)(X b + c) bᵀ``;
+``2 A x + 2 B x`` -> ``2 (A + B) x``. Applied to final results only: the canonical form keeps
+sums expanded so that like terms meet, and this pass writes them the way a textbook would.
+"""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+from . import expr as E
+from .shapes import SCALAR
+
+
+def factor(e: E.Expr) -> E.Expr:
+    """``e`` with common left and right matrix factors, and common scalars, taken out of sums."""
+    memo: dict = {}
+    for node in E.walk(e):
+        args = [memo[a] for a in node.args]
+        memo[node] = factor_sum(args, node.shape) if node.op == "add" else \
+            (E.rebuild(node, args) if args else node)
+    return memo[e]
+
+
+def _split(term: E.Expr):
+    """``(scalars, chain)``: the scalar factors of a term and the matrix product that remains."""
+    if term.shape == SCALAR:
+        return [term], []
+    scalars, core = [], term
+    if term.op == "mul":
+        scalars = [f for f in term.args if f.shape == SCALAR]
+        rest = [f for f in term.args if f.shape != SCALAR]
+        core = rest[0] if len(rest) == 1 else E.mul(*rest)
+    return scalars, (list(core.args) if core.op == "matmul" else [core])
+
+
+def factor_sum(terms: list, shape) -> E.Expr:
+    parts = [_split(t) for t in terms]
+    best = None
+    for side in (-1, 0):   # a common right factor first, then a common left one
+        groups: dict = {}
+        for i, (_, chain) in enumerate(parts):
+            if chain:
+                groups.setdefault(chain[side], []).append(i)
+        for common, members in groups.items():
+            if len(members) >= 2 and (best is None or len(members) > len(best[2])):
+                best = (side, common, members)
+    if best is None:
+        return _pull_common_scalars(terms, shape)
+    side, common, members = best
+    if all(len(parts[i][1]) == 1 for i in members):  # a x + b x -> (a + b) x
+        combined = E.mul(E.add(*[E.mul(*parts[i][0]) if parts[i][0] else E.const(1)
+                                 for i in members]), common)
+        others = [terms[i] for i in range(len(terms)) if i not in members]
+        return factor_sum(others + [combined], shape) if others else combined
+    inner_terms = []
+    for i in members:
+        scalars, chain = parts[i]
+        rest = chain[:-1] if side == -1 else chain[1:]
+        if not rest:
+            size = common.shape[0] if side == -1 else common.shape[1]
+            rest = [E.eye(size)]
+        inner_terms.append(E.mul(*scalars, E.matmul(*rest)))
+    inner_shape = inner_terms[0].shape
+    inner = factor_sum(inner_terms, inner_shape)
+    combined = E.matmul(inner, common) if side == -1 else E.matmul(common, inner)
+    others = [terms[i] for i in range(len(terms)) if i not in members]
+    if not others:
+        return combined
+    return factor_sum(others + [combined], shape)
+
+
+def _pull_common_scalars(terms: list, shape) -> E.Expr:
+    """``2 A + 2 B`` -> ``2 (A + B)``; ``c A + c B`` -> ``c (A + B)`` for a common scalar ``c``."""
+    if len(terms) < 2:
+        return E.add(*terms)
+    coefficients = [E.split_coefficient(t)[0] for t in terms]
+    common = _common_coefficient(coefficients)
+    scalar_sets = [set(_split(t)[0]) if t.shape != SCALAR else set(t.args if t.op == "mul" else (t,))
+                   for t in terms]
+    shared = set.intersection(*scalar_sets) - {f for f in scalar_sets[0] if f.op == "const"}
+    if common == 1 and not shared:
+        return E.add(*terms)
+    factor_expr = E.mul(E.const(common), *sorted(shared, key=lambda f: f.key))
+    inner = E.add(*[E.divide(t, factor_expr) for t in terms])
+    if inner.op != "add":
+        return E.add(*terms)
+    return E.mul(factor_expr, inner)
+
+
+def _common_coefficient(values) -> Fraction:
+    if not all(isinstance(v, Fraction) for v in values):
+        return Fraction(1)
+    numerator = 0
+    denominator = 1
+    for v in values:
+        numerator = math.gcd(numerator, abs(v.numerator))
+        denominator = denominator * v.denominator // math.gcd(denominator, v.denominator)
+    common = Fraction(numerator, denominator)
+    if all(v < 0 for v in values):
+        common = -common
+    return common if common != 0 else Fraction(1)

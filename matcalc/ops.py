@@ -1,0 +1,101 @@
+"""The table of operations: what each one is called, how it is built, its shape rule, its
+numeric form and the inputs it is checked on.
+
+``OPERATIONS`` lists every node kind an expression can contain (``Expr.op``; elementwise
+functions as ``"fn:NAME"``). The coverage test walks it: every operation must have a derivative
+(a rule in ``rules/`` or, for the linear and multilinear ones, the engine's generic rule), a
+printer entry in each printer, a numpy form, and an input domain for random checks.
+
+``FUNCTIONS`` maps the names users type (in strings and as ``mc.NAME``) to constructors and to
+the shape rule the parser's inference uses.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from . import expr as E
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One node kind. ``derivative``: "linear", "multilinear", "rule" (a ``d-`` rule in
+    ``rules/``) or "constant"; ``domain``: the inputs it is checked on (see ``check``)."""
+    key: str
+    derivative: str
+    domain: str = "any"
+
+
+OPERATIONS = {op.key: op for op in [
+    Operation("var", "constant"), Operation("const", "constant"), Operation("dim", "constant"),
+    Operation("zero", "constant"), Operation("ones", "constant"), Operation("eye", "constant"),
+    Operation("add", "linear"), Operation("T", "linear"), Operation("trace", "linear"),
+    Operation("sum", "linear"), Operation("diag", "linear"), Operation("diagvec", "linear"),
+    Operation("mul", "multilinear"), Operation("matmul", "multilinear"),
+    Operation("kron", "multilinear"),
+    Operation("pow", "rule", "positive"),
+    Operation("inv", "rule", "invertible"), Operation("det", "rule", "invertible"),
+    Operation("logdet", "rule", "invertible"), Operation("norm2", "rule", "nonzero"),
+    Operation("softmax", "rule"), Operation("log_softmax", "rule"),
+    Operation("fn:exp", "rule"), Operation("fn:log", "rule", "positive"),
+    Operation("fn:sin", "rule"), Operation("fn:cos", "rule"), Operation("fn:tan", "rule", "small"),
+    Operation("fn:tanh", "rule"), Operation("fn:sigmoid", "rule"),
+    Operation("fn:relu", "rule", "nonzero"), Operation("fn:softplus", "rule"),
+    Operation("fn:abs", "rule", "nonzero"), Operation("fn:step", "rule", "nonzero"),
+    Operation("fn:sign", "rule", "nonzero"),
+]}
+
+
+def operation_key(e: E.Expr) -> str:
+    return f"fn:{e.data}" if e.op == "fn" else e.op
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function users can call by name. ``signature`` is the shape rule:
+
+    ``elementwise`` same shape; ``reduce`` anything to a scalar; ``square-scalar`` a square
+    matrix to a scalar; ``square`` a square matrix to one of the same shape; ``vector`` a
+    vector to one of the same shape; ``diag`` a vector to a square matrix or a square matrix
+    to a vector; ``dims`` takes dimensions, not expressions (``eye(n)``, ``ones(n, m)``).
+    """
+    name: str
+    build: object
+    signature: str
+    summary: str
+
+
+def _sqrt(x):
+    return E.power(x, E.const(Fraction(1, 2)))
+
+
+def _elementwise(name):
+    return lambda x: E.function(name, x)
+
+
+FUNCTIONS = {f.name: f for f in [
+    Function("exp", _elementwise("exp"), "elementwise", "exponential, elementwise"),
+    Function("log", _elementwise("log"), "elementwise", "natural logarithm, elementwise"),
+    Function("sin", _elementwise("sin"), "elementwise", "sine, elementwise"),
+    Function("cos", _elementwise("cos"), "elementwise", "cosine, elementwise"),
+    Function("tan", _elementwise("tan"), "elementwise", "tangent, elementwise"),
+    Function("tanh", _elementwise("tanh"), "elementwise", "hyperbolic tangent, elementwise"),
+    Function("sigmoid", _elementwise("sigmoid"), "elementwise", "logistic σ(x) = 1/(1 + e⁻ˣ)"),
+    Function("relu", _elementwise("relu"), "elementwise", "max(x, 0), elementwise"),
+    Function("softplus", _elementwise("softplus"), "elementwise", "log(1 + eˣ), elementwise"),
+    Function("abs", _elementwise("abs"), "elementwise", "absolute value, elementwise"),
+    Function("step", _elementwise("step"), "elementwise", "1 where x > 0, else 0 (the derivative of relu)"),
+    Function("sign", _elementwise("sign"), "elementwise", "the sign of x, elementwise (the derivative of abs)"),
+    Function("sqrt", _sqrt, "elementwise", "square root, elementwise (x ** 0.5)"),
+    Function("sum", E.sum_all, "reduce", "sum of all entries"),
+    Function("norm2", E.norm2, "reduce", "Euclidean norm of a vector, Frobenius norm of a matrix"),
+    Function("trace", E.trace, "square-scalar", "trace of a square matrix"),
+    Function("det", E.det, "square-scalar", "determinant"),
+    Function("logdet", E.logdet, "square-scalar", "log |det X|"),
+    Function("inv", E.inv, "square", "matrix inverse"),
+    Function("diag", E.diag, "diag", "vector -> diagonal matrix; square matrix -> its diagonal"),
+    Function("softmax", E.softmax, "vector", "softmax of a vector"),
+    Function("log_softmax", E.log_softmax, "vector", "log of the softmax of a vector"),
+    Function("eye", E.eye, "dims", "eye(n): the n×n identity"),
+    Function("ones", None, "dims", "ones(n) a vector of ones, ones(n, m) a matrix of ones"),
+]}

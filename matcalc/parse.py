@@ -1,0 +1,511 @@
+"""Strings to expressions. Parsed, never evaluated.
+
+One tokenizer and one Pratt parser read the expression language; the same parser reads the rules
+in ``rules/``. Parsing gives a small syntax tree (``Node``) in which every node keeps its position
+in the source, so errors can point at it. Building then happens in two passes:
+
+1. shape inference over the tree: the shapes of declared names are known; undeclared names (and
+   the pattern variables of rules) get unknown dimensions that are unified by the operations;
+2. construction of the canonical ``Expr`` with the resolved shapes.
+
+Syntax ("numpy", the default): ``@`` matrix product, ``*`` ``/`` elementwise (or by a scalar),
+``**`` elementwise power by a scalar, ``+`` ``-``, unary ``-``, ``.T``, calls ``f(x)``, numbers.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from . import expr as E
+from .errors import MatcalcError, ParseError, ShapeError, UnknownNameError
+from .shapes import SCALAR, DimVar, Unifier, broadcast, parse_dim, shape_text
+
+MAX_SOURCE_LENGTH = 100_000
+
+
+# ---------------------------------------------------------------------------------------
+# Tokens
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Token:
+    kind: str      # "num", "name", "op", "end"
+    text: str
+    pos: int
+
+
+_TOKEN = re.compile(r"""
+    (?P<space>\s+)
+  | (?P<num>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)
+  | (?P<name>[A-Za-z_][A-Za-z_0-9]*)
+  | (?P<op>\*\*|=>|\.\*|\./|\.\^|\.T\b|\.'|[-+*/@^(),'=:.\[\]])
+""", re.VERBOSE)
+
+_LOOKALIKES = {"−": "-", "–": "-", "—": "-", "×": "*", "·": "*", "÷": "/", "’": "'", "‘": "'",
+               "ᵀ": ".T", "（": "(", "）": ")", "，": ","}
+
+
+def tokenize(source: str) -> list:
+    if len(source) > MAX_SOURCE_LENGTH:
+        raise ParseError(f"input too long ({len(source)} characters; the limit is {MAX_SOURCE_LENGTH})")
+    tokens = []
+    pos = 0
+    while pos < len(source):
+        m = _TOKEN.match(source, pos)
+        if m is None:
+            ch = source[pos]
+            hint = _LOOKALIKES.get(ch)
+            name = unicodedata.name(ch, f"U+{ord(ch):04X}")
+            msg = f"unexpected character {ch!r} ({name})"
+            if hint:
+                msg += f"; did you mean {hint!r}?"
+            raise ParseError(msg, source, pos)
+        kind = m.lastgroup
+        if kind != "space":
+            tokens.append(Token(kind, m.group(), pos))
+        pos = m.end()
+    tokens.append(Token("end", "", len(source)))
+    return tokens
+
+
+# ---------------------------------------------------------------------------------------
+# Syntax tree
+# ---------------------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class Node:
+    kind: str                 # num name call binop neg T
+    pos: int
+    text: str = ""            # number text, name, function name or operator
+    children: list = field(default_factory=list)
+
+
+# binary operators: token -> (operation, left binding power, right-associative)
+_NUMPY_BINARY = {
+    "+": ("add", 10, False), "-": ("sub", 10, False),
+    "*": ("mul", 20, False), "/": ("div", 20, False), "@": ("matmul", 20, False),
+    "**": ("pow", 40, True),
+}
+_UNARY_POWER = 30   # -x**2 is -(x**2); 2*-x is 2*(-x)
+_POSTFIX_POWER = 50
+
+
+class Parser:
+    """A Pratt parser over the tokens of one expression."""
+
+    def __init__(self, source: str, syntax: str = "numpy"):
+        if syntax != "numpy":
+            raise MatcalcError(f"unknown syntax {syntax!r}; use 'numpy'")
+        self.source = source
+        self.tokens = tokenize(source)
+        self.i = 0
+        self.depth = 0
+        self.binary = _NUMPY_BINARY
+
+    @property
+    def token(self) -> Token:
+        return self.tokens[self.i]
+
+    def advance(self) -> Token:
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def error(self, message: str, pos: int | None = None):
+        raise ParseError(message, self.source, self.token.pos if pos is None else pos)
+
+    def expect(self, text: str, what: str):
+        if self.token.text != text or self.token.kind == "end":
+            found = "the end of the input" if self.token.kind == "end" else repr(self.token.text)
+            self.error(f"expected {text!r} {what}, found {found}")
+        return self.advance()
+
+    def parse(self) -> Node:
+        if self.token.kind == "end":
+            self.error("empty expression")
+        node = self.expression(0)
+        if self.token.kind != "end":
+            if self.token.text == ")":
+                self.error("unbalanced ')': no '(' matches it")
+            self.error(f"unexpected {self.token.text!r} after a complete expression; "
+                       "is an operator missing?")
+        return node
+
+    def expression(self, min_power: int) -> Node:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self.error(f"the expression is nested too deeply (more than {MAX_DEPTH} levels)")
+        try:
+            return self.operators(self.prefix(), min_power)
+        finally:
+            self.depth -= 1
+
+    def operators(self, left: Node, min_power: int) -> Node:
+        while True:
+            tok = self.token
+            if tok.kind == "op" and tok.text == ".T":
+                self.advance()
+                left = Node("T", tok.pos, ".T", [left])
+                continue
+            if tok.kind == "op" and tok.text == "(" and left.kind == "name":
+                left = self.call(left)
+                continue
+            entry = self.binary.get(tok.text) if tok.kind == "op" else None
+            if entry is None:
+                if tok.kind in ("name", "num") or (tok.kind == "op" and tok.text == "("):
+                    self.error(f"unexpected {tok.text!r}: is an operator missing before it?")
+                if tok.kind == "op" and tok.text == ".":
+                    self.error("only '.T' may follow a '.': attribute access is not allowed")
+                return left
+            operation, power, right_assoc = entry
+            if power < min_power or (power == min_power and not right_assoc):
+                return left
+            self.advance()
+            right = self.expression(_UNARY_POWER if operation == "pow" else
+                                    (power if right_assoc else power + 1))
+            left = Node("binop", tok.pos, operation, [left, right])
+
+    def prefix(self) -> Node:
+        tok = self.advance()
+        if tok.kind == "num":
+            return Node("num", tok.pos, tok.text)
+        if tok.kind == "name":
+            if tok.text.startswith("__") or tok.text in _FORBIDDEN_NAMES:
+                raise ParseError(f"{tok.text!r} is not allowed here", self.source, tok.pos)
+            return Node("name", tok.pos, tok.text)
+        if tok.kind == "op" and tok.text in ("-", "+"):
+            operand = self.expression(_UNARY_POWER)
+            return operand if tok.text == "+" else Node("neg", tok.pos, "-", [operand])
+        if tok.kind == "op" and tok.text == "(":
+            if self.token.text == ")":
+                self.error("empty parentheses")
+            inner = self.expression(0)
+            if self.token.kind == "end":
+                raise ParseError("unbalanced '(': no ')' closes it", self.source, tok.pos)
+            self.expect(")", "to close the parenthesis")
+            return inner
+        if tok.kind == "end":
+            self.i -= 1
+            self.error("the expression ends too early: an operand is missing")
+        self.i -= 1
+        self.error(f"unexpected {tok.text!r}: expected a name, a number or '('")
+
+    def call(self, function: Node) -> Node:
+        open_tok = self.advance()
+        args = []
+        if self.token.text != ")":
+            while True:
+                if self.token.kind == "op" and self.token.text in ("*", "**"):
+                    self.error("starred arguments are not allowed")
+                if self.token.kind == "name" and self.tokens[self.i + 1].text == "=":
+                    self.error(f"keyword arguments are not allowed ({self.token.text}=...)")
+                args.append(self.expression(0))
+                if self.token.text == ",":
+                    self.advance()
+                    continue
+                break
+        if self.token.kind == "end":
+            raise ParseError("unbalanced '(': no ')' closes this call", self.source, open_tok.pos)
+        self.expect(")", f"to close the call of {function.text}")
+        return Node("call", function.pos, function.text, args)
+
+
+_FORBIDDEN_NAMES = frozenset({"lambda", "import", "eval", "exec", "open", "globals", "locals",
+                              "getattr", "setattr", "compile", "for", "in", "if", "else", "not",
+                              "and", "or", "is", "def", "class", "return", "yield", "with", "as",
+                              "from", "global", "nonlocal", "del", "pass", "raise", "try",
+                              "except", "while", "break", "continue", "None", "True", "False"})
+
+MAX_DEPTH = 200  # nesting levels; deeper input fails clearly instead of overflowing the stack
+
+
+def parse(source: str, syntax: str = "numpy") -> Node:
+    """The syntax tree of one expression."""
+    if not isinstance(source, str):
+        raise MatcalcError(f"expected a string to parse, got {type(source).__name__}")
+    return Parser(source, syntax).parse()
+
+
+# ---------------------------------------------------------------------------------------
+# From a syntax tree to an expression: shape inference, then construction
+# ---------------------------------------------------------------------------------------
+
+class Extension:
+    """A function known only in one context (``d(X)`` in rules): its shape rule and builder."""
+
+    def __init__(self, shape_rule, build):
+        self.shape_rule = shape_rule   # (inference, node, argument shapes) -> shape
+        self.build = build             # (argument expressions, node) -> Expr
+
+
+class Builder:
+    """Builds expressions from syntax trees.
+
+    ``variables`` maps names to expressions (usually variables; in rules, the bound pattern
+    variables). ``unknown``: ``"error"`` (an undeclared name is an error) or ``"infer"`` (it gets
+    a shape by unification; ``inferred`` holds the result). ``constants`` lists names that stand
+    for constants whose shape is inferred from where they are used: ``I`` and ``ones``.
+    """
+
+    def __init__(self, source: str, variables: dict, *, unknown: str = "error",
+                 extensions: dict | None = None, constants: frozenset = frozenset()):
+        self.source = source
+        self.variables = variables
+        self.unknown = unknown
+        self.extensions = extensions or {}
+        self.constants = constants
+        self.unifier = Unifier()
+        self.shapes: dict = {}          # id(node) -> inferred shape
+        self.inferred: dict = {}        # undeclared name -> inferred shape
+        self._fresh = 0
+
+    # -- errors --------------------------------------------------------------------------------
+    def shape_error(self, node: Node, message: str):
+        raise ShapeError(message, self.source, node.pos)
+
+    def fresh(self, hint: str) -> DimVar:
+        self._fresh += 1
+        return DimVar(f"{hint}{self._fresh}")
+
+    def text(self, shape) -> str:
+        r, c = self.unifier.resolve(shape)
+        if isinstance(r, DimVar) or isinstance(c, DimVar):
+            return "?×?" if isinstance(r, DimVar) and isinstance(c, DimVar) else \
+                f"{'?' if isinstance(r, DimVar) else r}×{'?' if isinstance(c, DimVar) else c}"
+        return shape_text((r, c))
+
+    def is_one(self, d) -> bool:
+        return self.unifier.find(d) == 1
+
+    def unify(self, node: Node, a, b, message):
+        if not self.unifier.unify(a, b):
+            self.shape_error(node, message())
+
+    # -- pass 1: shapes ---------------------------------------------------------------------------
+    def infer(self, node: Node):
+        shape = self.shapes.get(id(node))
+        if shape is None:
+            shape = self.shapes[id(node)] = self._infer(node)
+        return shape
+
+    def _infer(self, node: Node):
+        kind = node.kind
+        if kind == "num":
+            return SCALAR
+        if kind == "name":
+            return self.infer_name(node)
+        if kind == "neg":
+            return self.infer(node.children[0])
+        if kind == "T":
+            r, c = self.infer(node.children[0])
+            return (c, r)
+        if kind == "binop":
+            return self.infer_binop(node)
+        if kind == "call":
+            return self.infer_call(node)
+        raise ParseError(f"unsupported syntax {kind!r}", self.source, node.pos)
+
+    def infer_name(self, node: Node):
+        name = node.text
+        if name in self.variables:
+            return self.variables[name].shape
+        if name in self.constants:
+            key = ("constant", name, id(node))
+            if key not in self.inferred:
+                d = self.fresh("n")
+                self.inferred[key] = (d, d) if name == "I" else (d, self.fresh("m"))
+            return self.inferred[key]
+        if name in FUNCTION_NAMES or name in self.extensions:
+            raise ParseError(f"{name!r} is a function: call it, as in {name}(x)", self.source, node.pos)
+        if self.unknown == "infer":
+            if name not in self.inferred:
+                self.inferred[name] = (self.fresh("r"), self.fresh("c"))
+            return self.inferred[name]
+        raise UnknownNameError(f"unknown name {name!r}: declare its shape, e.g. shapes={{{name!r}: 'n'}}",
+                               self.source, node.pos)
+
+    def infer_binop(self, node: Node):
+        op = node.text
+        left, right = (self.infer(c) for c in node.children)
+        if op == "matmul":
+            self.unify(node, left[1], right[0], lambda: (
+                f"matrix product of {self.text(left)} and {self.text(right)}: "
+                "inner dimensions differ"))
+            return (left[0], right[1])
+        if op == "pow":
+            self.unify(node, right[0], 1, lambda: f"the exponent of '**' must be a scalar, got {self.text(right)}")
+            self.unify(node, right[1], 1, lambda: f"the exponent of '**' must be a scalar, got {self.text(right)}")
+            return left
+        return self.elementwise_shape(node, left, right)
+
+    def elementwise_shape(self, node: Node, a, b):
+        """Broadcasting where sizes are known; unification where they are not."""
+        names = {"add": "add", "sub": "subtract", "mul": "multiply elementwise", "div": "divide"}
+        what = names.get(node.text, node.text)
+        if self.is_one(a[0]) and self.is_one(a[1]):
+            return b
+        if self.is_one(b[0]) and self.is_one(b[1]):
+            return a
+        out = []
+        for x, y in zip(a, b):
+            fx, fy = self.unifier.find(x), self.unifier.find(y)
+            if fx == 1 and fy != 1:
+                out.append(y)
+            elif fy == 1 and fx != 1:
+                out.append(x)
+            else:
+                self.unify(node, x, y, lambda: f"cannot {what} {self.text(a)} and {self.text(b)}")
+                out.append(x)
+        return tuple(out)
+
+    def infer_call(self, node: Node):
+        name = node.text
+        if name in self.extensions:
+            shapes = [self.infer(c) for c in node.children]
+            return self.extensions[name].shape_rule(self, node, shapes)
+        function = FUNCTIONS.get(name)
+        if function is None:
+            raise UnknownNameError(f"unknown function {name!r}; known: {', '.join(sorted(FUNCTIONS))}",
+                                   self.source, node.pos)
+        if function.signature == "dims":
+            return self.dims_shape(node)
+        if len(node.children) != 1:
+            self.shape_error(node, f"{name} takes one argument, got {len(node.children)}")
+        shape = self.infer(node.children[0])
+        signature = function.signature
+        if signature == "elementwise":
+            return shape
+        if signature == "reduce":
+            return SCALAR
+        if signature in ("square-scalar", "square"):
+            self.unify(node, shape[0], shape[1],
+                       lambda: f"{name} needs a square matrix, got {self.text(shape)}")
+            return SCALAR if signature == "square-scalar" else shape
+        if signature == "vector":
+            if self.is_one(shape[0]) and not self.is_one(shape[1]):
+                return shape
+            self.unify(node, shape[1], 1, lambda: f"{name} needs a vector, got {self.text(shape)}")
+            return shape
+        if signature == "diag":
+            r, c = shape
+            if self.is_one(c):
+                return (r, r)
+            if self.is_one(r):
+                return (c, c)
+            if self.unifier.known(r) and self.unifier.known(c) or self.unifier.find(r) is self.unifier.find(c):
+                self.unify(node, r, c, lambda: f"diag needs a vector or a square matrix, got {self.text(shape)}")
+                return (r, 1)
+            self.shape_error(node, "cannot tell whether diag takes a vector or a square matrix here; "
+                                   "declare the shape of its argument")
+        raise AssertionError(signature)
+
+    def dims_shape(self, node: Node):
+        dims = []
+        for c in node.children:
+            if c.kind == "num" and c.text.isdigit():
+                dims.append(parse_dim(int(c.text)))
+            elif c.kind == "name":
+                dims.append(parse_dim(c.text))
+            else:
+                self.shape_error(c, f"{node.text} takes dimensions (names or integers)")
+        if node.text == "eye":
+            if len(dims) != 1:
+                self.shape_error(node, "eye takes one dimension: eye(n)")
+            return (dims[0], dims[0])
+        if len(dims) not in (1, 2):
+            self.shape_error(node, "ones takes one or two dimensions: ones(n) or ones(n, m)")
+        return (dims[0], dims[1] if len(dims) == 2 else 1)
+
+    # -- pass 2: construction -----------------------------------------------------------------
+    def resolved(self, shape, dims: dict | None = None):
+        """The concrete shape of an inferred one; ``dims`` renames dimensions (rule instances)."""
+        r, c = self.unifier.resolve(shape)
+        if dims:
+            r, c = dims.get(r, r), dims.get(c, c)
+        if isinstance(r, DimVar) or isinstance(c, DimVar):
+            raise MatcalcError("internal: a dimension is still unknown after inference")
+        return (r, c)
+
+    def construct(self, node: Node, scope: "Scope | None" = None) -> E.Expr:
+        """The canonical expression of ``node`` (after ``infer``)."""
+        scope = scope or Scope(self.variables)
+        try:
+            return self._construct(node, scope)
+        except ShapeError as err:
+            if err.position is None:
+                raise ShapeError(err.message, self.source, node.pos) from None
+            raise
+
+    def _construct(self, node: Node, scope: "Scope") -> E.Expr:
+        kind = node.kind
+        if kind == "num":
+            return E.const(_number(node.text))
+        if kind == "name":
+            return self.construct_name(node, scope)
+        if kind == "call" and node.text not in self.extensions and FUNCTIONS[node.text].signature == "dims":
+            shape = self.dims_shape(node)
+            return E.eye(shape[0]) if node.text == "eye" else E.ones(shape)
+        args = [self._construct(c, scope) for c in node.children]
+        try:
+            if kind == "neg":
+                return E.neg(args[0])
+            if kind == "T":
+                return E.transpose(args[0])
+            if kind == "binop":
+                return _BINARY[node.text](args[0], args[1])
+            if node.text in self.extensions:
+                return scope.hooks[node.text](args, node) if node.text in scope.hooks \
+                    else self.extensions[node.text].build(args, node)
+            return FUNCTIONS[node.text].build(args[0])
+        except ShapeError as err:
+            if err.position is not None:
+                raise
+            raise ShapeError(err.message, self.source, node.pos) from None
+
+    def construct_name(self, node: Node, scope: "Scope") -> E.Expr:
+        name = node.text
+        if name in scope.variables:
+            return scope.variables[name]
+        if name in self.constants:
+            shape = self.resolved(self.inferred[("constant", name, id(node))], scope.dims)
+            return E.eye(shape[0]) if name == "I" else E.ones(shape)
+        raise UnknownNameError(f"unknown name {name!r}", self.source, node.pos)
+
+
+class Scope:
+    """What names mean while constructing: variables, renamed dims, and hooks for extensions."""
+
+    def __init__(self, variables: dict, dims: dict | None = None, hooks: dict | None = None):
+        self.variables = variables
+        self.dims = dims
+        self.hooks = hooks or {}
+
+
+def _number(text: str):
+    from fractions import Fraction
+    if re.fullmatch(r"\d+", text):
+        return Fraction(int(text))
+    return Fraction(text) if re.fullmatch(r"\d*\.?\d*", text) else float(text)
+
+
+_BINARY = {
+    "add": E.add,
+    "sub": lambda a, b: E.add(a, E.neg(b)),
+    "mul": E.mul,
+    "div": E.divide,
+    "matmul": E.matmul,
+    "pow": E.power,
+}
+
+from .ops import FUNCTIONS  # noqa: E402  (ops imports expr only)
+
+FUNCTION_NAMES = frozenset(FUNCTIONS)
+
+
+def build_expression(source: str, variables: dict, syntax: str = "numpy") -> E.Expr:
+    """Parse ``source`` and build it with the given variables (name -> Expr)."""
+    tree = parse(source, syntax)
+    builder = Builder(source, variables)
+    builder.infer(tree)
+    return builder.construct(tree)

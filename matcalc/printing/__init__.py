@@ -1,0 +1,1 @@
+"""Printers: one per target (text, LaTeX, numpy source)."""

@@ -1,0 +1,212 @@
+"""What the text and LaTeX printers share: precedence, signs, fractions, when to parenthesise.
+
+A printer subclass supplies the symbols; this class decides the layout:
+
+- a sum prints its negative terms with a minus: ``A x − b``;
+- a Hadamard product prints its constant first, then scalar factors side by side, then the
+  matrix factors joined by ``⊙``; factors with negative exponents go to a denominator
+  (``/`` when the denominator is a scalar, ``⊘`` otherwise);
+- a matrix product is its factors side by side; a sum inside is parenthesised;
+- a sum whose terms are all transposed products prints as one transpose: ``(X b + c)ᵀ``.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ..expr import Expr, split_coefficient, transpose
+from ..shapes import SCALAR
+
+# precedence of what an expression prints as
+ADD, MUL, MATMUL, UNARY, POSTFIX, ATOM = 1, 2, 3, 4, 5, 6
+
+GREEK = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eps": "ε", "zeta": "ζ",
+    "eta": "η", "theta": "θ", "kappa": "κ", "lam": "λ", "lambda_": "λ", "lmbda": "λ", "mu": "μ",
+    "nu": "ν", "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ",
+    "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ",
+    "Lambda": "Λ", "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
+}
+
+
+def transpose_marks(e: Expr) -> int:
+    """How many transposes ``e`` prints with (a cost for choosing between equal forms)."""
+    if e.op == "T":
+        return 1 + transpose_marks(e.args[0])
+    if e.op == "inv" and e.args[0].op == "T":
+        return 1 + transpose_marks(e.args[0].args[0])
+    return sum(transpose_marks(a) for a in e.args)
+
+
+class InfixPrinter:
+    """Prints an expression with precedence-aware parentheses; symbols come from subclasses."""
+
+    def __init__(self):
+        self.memo: dict = {}
+
+    # -- symbols (overridden) --------------------------------------------------------------
+    def name(self, name: str, differential: bool) -> str:
+        raise NotImplementedError
+
+    def number(self, value) -> tuple:
+        raise NotImplementedError
+
+    def paren(self, text: str) -> str:
+        return f"({text})"
+
+    plus, minus, hadamard, hadamard_div, scalar_div, times, kron_sym = " + ", " − ", " ⊙ ", " ⊘ ", " / ", " ", " ⊗ "
+
+    # -- driver --------------------------------------------------------------------------------
+    def __call__(self, e: Expr) -> str:
+        return self.doc(e)[0]
+
+    def doc(self, e: Expr) -> tuple:
+        """``(text, precedence)`` of ``e``."""
+        hit = self.memo.get(e)
+        if hit is None:
+            hit = self.memo[e] = self.render(e)
+        return hit
+
+    def at(self, e: Expr, level: int) -> str:
+        """``e`` as text that can stand where precedence ``level`` is needed."""
+        text, prec = self.doc(e)
+        return text if prec >= level else self.paren(text)
+
+    def render(self, e: Expr) -> tuple:
+        method = getattr(self, "render_" + e.op)
+        return method(e)
+
+    # -- leaves ----------------------------------------------------------------------------------
+    def render_var(self, e):
+        return self.name(e.data[0], "differential" in e.data[1]), ATOM
+
+    def render_const(self, e):
+        return self.number(e.data)
+
+    def render_dim(self, e):
+        return self.name(str(e.data), False), ATOM
+
+    # -- sums ------------------------------------------------------------------------------------
+    def render_add(self, e):
+        flipped = transpose(e)
+        if flipped.op == "add" and transpose_marks(flipped) + 1 < transpose_marks(e):
+            return self.postfix_transpose(self.doc(flipped)), POSTFIX
+        parts = []
+        for i, term in enumerate(e.args):
+            c, rest = split_coefficient(term)
+            negative = c < 0
+            shown = term if not negative else _scaled(-c, rest)
+            text = self.at(shown, ADD + 1) if shown.op != "add" else self.paren(self(shown))
+            if i == 0:
+                parts.append(self.leading_minus(text) if negative else text)
+            else:
+                parts.append((self.minus if negative else self.plus) + text)
+        return "".join(parts), ADD
+
+    def leading_minus(self, text: str) -> str:
+        return "−" + text
+
+    # -- Hadamard products -----------------------------------------------------------------------
+    def render_mul(self, e):
+        coefficient = Fraction(1)
+        numerator, denominator = [], []
+        for f in e.args:
+            if f.op == "const":
+                coefficient = f.data
+            elif f.op == "pow" and f.args[1].op == "const" and f.args[1].data < 0:
+                exponent = -f.args[1].data
+                denominator.append(f.args[0] if exponent == 1 else _pow(f.args[0], exponent))
+            else:
+                numerator.append(f)
+        negative = coefficient < 0
+        coefficient = abs(coefficient)
+        if denominator:
+            text = self.fraction(coefficient, numerator, denominator)
+        else:
+            text = self.product(coefficient, numerator)
+        if negative:
+            return self.leading_minus(text), UNARY
+        return text, (MUL if len(e.args) > 1 else self.doc(e.args[0])[1])
+
+    def product(self, coefficient, factors) -> str:
+        """``c s₁ s₂ M₁ ⊙ M₂``: the coefficient, scalar factors side by side, then ⊙."""
+        scalars = [f for f in factors if f.shape == SCALAR]
+        matrices = [f for f in factors if f.shape != SCALAR]
+        pieces = []
+        if coefficient != 1 or not factors:
+            pieces.append(self.number(coefficient)[0])
+        for i, s in enumerate(scalars):
+            last = i == len(scalars) - 1 and not matrices
+            pieces.append(self.at(s, MATMUL if last else POSTFIX))
+        if matrices:
+            if len(matrices) == 1:
+                m = matrices[0]
+                pieces.append(self.at(m, MATMUL) if pieces else self.doc(m)[0])
+            else:
+                level = POSTFIX if pieces else MATMUL + 1
+                pieces.append(self.hadamard.join(self.at(m, max(level, MATMUL + 1)) for m in matrices))
+        return self.times.join(pieces)
+
+    def fraction(self, coefficient, numerator, denominator) -> str:
+        """``top / bottom``: ``/`` for a scalar denominator, ``⊘`` for an elementwise one."""
+        if isinstance(coefficient, Fraction):
+            p, q = coefficient.numerator, coefficient.denominator
+        else:
+            p, q = coefficient, 1
+        scalar_den = all(d.shape == SCALAR for d in denominator)
+        return self.divide(self.grouped(p, numerator), self.grouped(q, denominator), scalar_den)
+
+    def grouped(self, c, factors) -> str:
+        """A numerator or denominator, parenthesised unless it is one tight factor."""
+        if not factors:
+            return self.number(c)[0]
+        text = self.product(c, factors)
+        tight = c == 1 and len(factors) == 1 and self.doc(factors[0])[1] >= POSTFIX
+        return text if tight else self.paren(text)
+
+    def divide(self, top: str, bottom: str, scalar_den: bool) -> str:
+        return top + (self.scalar_div if scalar_den else self.hadamard_div) + bottom
+
+    # -- matrix products -------------------------------------------------------------------------
+    def render_matmul(self, e):
+        return self.times.join(self.at(f, MATMUL + 1) for f in e.args), MATMUL
+
+    def render_kron(self, e):
+        return self.kron_sym.join(self.at(f, MATMUL + 1) for f in e.args), MATMUL
+
+    # -- powers and postfix operators ------------------------------------------------------------
+    def render_pow(self, e):
+        base, exponent = e.args
+        if exponent.op == "const" and exponent.data < 0:
+            return self.fraction(Fraction(1), [], [e.args[0] if exponent.data == -1
+                                                   else _pow(base, -exponent.data)]), MUL
+        if exponent.op == "const" and exponent.data == Fraction(1, 2):
+            return self.sqrt(self.doc(base)[0]), ATOM
+        return self.superscript(self.at(base, ATOM), exponent, base.shape != SCALAR), POSTFIX
+
+    def render_T(self, e):
+        return self.postfix_transpose(self.doc(e.args[0])), POSTFIX
+
+    def postfix_transpose(self, doc) -> str:
+        text, prec = doc
+        return (text if prec >= ATOM else self.paren(text)) + self.transpose_mark
+
+    def render_inv(self, e):
+        inner = e.args[0]
+        if inner.op == "T":
+            return self.at(inner.args[0], ATOM) + self.inverse_transpose_mark, POSTFIX
+        return self.at(inner, ATOM) + self.inverse_mark, POSTFIX
+
+
+def _const(value) -> Expr:
+    from ..expr import const
+    return const(value)
+
+
+def _pow(base: Expr, exponent) -> Expr:
+    from ..expr import const, power
+    return power(base, const(exponent))
+
+
+def _scaled(c, rest) -> Expr:
+    from ..expr import const, scale
+    return const(c) if rest is None else scale(c, rest)

@@ -1,0 +1,327 @@
+"""numpy code from expressions, and callables that run it.
+
+``numpy_source(expr)`` writes a plain Python function of 2-D arrays (vectors ``(n, 1)``, scalars
+as floats) that imports only numpy; subexpressions used more than once are computed once.
+``compile_numpy(expr)`` compiles that source (the one place in matcalc that calls ``exec``, on
+code generated from a validated expression tree) and wraps it in a ``NumpyFunction``, which
+takes arrays by variable name, checks their shapes, accepts vectors as ``(n,)`` or ``(n, 1)``,
+and returns scalars as floats.
+"""
+from __future__ import annotations
+
+import keyword
+from fractions import Fraction
+
+import numpy as np
+
+from .. import expr as E
+from ..errors import MatcalcError, ShapeError
+from ..shapes import SCALAR, resolve_dim, shape_text
+
+HELPERS = {
+    "sigmoid": (
+        "def sigmoid(z):\n"
+        "    return np.exp(-np.logaddexp(0.0, -z))\n"),
+    "softmax": (
+        "def softmax(z):\n"
+        "    e = np.exp(z - np.max(z))\n"
+        "    return e / np.sum(e)\n"),
+    "log_softmax": (
+        "def log_softmax(z):\n"
+        "    shifted = z - np.max(z)\n"
+        "    return shifted - np.log(np.sum(np.exp(shifted)))\n"),
+}
+
+_FUNCTIONS = {
+    "exp": "np.exp({})", "log": "np.log({})", "sin": "np.sin({})", "cos": "np.cos({})",
+    "tan": "np.tan({})", "tanh": "np.tanh({})", "sigmoid": "sigmoid({})",
+    "relu": "np.maximum({}, 0.0)", "softplus": "np.logaddexp(0.0, {})", "abs": "np.abs({})",
+    "step": "np.heaviside({}, 0.0)", "sign": "np.sign({})",
+}
+_CALLS = {
+    "inv": "np.linalg.inv({})", "det": "np.linalg.det({})", "logdet": "np.linalg.slogdet({})[1]",
+    "trace": "np.trace({})", "sum": "np.sum({})", "norm2": "np.linalg.norm({})",
+    "diag": "np.diagflat({})", "diagvec": "np.diag({}).reshape(-1, 1)",
+    "softmax": "softmax({})", "log_softmax": "log_softmax({})",
+}
+
+# Python precedence levels of what a piece of generated code is
+_ADD, _MUL, _UNARY, _POW, _ATOM = 1, 2, 3, 4, 5
+_RESERVED = {"np", "sigmoid", "softmax", "log_softmax"}
+
+
+def python_name(name: str) -> str:
+    safe = name if name.isidentifier() and not keyword.iskeyword(name) else "v_" + \
+        "".join(ch if ch.isalnum() else "_" for ch in name)
+    return safe + "_" if safe in _RESERVED else safe
+
+
+def dim_name(d) -> str:
+    return "size_" + "_".join(str(f) for f in (d if isinstance(d, tuple) else (d,)))
+
+
+class NumpyWriter:
+    """Writes the body of a function that evaluates one or more expressions."""
+
+    def __init__(self, exprs: list):
+        self.exprs = exprs
+        self.lines: list = []
+        self.names: dict = {}
+        self.helpers: set = set()
+        self.dims: set = set()
+        self._temps = 0
+        uses: dict = {}
+        for e in exprs:
+            for node in E.walk(e):
+                for a in node.args:
+                    uses[a] = uses.get(a, 0) + 1
+        self.shared = {n for n, k in uses.items() if k > 1 and n.args}
+
+    def code(self, e: E.Expr) -> tuple:
+        """``(code, precedence)``, with shared subexpressions assigned to temporaries."""
+        name = self.names.get(e)
+        if name is not None:
+            return name, _ATOM
+        text, prec = self._code(e)
+        if e in self.shared:
+            self._temps += 1
+            temp = f"t{self._temps}"
+            self.lines.append(f"{temp} = {text}")
+            self.names[e] = temp
+            return temp, _ATOM
+        return text, prec
+
+    def at(self, e: E.Expr, level: int) -> str:
+        text, prec = self.code(e)
+        return text if prec >= level else f"({text})"
+
+    def number(self, value) -> tuple:
+        if isinstance(value, Fraction):
+            if value.denominator == 1:
+                text = f"{value.numerator}.0"
+            else:
+                text = f"{value.numerator} / {value.denominator}"
+                return (text, _MUL) if value > 0 else (text, _UNARY)
+        else:
+            text = repr(float(value))
+        return text, (_UNARY if text.startswith("-") else _ATOM)
+
+    def dim(self, d) -> str:
+        if isinstance(d, int):
+            return str(d)
+        self.dims.add(d)
+        return dim_name(d)
+
+    def shape(self, shape) -> str:
+        return f"({self.dim(shape[0])}, {self.dim(shape[1])})"
+
+    def _code(self, e: E.Expr) -> tuple:
+        op = e.op
+        if op == "var":
+            return python_name(e.data[0]), _ATOM
+        if op == "const":
+            return self.number(e.data)
+        if op == "dim":
+            return self.dim(e.data), _ATOM
+        if op == "zero":
+            return f"np.zeros({self.shape(e.shape)})", _ATOM
+        if op == "ones":
+            return f"np.ones({self.shape(e.shape)})", _ATOM
+        if op == "eye":
+            return f"np.eye({self.dim(e.shape[0])})", _ATOM
+        if op == "add":
+            return self.sum_code(e), _ADD
+        if op == "mul":
+            return self.product_code(e)
+        if op == "matmul":
+            return " @ ".join(self.at(a, _MUL + 1) for a in e.args), _MUL
+        if op == "pow":
+            base, exponent = e.args
+            if exponent.op == "const" and exponent.data == Fraction(1, 2):
+                return f"np.sqrt({self.code(base)[0]})", _ATOM
+            if exponent.op == "const" and exponent.data == -1:
+                return f"1.0 / {self.at(base, _POW)}", _MUL
+            return f"{self.at(base, _POW + 1)} ** {self.at(exponent, _POW)}", _POW
+        if op == "T":
+            return f"{self.at(e.args[0], _ATOM)}.T", _ATOM
+        if op == "fn":
+            if e.data in HELPERS:
+                self.helpers.add(e.data)
+            return _FUNCTIONS[e.data].format(self.code(e.args[0])[0]), _ATOM
+        if op in _CALLS:
+            if op in HELPERS:
+                self.helpers.add(op)
+            return _CALLS[op].format(self.code(e.args[0])[0]), _ATOM
+        if op == "kron":
+            return f"np.kron({self.code(e.args[0])[0]}, {self.code(e.args[1])[0]})", _ATOM
+        raise MatcalcError(f"no numpy form for {op}")
+
+    def sum_code(self, e: E.Expr) -> str:
+        pieces = []
+        for i, term in enumerate(e.args):
+            c, rest = E.split_coefficient(term)
+            if c < 0 and i > 0:
+                positive = E.scale(-c, rest) if rest is not None else E.const(-c)
+                pieces.append(" - " + self.at(positive, _MUL))
+            else:
+                pieces.append((" + " if i else "") + self.at(term, _ADD if i == 0 else _MUL))
+        return "".join(pieces)
+
+    def product_code(self, e: E.Expr) -> tuple:
+        top, bottom = [], []
+        for f in e.args:
+            if f.op == "pow" and f.args[1].op == "const" and f.args[1].data < 0:
+                bottom.append(f.args[0] if f.args[1].data == -1 else E.power(f.args[0], E.const(-f.args[1].data)))
+            else:
+                top.append(f)
+        # * and @ share a precedence level, left to right: later factors need parentheses
+        text = " * ".join(self.at(f, _MUL if i == 0 else _MUL + 1) for i, f in enumerate(top)) \
+            if top else "1.0"
+        for f in bottom:
+            text += " / " + self.at(f, _MUL + 1)
+        return text, _MUL
+
+
+def numpy_source(exprs, name: str = "f", variables=None) -> tuple:
+    """``(source, parameter names, dims used)`` of a function returning ``exprs``."""
+    single = isinstance(exprs, E.Expr)
+    exprs = [exprs] if single else list(exprs)
+    if variables is None:
+        variables = sorted(set().union(*(e.free_vars for e in exprs)), key=lambda v: v.name)
+    writer = NumpyWriter(exprs)
+    results = [writer.code(e)[0] for e in exprs]
+    params = [python_name(v.name) for v in variables]
+    dim_lines = []
+    for d in sorted(writer.dims, key=str):
+        dim_lines.append(f"{dim_name(d)} = {_dim_code(d, variables)}")
+    body = dim_lines + writer.lines + [f"return {results[0] if single else '(' + ', '.join(results) + ',)'}"]
+    parts = ["import numpy as np", ""]
+    for h in sorted(writer.helpers):
+        parts += ["", HELPERS[h]]
+    parts += ["", f"def {name}({', '.join(params)}):"] + [f"    {line}" for line in body]
+    return "\n".join(parts).strip() + "\n", params, writer.dims
+
+
+def _dim_code(d, variables) -> str:
+    if isinstance(d, tuple):
+        return " * ".join(_dim_code(f, variables) for f in d)
+    for v in variables:
+        for axis, vd in enumerate(v.shape):
+            if vd == d:
+                return f"{python_name(v.name)}.shape[{axis}]"
+    raise MatcalcError(f"the size of dimension {d!r} cannot be read from the inputs; "
+                       "give it a number or use a variable that has it")
+
+
+def compile_source(source: str, name: str):
+    """Compile generated source. This is matcalc's only ``exec``: the code comes from a
+    validated expression tree, never from user text."""
+    namespace: dict = {}
+    exec(compile(source, f"<matcalc {name}>", "exec"), namespace)  # noqa: S102
+    return namespace[name]
+
+
+def coerce_input(name: str, value, shape, sizes: dict) -> np.ndarray:
+    """An input as a 2-D float array (a float for scalars), its dims checked and recorded."""
+    try:
+        a = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ShapeError(f"{name}: expected numbers, got {type(value).__name__}") from None
+    if shape == SCALAR:
+        if a.size != 1:
+            raise ShapeError(f"{name} is a scalar but got an array of shape {a.shape}")
+        return float(a.reshape(-1)[0])
+    rows, cols = shape
+    if a.ndim == 1 and (rows == 1 or cols == 1):
+        a = a.reshape(-1, 1) if cols == 1 else a.reshape(1, -1)
+    if a.ndim != 2:
+        raise ShapeError(f"{name} should be {shape_text(shape)}, got an array of shape {a.shape}")
+    for declared, actual in zip(shape, a.shape):
+        if isinstance(declared, int):
+            if declared != actual:
+                raise ShapeError(f"{name} should be {shape_text(shape)}, got {a.shape[0]}×{a.shape[1]}")
+        elif isinstance(declared, str):
+            seen = sizes.setdefault(declared, actual)
+            if seen != actual:
+                raise ShapeError(f"{name}: dimension {declared} is {actual} here but {seen} in an "
+                                 f"earlier input")
+    return a
+
+
+class NumpyFunction:
+    """A compiled expression: call it with arrays by variable name.
+
+    ``output``: ``"value"`` returns scalars as floats and other results as 2-D arrays (vectors
+    as ``(n,)`` when every vector input was given 1-D); ``"matrix"`` always a 2-D array;
+    ``("like", name)`` an array shaped like the input ``name`` was passed (gradients).
+    """
+
+    def __init__(self, exprs, name="f", output="value", required=(), accepted=()):
+        self.single = isinstance(exprs, E.Expr)
+        self.exprs = [exprs] if self.single else list(exprs)
+        used = set().union(*(e.free_vars for e in self.exprs)) | set(required)
+        self.variables = sorted(used, key=lambda v: v.name)
+        self.source, self.params, _ = numpy_source(exprs, name, self.variables)
+        self.function = compile_source(self.source, name)
+        self.output = output
+        self.optional = [v for v in accepted if v not in used]
+
+    def __call__(self, **arrays):
+        missing = [v.name for v in self.variables if v.name not in arrays]
+        if missing:
+            raise MatcalcError(f"missing input(s): {', '.join(missing)}")
+        known = {v.name for v in self.variables} | {v.name for v in self.optional}
+        unknown = sorted(set(arrays) - known)
+        if unknown:
+            raise MatcalcError(f"unknown input(s): {', '.join(unknown)}; expected "
+                               f"{', '.join(sorted(known))}")
+        sizes: dict = {}
+        args = [coerce_input(v.name, arrays[v.name], v.shape, sizes) for v in self.variables]
+        for v in self.optional:
+            if v.name in arrays:
+                coerce_input(v.name, arrays[v.name], v.shape, sizes)
+        with np.errstate(all="ignore"):
+            results = self.function(*args)
+        if self.single:
+            results = (results,)
+        shaped = [self._shape_output(r, e, arrays) for r, e in zip(results, self.exprs)]
+        return shaped[0] if self.single else tuple(shaped)
+
+    def _shape_output(self, value, e: E.Expr, arrays):
+        a = np.asarray(value, dtype=float)
+        if e.shape == SCALAR:
+            return float(a.reshape(-1)[0])
+        full = resolve_shape(e.shape, arrays, self.variables)
+        a = np.broadcast_to(a, full).copy() if a.shape != full else a
+        if self.output == "matrix":
+            return a
+        if self.output == "value":
+            vectors = [np.ndim(arrays[v.name]) for v in self.variables
+                       if v.shape != SCALAR and 1 in v.shape]
+            if vectors and all(n == 1 for n in vectors) and 1 in e.shape:
+                return a.reshape(-1)
+            return a
+        like = arrays[self.output[1]]
+        if np.ndim(like) == 1 and 1 in e.shape:
+            return a.reshape(-1)
+        return a
+
+    def __repr__(self):
+        return f"<numpy function of {', '.join(self.params)}>"
+
+
+def resolve_shape(shape, arrays, variables) -> tuple:
+    sizes = {}
+    for v in variables:
+        a = np.asarray(arrays[v.name])
+        for declared, axis in zip(v.shape, (0, 1)):
+            if isinstance(declared, str):
+                if a.ndim == 2:
+                    sizes[declared] = a.shape[axis]
+                elif a.ndim == 1:
+                    sizes[declared] = a.shape[0]
+    return tuple(resolve_dim(d, sizes) for d in shape)
+
+
+def compile_numpy(e: E.Expr) -> NumpyFunction:
+    return NumpyFunction(e, "f")

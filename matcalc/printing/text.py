@@ -1,0 +1,112 @@
+"""One readable line of unicode: ``(A + Aᵀ) x``, ``Xᵀ (1 − σ(X w))``, ``−X⁻ᵀ a bᵀ X⁻ᵀ``."""
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from .infix import ATOM, GREEK, MUL, POSTFIX, UNARY, InfixPrinter
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_VULGAR = {Fraction(1, 2): "½", Fraction(1, 3): "⅓", Fraction(2, 3): "⅔", Fraction(1, 4): "¼",
+           Fraction(3, 4): "¾", Fraction(1, 5): "⅕", Fraction(1, 6): "⅙", Fraction(1, 8): "⅛"}
+_TRAILING_DIGITS = re.compile(r"^(.*?[^\d_])_?(\d+)$")
+
+FUNCTION_TEXT = {"sigmoid": "σ", "log_softmax": "log softmax"}
+
+
+def format_name(name: str) -> str:
+    """``lam`` -> ``λ``, ``W1`` -> ``W₁``, ``x_2`` -> ``x₂``."""
+    m = _TRAILING_DIGITS.match(name)
+    base, digits = (m.group(1), m.group(2)) if m else (name, "")
+    return GREEK.get(base, base) + digits.translate(_SUBSCRIPT)
+
+
+class TextPrinter(InfixPrinter):
+    transpose_mark = "ᵀ"
+    inverse_mark = "⁻¹"
+    inverse_transpose_mark = "⁻ᵀ"
+
+    def name(self, name, differential):
+        if differential:
+            return "d" + format_name(name[1:])
+        return format_name(name)
+
+    def number(self, value):
+        if isinstance(value, Fraction):
+            if value.denominator == 1:
+                text = str(value.numerator)
+            elif abs(value) in _VULGAR:
+                text = _VULGAR[abs(value)]
+                return ("−" + text, UNARY) if value < 0 else (text, ATOM)
+            else:
+                text = f"{abs(value.numerator)}/{value.denominator}"
+                return ("−" + text, UNARY) if value < 0 else (text, MUL)
+        else:
+            text = repr(abs(value)) if value < 0 else repr(value)
+            if value < 0:
+                text = "-" + text
+        if text.startswith("-"):
+            return "−" + text[1:], UNARY
+        return text, ATOM
+
+    def superscript(self, base_text, exponent, elementwise):
+        mark = "∘" if elementwise else ""
+        if exponent.op == "const" and isinstance(exponent.data, Fraction) and exponent.data.denominator == 1:
+            return base_text + mark + str(exponent.data.numerator).translate(_SUPERSCRIPT)
+        return f"{base_text}{mark}^{self.at(exponent, ATOM)}"
+
+    def sqrt(self, inner_text):
+        return f"√({inner_text})"
+
+    def call(self, fname, e):
+        return f"{fname}({self(e.args[0])})", ATOM
+
+    def render_fn(self, e):
+        name = e.data
+        inner = self(e.args[0])
+        if name == "abs":
+            return f"|{inner}|", ATOM
+        if name == "step":
+            return f"[{inner} > 0]", ATOM
+        return f"{FUNCTION_TEXT.get(name, name)}({inner})", ATOM
+
+    def render_trace(self, e):
+        return self.call("tr", e)
+
+    def render_det(self, e):
+        return self.call("det", e)
+
+    def render_logdet(self, e):
+        return self.call("log det", e)
+
+    def render_sum(self, e):
+        return self.call("sum", e)
+
+    def render_norm2(self, e):
+        return f"‖{self(e.args[0])}‖", ATOM
+
+    def render_diag(self, e):
+        return self.call("diag", e)
+
+    render_diagvec = render_diag
+
+    def render_softmax(self, e):
+        return self.call("softmax", e)
+
+    def render_log_softmax(self, e):
+        return self.call("log softmax", e)
+
+    def render_eye(self, e):
+        return "I", ATOM
+
+    def render_ones(self, e):
+        row = e.shape[0] == 1 and e.shape[1] != 1
+        return ("𝟏ᵀ", POSTFIX) if row else ("𝟏", ATOM)
+
+    def render_zero(self, e):
+        return "0", ATOM
+
+
+def to_text(e) -> str:
+    return TextPrinter()(e)

@@ -1,0 +1,167 @@
+"""Dimensions and shapes.
+
+Every value is a matrix: a shape is a pair ``(rows, cols)`` whose entries are dimensions,
+either a positive ``int`` or a symbolic name (``str``, e.g. ``"n"``). A column vector is
+``(n, 1)``, a row vector ``(1, n)``, a scalar ``(1, 1)``.
+
+Broadcasting, as in numpy but restricted to what textbooks write: a scalar goes everywhere;
+a column vector ``(m, 1)`` goes across the columns of an ``(m, n)`` matrix (a bias over a batch)
+and a row vector ``(1, n)`` across its rows.
+"""
+from __future__ import annotations
+
+import re
+from typing import Union
+
+from .errors import ShapeError
+
+Dim = Union[int, str]
+Shape = tuple  # (Dim, Dim)
+
+SCALAR: Shape = (1, 1)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
+
+
+def dim_text(d) -> str:
+    """A dimension as text; a product of dims (a tuple, from Kronecker products) reads ``n·m``."""
+    if isinstance(d, tuple):
+        return "·".join(str(f) for f in d)
+    return str(d)
+
+
+def resolve_dim(d, sizes: dict) -> int:
+    """The integer value of a dimension, given integer values for the named ones."""
+    if isinstance(d, int):
+        return d
+    if isinstance(d, tuple):
+        value = 1
+        for f in d:
+            value *= resolve_dim(f, sizes)
+        return value
+    return sizes[d]
+
+
+def shape_text(shape: Shape) -> str:
+    """``n×m``; scalars read ``scalar``, vectors ``n×1``."""
+    if shape == SCALAR:
+        return "scalar (1×1)"
+    return f"{dim_text(shape[0])}×{dim_text(shape[1])}"
+
+
+def is_scalar(shape: Shape) -> bool:
+    return shape == SCALAR
+
+
+def is_column(shape: Shape) -> bool:
+    return shape[1] == 1
+
+
+def is_row(shape: Shape) -> bool:
+    return shape[0] == 1
+
+
+def is_vector(shape: Shape) -> bool:
+    """A column or a row vector (scalars included)."""
+    return shape[0] == 1 or shape[1] == 1
+
+
+def numel_dims(shape: Shape) -> tuple:
+    """The dims whose product is the number of entries, without the 1s."""
+    return tuple(d for d in shape if d != 1)
+
+
+def broadcast(a: Shape, b: Shape):
+    """The shape of an elementwise operation on ``a`` and ``b``, or ``None`` if they do not fit."""
+    if a == b:
+        return a
+    if a == SCALAR:
+        return b
+    if b == SCALAR:
+        return a
+    rows = _broadcast_dim(a[0], b[0])
+    cols = _broadcast_dim(a[1], b[1])
+    if rows is None or cols is None:
+        return None
+    return (rows, cols)
+
+
+def _broadcast_dim(x, y):
+    if x == y:
+        return x
+    if x == 1:
+        return y
+    if y == 1:
+        return x
+    return None
+
+
+def parse_dim(token, context: str = "") -> Dim:
+    """A dimension from user input: a positive int or an identifier."""
+    if isinstance(token, bool):
+        raise ShapeError(f"bad dimension {token!r}{context}")
+    if isinstance(token, int):
+        if token < 1:
+            raise ShapeError(f"a dimension must be positive, got {token}{context}")
+        return token
+    if isinstance(token, str):
+        text = token.strip()
+        if text.isdigit():
+            return parse_dim(int(text), context)
+        if _NAME.match(text):
+            return text
+    raise ShapeError(f"bad dimension {token!r}{context}: use a positive integer or a name like 'n'")
+
+
+def parse_dims(text: str, context: str = "") -> Shape:
+    """``"n"`` -> column vector, ``"n,m"`` -> matrix, ``"1,n"`` -> row vector, ``""`` -> scalar."""
+    text = text.strip()
+    if text == "":
+        return SCALAR
+    parts = [p for p in re.split(r"[,x×\s]+", text) if p] if "," in text or " " in text else [text]
+    if len(parts) == 1:
+        return (parse_dim(parts[0], context), 1)
+    if len(parts) == 2:
+        return (parse_dim(parts[0], context), parse_dim(parts[1], context))
+    raise ShapeError(f"bad shape {text!r}{context}: give one dim (vector) or two (matrix)")
+
+
+class DimVar:
+    """An unknown dimension during shape inference."""
+
+    __slots__ = ("hint",)
+
+    def __init__(self, hint: str):
+        self.hint = hint
+
+    def __repr__(self):
+        return f"?{self.hint}"
+
+
+class Unifier:
+    """Union-find over dimensions: ``DimVar``s get bound to each other or to concrete dims."""
+
+    def __init__(self):
+        self.parent: dict = {}
+
+    def find(self, d):
+        while isinstance(d, DimVar) and d in self.parent:
+            d = self.parent[d]
+        return d
+
+    def unify(self, a, b) -> bool:
+        a, b = self.find(a), self.find(b)
+        if a is b or (not isinstance(a, DimVar) and not isinstance(b, DimVar) and a == b):
+            return True
+        if isinstance(a, DimVar):
+            self.parent[a] = b
+            return True
+        if isinstance(b, DimVar):
+            self.parent[b] = a
+            return True
+        return False
+
+    def resolve(self, shape):
+        return (self.find(shape[0]), self.find(shape[1]))
+
+    def known(self, d) -> bool:
+        return not isinstance(self.find(d), DimVar)
