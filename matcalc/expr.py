@@ -351,9 +351,14 @@ def neg(e: Expr) -> Expr:
 # Hadamard products and powers
 # ---------------------------------------------------------------------------------------
 
+# Order of the factors of a Hadamard product: scalars, then an upstream signal (a product),
+# then leaves, then functions of them, then sums: (W₂ᵀ δ) ⊙ σ(z) ⊙ (1 − σ(z)).
+_FACTOR_RANK = {"matmul": 0, "var": 1, "T": 1, "fn": 2, "pow": 2, "add": 3}
+
+
 def _factor_order(e: Expr):
     base = e.args[0] if e.op == "pow" else e
-    return (0 if e.shape == SCALAR else 1, base.key, e.key)
+    return (0 if e.shape == SCALAR else 1, _FACTOR_RANK.get(base.op, 2), base.key, e.key)
 
 
 def mul(*factors) -> Expr:

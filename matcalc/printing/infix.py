@@ -71,9 +71,28 @@ class InfixPrinter:
         text, prec = self.doc(e)
         return text if prec >= level else self.paren(text)
 
+    # operations printed as a named call f(x): op -> name, set by subclasses
+    call_names: dict = {}
+    identity, ones_column, ones_row, zero = "I", "1", "1ᵀ", "0"
+
     def render(self, e: Expr) -> tuple:
+        if e.op in self.call_names:
+            return self.call(self.call_names[e.op], e)
         method = getattr(self, "render_" + e.op)
         return method(e)
+
+    def call(self, name: str, e: Expr) -> tuple:
+        return f"{name}{self.paren(self(e.args[0]))}", ATOM
+
+    def render_eye(self, e):
+        return self.identity, ATOM
+
+    def render_ones(self, e):
+        row = e.shape[0] == 1 and e.shape[1] != 1
+        return (self.ones_row, POSTFIX) if row else (self.ones_column, ATOM)
+
+    def render_zero(self, e):
+        return self.zero, ATOM
 
     # -- leaves ----------------------------------------------------------------------------------
     def render_var(self, e):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from .infix import ATOM, GREEK, MUL, POSTFIX, UNARY, InfixPrinter
+from .infix import ATOM, GREEK, MUL, UNARY, InfixPrinter
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -12,7 +12,7 @@ _VULGAR = {Fraction(1, 2): "½", Fraction(1, 3): "⅓", Fraction(2, 3): "⅔", F
            Fraction(3, 4): "¾", Fraction(1, 5): "⅕", Fraction(1, 6): "⅙", Fraction(1, 8): "⅛"}
 _TRAILING_DIGITS = re.compile(r"^(.*?[^\d_])_?(\d+)$")
 
-FUNCTION_TEXT = {"sigmoid": "σ", "log_softmax": "log softmax"}
+FUNCTION_TEXT = {"sigmoid": "σ"}
 
 
 def format_name(name: str) -> str:
@@ -59,8 +59,9 @@ class TextPrinter(InfixPrinter):
     def sqrt(self, inner_text):
         return f"√({inner_text})"
 
-    def call(self, fname, e):
-        return f"{fname}({self(e.args[0])})", ATOM
+    call_names = {"trace": "tr", "det": "det", "logdet": "log det", "sum": "sum", "diag": "diag",
+                  "diagvec": "diag", "softmax": "softmax", "log_softmax": "log softmax"}
+    identity, ones_column, ones_row, zero = "I", "𝟏", "𝟏ᵀ", "0"
 
     def render_fn(self, e):
         name = e.data
@@ -71,41 +72,8 @@ class TextPrinter(InfixPrinter):
             return f"[{inner} > 0]", ATOM
         return f"{FUNCTION_TEXT.get(name, name)}({inner})", ATOM
 
-    def render_trace(self, e):
-        return self.call("tr", e)
-
-    def render_det(self, e):
-        return self.call("det", e)
-
-    def render_logdet(self, e):
-        return self.call("log det", e)
-
-    def render_sum(self, e):
-        return self.call("sum", e)
-
     def render_norm2(self, e):
         return f"‖{self(e.args[0])}‖", ATOM
-
-    def render_diag(self, e):
-        return self.call("diag", e)
-
-    render_diagvec = render_diag
-
-    def render_softmax(self, e):
-        return self.call("softmax", e)
-
-    def render_log_softmax(self, e):
-        return self.call("log softmax", e)
-
-    def render_eye(self, e):
-        return "I", ATOM
-
-    def render_ones(self, e):
-        row = e.shape[0] == 1 and e.shape[1] != 1
-        return ("𝟏ᵀ", POSTFIX) if row else ("𝟏", ATOM)
-
-    def render_zero(self, e):
-        return "0", ATOM
 
 
 def to_text(e) -> str:

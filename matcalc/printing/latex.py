@@ -1,0 +1,125 @@
+r"""LaTeX: ``\left(A + A^{\top}\right) x``, ``X^{-\top}``, ``\sigma\left(X w\right)``."""
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from .infix import ATOM, UNARY, InfixPrinter
+
+GREEK_LATEX = {
+    "alpha": r"\alpha", "beta": r"\beta", "gamma": r"\gamma", "delta": r"\delta",
+    "epsilon": r"\epsilon", "eps": r"\epsilon", "zeta": r"\zeta", "eta": r"\eta",
+    "theta": r"\theta", "kappa": r"\kappa", "lam": r"\lambda", "lambda_": r"\lambda",
+    "lmbda": r"\lambda", "mu": r"\mu", "nu": r"\nu", "xi": r"\xi", "pi": r"\pi", "rho": r"\rho",
+    "sigma": r"\sigma", "tau": r"\tau", "phi": r"\phi", "chi": r"\chi", "psi": r"\psi",
+    "omega": r"\omega", "Gamma": r"\Gamma", "Delta": r"\Delta", "Theta": r"\Theta",
+    "Lambda": r"\Lambda", "Sigma": r"\Sigma", "Phi": r"\Phi", "Psi": r"\Psi", "Omega": r"\Omega",
+}
+_TRAILING = re.compile(r"^(.*?[^\d_])_?(\d+)$")
+
+FUNCTION_LATEX = {
+    "exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
+    "tanh": r"\tanh", "sigmoid": r"\sigma", "relu": r"\operatorname{relu}",
+    "softplus": r"\operatorname{softplus}", "sign": r"\operatorname{sign}",
+}
+
+
+def latex_name(name: str) -> str:
+    """``W1`` -> ``W_{1}``, ``lam`` -> ``\\lambda``, ``x_max`` -> ``x_{\\mathrm{max}}``."""
+    m = _TRAILING.match(name)
+    base, sub = (m.group(1), m.group(2)) if m else (name, "")
+    if not sub and "_" in base.strip("_"):
+        base, sub = base.split("_", 1)
+        sub = r"\mathrm{" + sub.replace("_", r"\_") + "}" if len(sub) > 1 else sub
+    if base in GREEK_LATEX:
+        base = GREEK_LATEX[base]
+    elif len(base) > 1:
+        base = r"\mathrm{" + base.replace("_", r"\_") + "}"
+    return base + (f"_{{{sub}}}" if sub else "")
+
+
+class LatexPrinter(InfixPrinter):
+    transpose_mark = r"^{\top}"
+    inverse_mark = "^{-1}"
+    inverse_transpose_mark = r"^{-\top}"
+    plus, minus, hadamard, hadamard_div, scalar_div, times, kron_sym = (
+        " + ", " - ", r" \odot ", r" \oslash ", " / ", " ", r" \otimes ")
+
+    def paren(self, text):
+        return rf"\left({text}\right)"
+
+    def leading_minus(self, text):
+        return "-" + text
+
+    def name(self, name, differential):
+        if differential:
+            return r"\mathrm{d}" + latex_name(name[1:])
+        return latex_name(name)
+
+    def number(self, value):
+        if isinstance(value, Fraction):
+            if value.denominator == 1:
+                text = str(value.numerator)
+            else:
+                text = rf"\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+                return ("-" + text, UNARY) if value < 0 else (text, ATOM)
+        else:
+            text = repr(value)
+        return (text, UNARY) if text.startswith("-") else (text, ATOM)
+
+    def divide(self, top, bottom, scalar_den):
+        if scalar_den:
+            return rf"\frac{{{_strip(top)}}}{{{_strip(bottom)}}}"
+        return top + self.hadamard_div + bottom
+
+    def superscript(self, base_text, exponent, elementwise):
+        mark = r"\circ " if elementwise else ""
+        if exponent.op == "const" and isinstance(exponent.data, Fraction):
+            p = exponent.data
+            power = str(p.numerator) if p.denominator == 1 else f"{p.numerator}/{p.denominator}"
+        else:
+            power = self(exponent)
+        return f"{base_text}^{{{mark}{power}}}"
+
+    def sqrt(self, inner_text):
+        return rf"\sqrt{{{inner_text}}}"
+
+    call_names = {"trace": r"\operatorname{tr}", "det": r"\det", "logdet": r"\log\det",
+                  "sum": r"\operatorname{sum}", "diag": r"\operatorname{diag}",
+                  "diagvec": r"\operatorname{diag}", "softmax": r"\operatorname{softmax}",
+                  "log_softmax": r"\log\operatorname{softmax}"}
+    identity, ones_column, ones_row, zero = "I", r"\mathbf{1}", r"\mathbf{1}^{\top}", "0"
+
+    def render_fn(self, e):
+        name = e.data
+        inner = self(e.args[0])
+        if name == "abs":
+            return rf"\left|{inner}\right|", ATOM
+        if name == "step":
+            return rf"\left[{inner} > 0\right]", ATOM
+        return rf"{FUNCTION_LATEX[name]}\left({inner}\right)", ATOM
+
+    def render_norm2(self, e):
+        return rf"\left\|{self(e.args[0])}\right\|", ATOM
+
+
+def _strip(text: str) -> str:
+    """A fraction bar groups by itself: drop one pair of outer parentheses."""
+    if text.startswith(r"\left(") and text.endswith(r"\right)"):
+        inner = text[len(r"\left("):-len(r"\right)")]
+        if _balanced(inner):
+            return inner
+    return text
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for token in re.findall(r"\\left\(|\\right\)", text):
+        depth += 1 if token == r"\left(" else -1
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def to_latex(e) -> str:
+    return LatexPrinter()(e)
