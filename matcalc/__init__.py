@@ -5,13 +5,47 @@
 >>> print(mc.derive(x.T @ A @ x, x))
 (A + Aᵀ) x
 """
-from .api import (PropertyError, abs, cos, det, diag, eye, exp, inv, log, log_softmax, logdet,
-                  matrix, norm2, ones, parse, relu, scalar, sigmoid, sign, sin, softmax, softplus,
-                  sqrt, step, sum, tan, tanh, trace, vector)
+from .api import (
+    PropertyError,
+    abs,
+    cos,
+    det,
+    diag,
+    exp,
+    eye,
+    inv,
+    log,
+    log_softmax,
+    logdet,
+    matrix,
+    norm2,
+    ones,
+    parse,
+    relu,
+    scalar,
+    sigmoid,
+    sign,
+    sin,
+    softmax,
+    softplus,
+    sqrt,
+    step,
+    sum,
+    tan,
+    tanh,
+    trace,
+    vector,
+)
 from .check import CheckReport
 from .derivative import Derivative, derive
-from .errors import (MatcalcError, ParseError, RuleError, ShapeError, UnknownNameError,
-                     UnsupportedDerivativeError)
+from .errors import (
+    MatcalcError,
+    ParseError,
+    RuleError,
+    ShapeError,
+    UnknownNameError,
+    UnsupportedDerivativeError,
+)
 from .expr import Expr
 
 __version__ = "0.1.0"

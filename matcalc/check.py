@@ -20,7 +20,7 @@ import numpy as np
 
 from . import expr as E
 from .printing.numpy import NumpyFunction
-from .shapes import SCALAR, resolve_dim
+from .shapes import resolve_dim
 
 SIZES = (3, 4, 5, 6, 7)
 MAX_DRAWS = 25
@@ -250,7 +250,8 @@ def _compare(f_num, d_num, wrt, kind, inputs):
 
 def _second_difference(f_at, x0, di, dj, h):
     def at(step):
-        return (f_at(x0 + step * di + step * dj)[0] - f_at(x0 + step * di - step * dj)[0]
-                - f_at(x0 - step * di + step * dj)[0] + f_at(x0 - step * di - step * dj)[0]) / (4 * step * step)
+        def value(si, sj):
+            return f_at(x0 + si * step * di + sj * step * dj)[0]
+        return (value(1, 1) - value(1, -1) - value(-1, 1) + value(-1, -1)) / (4 * step * step)
     coarse, fine = at(h), at(h / 2)
     return (4 * fine - coarse) / 3, abs(fine - coarse)

@@ -25,7 +25,7 @@ from fractions import Fraction
 
 from . import numbers as num
 from .errors import MatcalcError, ShapeError
-from .shapes import SCALAR, broadcast, is_scalar, shape_text
+from .shapes import SCALAR, broadcast, shape_text
 
 _TABLE: dict = {}
 
@@ -82,7 +82,7 @@ class Expr:
             self._vars = v
         return v
 
-    def depends_on(self, variable: "Expr") -> bool:
+    def depends_on(self, variable: Expr) -> bool:
         return variable in self.free_vars
 
     @property
@@ -143,7 +143,7 @@ class Expr:
         return self
 
     @property
-    def T(self) -> "Expr":
+    def T(self) -> Expr:
         return transpose(self)
 
     __array_ufunc__ = None  # numpy arrays must not swallow expressions in mixed operations
@@ -610,7 +610,25 @@ def function(name: str, x: Expr) -> Expr:
         return x
     if x.op == "ones" and name in ("log",):
         return zero(x.shape)
+    flipped = _fewer_transposes(x)
+    if flipped is not None:  # f(xᵀ Wᵀ) is written f(W x)ᵀ
+        return _node("T", (function(name, flipped),), x.shape)
     return _node("fn", (x,), x.shape, name)
+
+
+def _fewer_transposes(x: Expr):
+    """``xᵀ`` when ``f(xᵀ)ᵀ`` is written with fewer transposes than ``f(x)``, else ``None``."""
+    if x.shape == SCALAR:
+        return None
+    flipped = transpose(x)
+    return flipped if _marks(flipped) + 1 < _marks(x) else None
+
+
+def _marks(e: Expr) -> int:
+    """How many transposes ``e`` is written with."""
+    if e.op == "T":
+        return 1 + _marks(e.args[0])
+    return sum(_marks(a) for a in e.args)
 
 
 # ---------------------------------------------------------------------------------------

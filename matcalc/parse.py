@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from . import expr as E
 from .errors import MatcalcError, ParseError, ShapeError, UnknownNameError
-from .shapes import SCALAR, DimVar, Unifier, broadcast, parse_dim, shape_text
+from .shapes import SCALAR, DimVar, Unifier, parse_dim, shape_text
 
 MAX_SOURCE_LENGTH = 100_000
 
@@ -334,8 +334,8 @@ class Builder:
                 "inner dimensions differ"))
             return (left[0], right[1])
         if op == "pow":
-            self.unify(node, right[0], 1, lambda: f"the exponent of '**' must be a scalar, got {self.text(right)}")
-            self.unify(node, right[1], 1, lambda: f"the exponent of '**' must be a scalar, got {self.text(right)}")
+            for d in right:
+                self.unify(node, d, 1, lambda: f"the exponent of '**' must be a scalar, got {self.text(right)}")
             return left
         return self.elementwise_shape(node, left, right)
 
@@ -427,7 +427,7 @@ class Builder:
             raise MatcalcError("internal: a dimension is still unknown after inference")
         return (r, c)
 
-    def construct(self, node: Node, scope: "Scope | None" = None) -> E.Expr:
+    def construct(self, node: Node, scope: Scope | None = None) -> E.Expr:
         """The canonical expression of ``node`` (after ``infer``)."""
         scope = scope or Scope(self.variables)
         try:
@@ -437,7 +437,7 @@ class Builder:
                 raise ShapeError(err.message, self.source, node.pos) from None
             raise
 
-    def _construct(self, node: Node, scope: "Scope") -> E.Expr:
+    def _construct(self, node: Node, scope: Scope) -> E.Expr:
         kind = node.kind
         if kind == "num":
             return E.const(_number(node.text))
@@ -463,7 +463,7 @@ class Builder:
                 raise
             raise ShapeError(err.message, self.source, node.pos) from None
 
-    def construct_name(self, node: Node, scope: "Scope") -> E.Expr:
+    def construct_name(self, node: Node, scope: Scope) -> E.Expr:
         name = node.text
         if name in scope.variables:
             return scope.variables[name]

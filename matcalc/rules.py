@@ -82,12 +82,32 @@ class Rule:
     def head(self) -> str:
         return operation_key(self.pattern)
 
-    def instantiate(self, binding: "Binding", hooks: dict | None = None) -> E.Expr:
+    def instantiate(self, binding: Binding, hooks: dict | None = None) -> E.Expr:
         variables = {name: binding.exprs[w] for name, w in self.wildcards.items() if w in binding.exprs}
         return self.builder.construct(self.rhs, Scope(variables, binding.dims, hooks))
 
-    def guards_hold(self, binding: "Binding") -> bool:
+    def instantiate_pattern(self, binding: Binding) -> E.Expr:
+        """The left side with the bound expressions and dimensions put in."""
+        return _fill(self.pattern, binding, {})
+
+    def guards_hold(self, binding: Binding) -> bool:
         return all(GUARDS[pred](binding.exprs[self.wildcards[var]]) for pred, var in self.guards)
+
+
+def _fill(e: E.Expr, binding: Binding, memo: dict) -> E.Expr:
+    hit = memo.get(e)
+    if hit is None:
+        if e in binding.exprs:
+            hit = binding.exprs[e]
+        elif e.op in ("eye", "ones", "zero"):
+            shape = tuple(binding.dims.get(d, d) for d in e.shape)
+            hit = E.eye(shape[0]) if e.op == "eye" else E.ones(shape) if e.op == "ones" else E.zero(shape)
+        elif e.args:
+            hit = E.rebuild(e, [_fill(a, binding, memo) for a in e.args])
+        else:
+            hit = e
+        memo[e] = hit
+    return hit
 
 
 class Binding:
@@ -99,7 +119,7 @@ class Binding:
         self.exprs = dict(exprs or {})
         self.dims = dict(dims or {})
 
-    def copy(self) -> "Binding":
+    def copy(self) -> Binding:
         return Binding(self.exprs, self.dims)
 
 
@@ -249,11 +269,13 @@ def _parse_rule(name, lhs_text, rhs_text, guard_text, kinds, origin) -> Rule:
             builder.inferred[var] = (builder.fresh("r"), builder.fresh("c"))
     try:
         left = builder.infer(pattern_tree)
+        before = _dimension_classes(builder, lhs_names)
         right = builder.infer(rhs_tree)
-        for a, b in zip(left, right):
-            if not builder.unifier.unify(a, b):
-                raise RuleError(f"{origin}: rule {name}: the sides have different shapes, "
-                                f"{builder.text(left)} and {builder.text(right)}")
+        texts = builder.text(left), builder.text(right)
+        same = all(builder.unifier.unify(a, b) for a, b in zip(left, right))
+        if not same or _dimension_classes(builder, lhs_names) != before:
+            raise RuleError(f"{origin}: rule {name}: the sides have different shapes ({texts[0]} and "
+                            f"{texts[1]}) for some of the shapes the left side accepts")
     except MatcalcError as err:
         if isinstance(err, RuleError):
             raise
@@ -291,6 +313,14 @@ def _parse_rule(name, lhs_text, rhs_text, guard_text, kinds, origin) -> Rule:
             raise RuleError(f"{origin}: rule {name}: the guard names {m.group(2)}, not a left-side variable")
         guards.append((m.group(1), m.group(2)))
     return Rule(name, kind, pattern, rhs_tree, tuple(guards), wildcards, builder, source, origin)
+
+
+def _dimension_classes(builder: Builder, names) -> list:
+    """Which dims of the variables ``names`` are known equal (or fixed): a fingerprint."""
+    dims = [d for n in sorted(names) for d in builder.inferred[n]]
+    roots = [builder.unifier.find(d) for d in dims]
+    return [next(i for i, r in enumerate(roots) if r is root or r == root) if isinstance(root, DimVar)
+            else root for root in roots]
 
 
 def load_rules(directory: Path = RULES_DIR) -> list:

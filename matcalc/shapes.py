@@ -80,8 +80,8 @@ def broadcast(a: Shape, b: Shape):
         return a
     rows = _broadcast_dim(a[0], b[0])
     cols = _broadcast_dim(a[1], b[1])
-    if rows is None or cols is None:
-        return None
+    if rows is None or cols is None or (rows, cols) not in (a, b):
+        return None   # a column and a row do not broadcast to their outer sum
     return (rows, cols)
 
 

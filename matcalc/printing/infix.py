@@ -172,15 +172,19 @@ class InfixPrinter:
         else:
             p, q = coefficient, 1
         scalar_den = all(d.shape == SCALAR for d in denominator)
-        return self.divide(self.grouped(p, numerator), self.grouped(q, denominator), scalar_den)
+        return self.divide(self.grouped(p, numerator, loose=True), self.grouped(q, denominator),
+                           scalar_den)
 
-    def grouped(self, c, factors) -> str:
-        """A numerator or denominator, parenthesised unless it is one tight factor."""
+    def grouped(self, c, factors, loose=False) -> str:
+        """A numerator or denominator, parenthesised unless it is one tight factor; a ``loose``
+        numerator may also be a product written side by side (``2 x / ‖x‖``)."""
         if not factors:
             return self.number(c)[0]
         text = self.product(c, factors)
         tight = c == 1 and len(factors) == 1 and self.doc(factors[0])[1] >= POSTFIX
-        return text if tight else self.paren(text)
+        side_by_side = sum(1 for f in factors if f.shape != SCALAR) <= 1 and \
+            all(self.doc(f)[1] >= MATMUL for f in factors)
+        return text if tight or (loose and side_by_side) else self.paren(text)
 
     def divide(self, top: str, bottom: str, scalar_den: bool) -> str:
         return top + (self.scalar_div if scalar_den else self.hadamard_div) + bottom

@@ -1,0 +1,119 @@
+"""Expressions as explicit sympy matrices, for exact checks at small concrete sizes.
+
+``to_sympy(expr, values)`` evaluates an expression with every variable given as an explicit
+sympy ``Matrix`` (a scalar as a ``1×1`` matrix); every value is a ``Matrix``. ``symbols_for``
+makes a matrix of symbols for a variable, symmetric where the variable is.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import sympy as sp
+
+from .. import expr as E
+from ..shapes import resolve_dim
+
+_FUNCTIONS = {
+    "exp": sp.exp, "log": sp.log, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "tanh": sp.tanh,
+    "sigmoid": lambda z: 1 / (1 + sp.exp(-z)), "relu": lambda z: sp.Max(z, 0),
+    "softplus": lambda z: sp.log(1 + sp.exp(z)), "abs": sp.Abs,
+    "step": lambda z: sp.Heaviside(z, 0), "sign": sp.sign,
+}
+
+
+def symbols_for(v: E.Expr, sizes: dict) -> sp.Matrix:
+    """A matrix of real symbols named after ``v`` (``x_0_1``); symmetric if ``v`` is."""
+    rows, cols = (resolve_dim(d, sizes) for d in v.shape)
+    props = v.data[1]
+    positive = "positive" in props
+    symmetric = bool(props & {"symmetric", "spd"})
+
+    def entry(i, j):
+        if symmetric and j < i:
+            i, j = j, i
+        return sp.Symbol(f"{v.name}_{i}_{j}", real=True, positive=positive or None)
+    return sp.Matrix(rows, cols, entry)
+
+
+def _number(value):
+    if isinstance(value, Fraction):
+        return sp.Rational(value.numerator, value.denominator)
+    return sp.Float(value)
+
+
+def _broadcast(m: sp.Matrix, shape) -> sp.Matrix:
+    if m.shape == shape:
+        return m
+    rows, cols = shape
+    return sp.Matrix(rows, cols, lambda i, j: m[i if m.rows > 1 else 0, j if m.cols > 1 else 0])
+
+
+def _elementwise(ms, shape, combine) -> sp.Matrix:
+    ms = [_broadcast(m, shape) for m in ms]
+    return sp.Matrix(shape[0], shape[1], lambda i, j: combine([m[i, j] for m in ms]))
+
+
+def to_sympy(e: E.Expr, values: dict, sizes: dict) -> sp.Matrix:
+    """``e`` as an explicit matrix; ``values`` maps each variable to a sympy ``Matrix``."""
+    memo: dict = {}
+    for node in E.walk(e):
+        memo[node] = _evaluate(node, [memo[a] for a in node.args], values, sizes)
+    return memo[e]
+
+
+def _evaluate(e: E.Expr, args, values, sizes) -> sp.Matrix:
+    op = e.op
+    shape = tuple(resolve_dim(d, sizes) for d in e.shape)
+    if op == "var":
+        return values[e]
+    if op == "const":
+        return sp.Matrix([[_number(e.data)]])
+    if op == "dim":
+        return sp.Matrix([[sp.Integer(sizes[e.data])]])
+    if op == "zero":
+        return sp.zeros(*shape)
+    if op == "ones":
+        return sp.ones(*shape)
+    if op == "eye":
+        return sp.eye(shape[0])
+    if op == "add":
+        return _elementwise(args, shape, sp.Add.fromiter)
+    if op == "mul":
+        return _elementwise(args, shape, sp.Mul.fromiter)
+    if op == "matmul":
+        out = args[0]
+        for a in args[1:]:
+            out = out * a
+        return out
+    if op == "pow":
+        p = args[1][0, 0]
+        return args[0].applyfunc(lambda z: z ** p)
+    if op == "T":
+        return args[0].T
+    if op == "fn":
+        return args[0].applyfunc(_FUNCTIONS[e.data])
+    if op == "inv":
+        return args[0].inv()
+    if op == "det":
+        return sp.Matrix([[args[0].det()]])
+    if op == "logdet":
+        return sp.Matrix([[sp.log(sp.Abs(args[0].det()))]])
+    if op == "trace":
+        return sp.Matrix([[args[0].trace()]])
+    if op == "sum":
+        return sp.Matrix([[sum(args[0])]])
+    if op == "norm2":
+        return sp.Matrix([[sp.sqrt(sum(z ** 2 for z in args[0]))]])
+    if op == "diag":
+        return sp.diag(*list(args[0]))
+    if op == "diagvec":
+        return sp.Matrix([args[0][i, i] for i in range(args[0].rows)])
+    if op in ("softmax", "log_softmax"):
+        z = args[0]
+        total = sum(sp.exp(v) for v in z)
+        if op == "softmax":
+            return z.applyfunc(lambda v: sp.exp(v) / total)
+        return z.applyfunc(lambda v: v - sp.log(total))
+    if op == "kron":
+        return sp.kronecker_product(args[0], args[1])
+    raise NotImplementedError(op)
