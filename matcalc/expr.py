@@ -351,9 +351,9 @@ def neg(e: Expr) -> Expr:
 # Hadamard products and powers
 # ---------------------------------------------------------------------------------------
 
-# Order of the factors of a Hadamard product: scalars, then an upstream signal (a product),
-# then leaves, then functions of them, then sums: (W₂ᵀ δ) ⊙ σ(z) ⊙ (1 − σ(z)).
-_FACTOR_RANK = {"matmul": 0, "var": 1, "T": 1, "fn": 2, "pow": 2, "add": 3}
+# Order of the factors of a Hadamard product: scalars, leaves, products (an upstream signal),
+# functions, sums: y ⊙ σ(X w), (W₂ᵀ δ) ⊙ σ(z) ⊙ (1 − σ(z)).
+_FACTOR_RANK = {"var": 0, "T": 0, "matmul": 1, "fn": 2, "pow": 2, "add": 3}
 
 
 def _factor_order(e: Expr):

@@ -322,8 +322,8 @@ class Builder:
             if name not in self.inferred:
                 self.inferred[name] = (self.fresh("r"), self.fresh("c"))
             return self.inferred[name]
-        raise UnknownNameError(f"unknown name {name!r}: declare its shape, e.g. shapes={{{name!r}: 'n'}}",
-                               self.source, node.pos)
+        raise UnknownNameError(f"unknown name {name!r}: declare its shape (shapes={{{name!r}: 'n'}} in "
+                               f"Python, --shape {name}=n on the command line)", self.source, node.pos)
 
     def infer_binop(self, node: Node):
         op = node.text

@@ -11,11 +11,10 @@ and a row vector ``(1, n)`` across its rows.
 from __future__ import annotations
 
 import re
-from typing import Union
 
 from .errors import ShapeError
 
-Dim = Union[int, str]
+Dim = int | str
 Shape = tuple  # (Dim, Dim)
 
 SCALAR: Shape = (1, 1)
