@@ -57,8 +57,8 @@ class CheckReport:
 # Random inputs
 # ---------------------------------------------------------------------------------------
 
-def assign_sizes(variables, rng) -> dict:
-    names = sorted({d for v in variables for d in v.shape if isinstance(d, str)})
+def assign_sizes(variables, rng, extra=()) -> dict:
+    names = sorted({d for v in variables for d in v.shape if isinstance(d, str)} | set(extra))
     order = list(SIZES)
     rng.shuffle(order)
     while len(order) < len(names):
@@ -178,16 +178,17 @@ def check_derivative(f: E.Expr, wrt: E.Expr, result: E.Expr, kind: str, variable
         seed = int(np.random.SeedSequence().entropy % (2**31))
     rng = np.random.default_rng(seed)
     variables = sorted(set(variables) | f.free_vars | {wrt}, key=lambda v: v.name)
-    sizes = assign_sizes(variables, rng)
-    positive = positive_domain_variables(f)
-    invertible = invertible_variables(f)
     f_num = NumpyFunction(f, "f", required=variables)
     d_num = NumpyFunction(result, "derivative", required=variables)
+    sizes = assign_sizes(variables, rng, f_num.free_dims + d_num.free_dims)
+    positive = positive_domain_variables(f)
+    invertible = invertible_variables(f)
     errors: list = []
     skipped = 0
     for _ in range(trials):
         for _attempt in range(MAX_DRAWS):
             inputs = {v.name: draw(v, sizes, rng, v in positive, v in invertible) for v in variables}
+            inputs.update({d: sizes[d] for d in f_num.free_dims + d_num.free_dims})
             outcome = _compare(f_num, d_num, wrt, kind, inputs)
             if outcome is not None:
                 errors.append(outcome)
@@ -213,14 +214,14 @@ def _compare(f_num, d_num, wrt, kind, inputs):
     x0 = np.asarray(inputs[wrt.name], dtype=float)
 
     def f_at(x):
-        args = dict(inputs)
+        args = {k: v for k, v in inputs.items() if k in f_num.accepts}
         args[wrt.name] = x
         return vec(f_num(**args))
 
     base = f_at(x0)
     if not np.all(np.isfinite(base)):
         return None
-    got = np.asarray(d_num(**inputs), dtype=float)
+    got = np.asarray(d_num(**{k: v for k, v in inputs.items() if k in d_num.accepts}), dtype=float)
     if not np.all(np.isfinite(got)):
         return None
     h = step_for(x0)

@@ -35,8 +35,9 @@ class Derivative:
     """
 
     def __init__(self, f: E.Expr, wrt: E.Expr, expr: E.Expr, kind: str, order: int,
-                 layout, canonical: E.Expr):
+                 layout, canonical: E.Expr, variables: frozenset):
         self.f = f
+        self.variables = variables    # the inputs: the variables of f as given, and wrt
         self.wrt = wrt
         self.expr = expr
         self.kind = kind
@@ -63,10 +64,10 @@ class Derivative:
     def to_numpy(self) -> NumpyFunction:
         """A numpy function of the variables of ``f`` (by name) that evaluates the derivative.
         Gradients come back shaped like the variable as passed (``(n,)`` or ``(n, 1)``)."""
-        variables = self.f.free_vars | {self.wrt}
+        variables = self.variables
         output = ("like", self.wrt.name) if self.kind == "gradient" and self.layout != "numerator" \
             else "matrix"
-        return NumpyFunction(self.expr, self.kind, output, required={self.wrt}, accepted=variables)
+        return NumpyFunction(self.expr, self.kind, output, required=variables)
 
     def source(self) -> str:
         """The generated numpy code."""
@@ -74,7 +75,7 @@ class Derivative:
 
     def check(self, seed=None, trials: int = 3, tolerance: float = 1e-6):
         """Finite-difference check on random inputs; see ``matcalc.check``."""
-        return check_derivative(self.f, self.wrt, self._canonical, self.kind, self.f.free_vars,
+        return check_derivative(self.f, self.wrt, self._canonical, self.kind, self.variables,
                                 seed=seed, trials=trials, tolerance=tolerance)
 
 
@@ -161,6 +162,7 @@ def derive(f, wrt, shapes: dict | None = None, *, order: int = 1, layout=None,
 
 def _derive(f: E.Expr, wrt: E.Expr, original: E.Expr, order, layout, symmetric_gradient) -> Derivative:
     symmetric = bool(original.data[1] & {"symmetric", "spd"})
+    inputs = (f.free_vars - {wrt}) | {original}
     if symmetric and wrt is original:
         twin = _plain_twin(original)
         f = E.substitute(f, {original: twin})
@@ -203,7 +205,7 @@ def _derive(f: E.Expr, wrt: E.Expr, original: E.Expr, order, layout, symmetric_g
         shown = factor(simplify(E.transpose(result)))
     if layout == "denominator" and kind == "jacobian":
         shown = factor(simplify(E.transpose(result)))
-    return Derivative(f, wrt, shown, kind, order, layout, result)
+    return Derivative(f, wrt, shown, kind, order, layout, result, frozenset(inputs))
 
 
 def _gradient(f: E.Expr, wrt: E.Expr) -> E.Expr:

@@ -183,7 +183,10 @@ class NumpyWriter:
 
 
 def numpy_source(exprs, name: str = "f", variables=None) -> tuple:
-    """``(source, parameter names, dims used)`` of a function returning ``exprs``."""
+    """``(source, parameter names, free dims)`` of a function returning ``exprs``.
+
+    Dimensions are read from the shapes of the inputs; a dimension that no input has (as in
+    ``trace(eye(n))``) becomes a parameter ``size_n`` after the variables, listed in free dims."""
     single = isinstance(exprs, E.Expr)
     exprs = [exprs] if single else list(exprs)
     if variables is None:
@@ -191,26 +194,25 @@ def numpy_source(exprs, name: str = "f", variables=None) -> tuple:
     writer = NumpyWriter(exprs)
     results = [writer.code(e)[0] for e in exprs]
     params = [python_name(v.name) for v in variables]
-    dim_lines = []
-    for d in sorted(writer.dims, key=str):
-        dim_lines.append(f"{dim_name(d)} = {_dim_code(d, variables)}")
+    known = {d: f"{python_name(v.name)}.shape[{axis}]"
+             for v in reversed(variables) for axis, d in enumerate(v.shape) if isinstance(d, str)}
+    names = {f for d in writer.dims for f in (d if isinstance(d, tuple) else (d,)) if isinstance(f, str)}
+    free_dims = sorted(names - known.keys())
+    params += [dim_name(d) for d in free_dims]
+    dim_lines = [f"{dim_name(d)} = {_dim_code(d, known)}" for d in sorted(writer.dims, key=str)
+                 if d not in free_dims]
     body = dim_lines + writer.lines + [f"return {results[0] if single else '(' + ', '.join(results) + ',)'}"]
     parts = ["import numpy as np", ""]
     for h in sorted(writer.helpers):
         parts += ["", HELPERS[h]]
     parts += ["", f"def {name}({', '.join(params)}):"] + [f"    {line}" for line in body]
-    return "\n".join(parts).strip() + "\n", params, writer.dims
+    return "\n".join(parts).strip() + "\n", params, free_dims
 
 
-def _dim_code(d, variables) -> str:
+def _dim_code(d, known: dict) -> str:
     if isinstance(d, tuple):
-        return " * ".join(_dim_code(f, variables) for f in d)
-    for v in variables:
-        for axis, vd in enumerate(v.shape):
-            if vd == d:
-                return f"{python_name(v.name)}.shape[{axis}]"
-    raise MatcalcError(f"the size of dimension {d!r} cannot be read from the inputs; "
-                       "give it a number or use a variable that has it")
+        return " * ".join(_dim_code(f, known) if f in known else dim_name(f) for f in d)
+    return known[d]
 
 
 def compile_source(source: str, name: str):
@@ -261,16 +263,22 @@ class NumpyFunction:
         self.exprs = [exprs] if self.single else list(exprs)
         used = set().union(*(e.free_vars for e in self.exprs)) | set(required)
         self.variables = sorted(used, key=lambda v: v.name)
-        self.source, self.params, _ = numpy_source(exprs, name, self.variables)
+        self.source, self.params, self.free_dims = numpy_source(exprs, name, self.variables)
         self.function = compile_source(self.source, name)
         self.output = output
         self.optional = [v for v in accepted if v not in used]
 
+    @property
+    def accepts(self) -> set:
+        """The keyword arguments this function takes: variable names and free sizes."""
+        return {v.name for v in self.variables} | {v.name for v in self.optional} | set(self.free_dims)
+
     def __call__(self, **arrays):
         missing = [v.name for v in self.variables if v.name not in arrays]
+        missing += [f"{d} (a size)" for d in self.free_dims if d not in arrays]
         if missing:
             raise MatcalcError(f"missing input(s): {', '.join(missing)}")
-        known = {v.name for v in self.variables} | {v.name for v in self.optional}
+        known = self.accepts
         unknown = sorted(set(arrays) - known)
         if unknown:
             raise MatcalcError(f"unknown input(s): {', '.join(unknown)}; expected "
@@ -280,6 +288,10 @@ class NumpyFunction:
         for v in self.optional:
             if v.name in arrays:
                 coerce_input(v.name, arrays[v.name], v.shape, sizes)
+        for d in self.free_dims:
+            if sizes.setdefault(d, arrays[d]) != arrays[d]:
+                raise ShapeError(f"the size {d}={arrays[d]} disagrees with the inputs ({d}={sizes[d]})")
+            args.append(int(arrays[d]))
         with np.errstate(all="ignore"):
             results = self.function(*args)
         if self.single:
@@ -311,7 +323,7 @@ class NumpyFunction:
 
 
 def resolve_shape(shape, arrays, variables) -> tuple:
-    sizes = {}
+    sizes = {k: v for k, v in arrays.items() if isinstance(v, int)}
     for v in variables:
         a = np.asarray(arrays[v.name])
         for declared, axis in zip(v.shape, (0, 1)):
