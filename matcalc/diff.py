@@ -133,6 +133,13 @@ def _adjoint(linear: E.Expr, seed: E.Expr, dx: E.Expr, out: list):
     if op in ("diag", "diagvec"):  # ⟨S, diag(d)⟩ = ⟨diag(S), d⟩
         _adjoint(linear.args[0], E.diag(seed), dx, out)
         return
+    if op == "vec":  # ⟨s, vec D⟩ = ⟨unvec(s), D⟩
+        inner = linear.args[0]
+        _adjoint(inner, E.unvec(seed, *inner.shape), dx, out)
+        return
+    if op == "unvec":  # ⟨S, unvec d⟩ = ⟨vec S, d⟩
+        _adjoint(linear.args[0], E.vec(seed), dx, out)
+        return
     if op == "kron":
         raise UnsupportedDerivativeError("gradients through a Kronecker product are not supported yet")
     raise UnsupportedDerivativeError(f"internal: {op} is not linear in {dx}")
@@ -143,20 +150,30 @@ def _adjoint(linear: E.Expr, seed: E.Expr, dx: E.Expr, out: list):
 # ---------------------------------------------------------------------------------------
 
 def _numel_dim(shape):
-    if shape[0] == 1:
-        return shape[1]
-    if shape[1] == 1:
-        return shape[0]
     return E._dim_product(shape[0], shape[1])
 
 
-def _as_column(v: E.Expr) -> E.Expr:
-    """vec of a vector: the column with its entries."""
-    return E.transpose(v) if v.shape[0] == 1 and v.shape[1] != 1 else v
+def _vec_of_full(c: E.Expr, shape) -> E.Expr:
+    """vec of ``c`` broadcast to ``shape``."""
+    return E.vec(c if c.shape == shape else E.mul(c, E.ones(shape)))
+
+
+def _spread(part_shape, shape) -> E.Expr:
+    """The matrix that maps vec of a broadcast operand to vec of its broadcast copy."""
+    rows, cols = shape
+    if part_shape == SCALAR:                       # vec(s 𝟏) = 𝟏 s
+        return E.ones((_numel_dim(shape), 1))
+    if part_shape[1] == 1:                         # vec(d 𝟏ᵀ) = (𝟏 ⊗ I) d
+        return E.kron(E.ones((cols, 1)), E.eye(rows))
+    return E.kron(E.eye(cols), E.ones((rows, 1)))  # vec(𝟏 r) = (I ⊗ 𝟏) vec(r)
 
 
 def jacobian_from_differential(df: E.Expr, dx: E.Expr) -> E.Expr:
-    """``J`` with ``vec(df) = J vec(dX)``; ``df`` is a vector (or scalar) linear in ``dX``."""
+    """``J`` with ``vec(df) = J vec(dX)`` (column-major vec), ``df`` linear in ``dX``.
+
+    For vectors this is the ordinary Jacobian; for matrices it is written with Kronecker
+    products and commutation matrices: ``vec(A dX B) = (Bᵀ ⊗ A) vec(dX)``,
+    ``vec(dXᵀ) = K vec(dX)``, ``vec(C ⊙ dX) = diag(vec C) vec(dX)``."""
     return _vec_jacobian(df, dx)
 
 
@@ -171,24 +188,22 @@ def _vec_jacobian(linear: E.Expr, dx: E.Expr) -> E.Expr:
     if op == "add":
         terms = []
         for t in linear.args:
-            if not t.depends_on(dx):
-                continue
-            j = _vec_jacobian(t, dx)
-            if t.shape != linear.shape:  # a scalar broadcast to a vector: 𝟏 J
-                j = E.matmul(E.ones((rows, 1)), j)
-            terms.append(j)
+            if t.depends_on(dx):
+                j = _vec_jacobian(t, dx)
+                terms.append(j if t.shape == linear.shape else E.matmul(_spread(t.shape, linear.shape), j))
         return E.add(*terms)
     if op == "mul":
-        dependent = [f for f in linear.args if f.depends_on(dx)]
-        inner = dependent[0]
+        inner = next(f for f in linear.args if f.depends_on(dx))
         others = E.mul(*[f for f in linear.args if f is not inner])
         j = _vec_jacobian(inner, dx)
-        if inner.shape == linear.shape:  # vec(C ⊙ D) = diag(vec C) vec D
-            if others.shape == SCALAR:
-                return E.mul(others, j)
-            return E.matmul(E.diag(_as_column(others)), j)
-        if inner.shape == SCALAR:  # vec(c d) = vec(c) d
-            return E.matmul(_as_column(others), j)
+        if others.shape == SCALAR:  # vec(c D) = c vec D
+            return E.matmul(_spread(inner.shape, linear.shape), E.mul(others, j)) \
+                if inner.shape != linear.shape else E.mul(others, j)
+        if inner.shape == SCALAR:  # vec(C d) = vec(C) d
+            return E.matmul(_vec_of_full(others, linear.shape), j)
+        spread = [] if inner.shape == linear.shape else [_spread(inner.shape, linear.shape)]
+        # vec(C ⊙ D) = diag(vec C) vec D
+        return E.matmul(E.diag(_vec_of_full(others, linear.shape)), *spread, j)
     if op == "matmul":  # vec(L D R) = (Rᵀ ⊗ L) vec D
         args = linear.args
         i = next(k for k, f in enumerate(args) if f.depends_on(dx))
@@ -196,11 +211,17 @@ def _vec_jacobian(linear: E.Expr, dx: E.Expr) -> E.Expr:
         left = E.matmul(*args[:i]) if i > 0 else E.eye(inner.shape[0])
         right = E.matmul(*args[i + 1:]) if i < len(args) - 1 else E.eye(inner.shape[1])
         return E.matmul(E.kron(E.transpose(right), left), _vec_jacobian(inner, dx))
-    if op == "T" and (linear.shape[0] == 1 or linear.shape[1] == 1):  # vec(vᵀ) = vec(v)
-        return _vec_jacobian(linear.args[0], dx)
+    if op == "T":  # vec(Dᵀ) = K vec(D)
+        inner = linear.args[0]
+        return E.matmul(E.commutation(*inner.shape), _vec_jacobian(inner, dx))
+    if op == "trace":  # tr D = vec(I)ᵀ vec(D)
+        inner = linear.args[0]
+        return E.matmul(E.transpose(E.vec(E.eye(inner.shape[0]))), _vec_jacobian(inner, dx))
     if op == "sum":  # sum D = 𝟏ᵀ vec D
         inner = linear.args[0]
         return E.matmul(E.ones((1, _numel_dim(inner.shape))), _vec_jacobian(inner, dx))
+    if op == "vec":
+        return _vec_jacobian(linear.args[0], dx)
     raise UnsupportedDerivativeError(
-        f"the Jacobian through {op} of a {shape_text(linear.shape)} value needs higher-order "
-        "(matrix-by-matrix) derivatives, which are not supported yet")
+        f"the vec (Kronecker) form of a derivative through {op} is not supported; "
+        "the differential form and the numeric array are")

@@ -30,9 +30,9 @@ from .shapes import SCALAR, broadcast, shape_text
 _TABLE: dict = {}
 
 # Sort rank of each operation: decides the canonical (and printed) order of operands.
-_RANK = {"const": 0, "dim": 0, "var": 1, "T": 2, "eye": 3, "ones": 3, "zero": 3, "fn": 4,
+_RANK = {"const": 0, "dim": 0, "var": 1, "T": 2, "eye": 3, "ones": 3, "zero": 3, "commutation": 3, "fn": 4,
          "pow": 5, "matmul": 6, "mul": 7, "add": 8}
-_LEAVES = frozenset({"var", "T", "eye", "ones", "zero", "dim"})
+_LEAVES = frozenset({"var", "T", "eye", "ones", "zero", "dim", "commutation"})
 
 PROPERTIES = ("symmetric", "spd", "positive", "invertible")
 
@@ -515,6 +515,7 @@ def matmul(*factors) -> Expr:
         return zero(shape)
     if len(chain) > 1:
         chain = [g for g in chain if g.op != "eye"] or [chain[0]]
+        chain = _mixed_products(chain)
     # split at the interior dimensions equal to 1: the pieces between them are scalars
     dims = [chain[0].shape[0]] + [g.shape[1] for g in chain]
     ones_at = [i for i, d in enumerate(dims) if d == 1]
@@ -532,6 +533,19 @@ def matmul(*factors) -> Expr:
     else:
         core = _node("matmul", tuple(chain), (chain[0].shape[0], chain[-1].shape[1]))
     return mul(*scalars, core) if scalars else core
+
+
+def _mixed_products(chain: list) -> list:
+    """``(A ⊗ B)(C ⊗ D) = (A C) ⊗ (B D)`` where the shapes allow it."""
+    out = [chain[0]]
+    for g in chain[1:]:
+        f = out[-1]
+        if f.op == "kron" and g.op == "kron" and f.args[0].shape[1] == g.args[0].shape[0] \
+                and f.args[1].shape[1] == g.args[1].shape[0]:
+            out[-1] = kron(matmul(f.args[0], g.args[0]), matmul(f.args[1], g.args[1]))
+        else:
+            out.append(g)
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -570,6 +584,8 @@ def transpose(e: Expr) -> Expr:
         return ones((e.shape[1], e.shape[0]))
     if op == "kron":
         return kron(transpose(e.args[0]), transpose(e.args[1]))
+    if op == "commutation":
+        return commutation(e.data[1], e.data[0])
     return _node("T", (e,), (e.shape[1], e.shape[0]))
 
 
@@ -818,16 +834,65 @@ def kron(a: Expr, b: Expr) -> Expr:
     a, b = as_expr(a), as_expr(b)
     if a.shape == SCALAR or b.shape == SCALAR:
         return mul(a, b)
+    shape = (_dim_product(a.shape[0], b.shape[0]), _dim_product(a.shape[1], b.shape[1]))
     if is_zero(a) or is_zero(b):
-        return zero((_dim_product(a.shape[0], b.shape[0]), _dim_product(a.shape[1], b.shape[1])))
+        return zero(shape)
+    scalars_a, a = _pull_scalars(a)
+    scalars_b, b = _pull_scalars(b)
+    if scalars_a or scalars_b:  # (c A) ⊗ B = c (A ⊗ B)
+        return mul(*scalars_a, *scalars_b, kron(a, b))
     if a.shape[1] == 1 and b.shape[0] == 1:  # a ⊗ bᵀ = a bᵀ for a column and a row
         return matmul(a, b)
     if a.shape[0] == 1 and b.shape[1] == 1:
         return matmul(b, a)
     if a.op == "eye" and b.op == "eye":
-        return eye(_dim_product(a.shape[0], b.shape[0]))
-    shape = (_dim_product(a.shape[0], b.shape[0]), _dim_product(a.shape[1], b.shape[1]))
+        return eye(shape[0])
     return _node("kron", (a, b), shape)
+
+
+def vec(x: Expr) -> Expr:
+    """The columns of ``x`` stacked into one column (column-major vectorisation)."""
+    x = as_expr(x)
+    if x.shape[1] == 1:
+        return x
+    if x.shape[0] == 1:
+        return transpose(x)
+    if x.op == "unvec":
+        return x.args[0]
+    shape = (_dim_product(x.shape[0], x.shape[1]), 1)
+    if is_zero(x):
+        return zero(shape)
+    if x.op == "ones":
+        return ones(shape)
+    scalars, rest = _pull_scalars(x)
+    if scalars:
+        return mul(*scalars, vec(rest))
+    return _node("vec", (x,), shape)
+
+
+def unvec(x: Expr, rows, cols) -> Expr:
+    """The ``rows×cols`` matrix whose vec is the column ``x`` (the inverse of ``vec``)."""
+    x = as_expr(x)
+    if x.op == "vec" and x.args[0].shape == (rows, cols):
+        return x.args[0]
+    if rows == 1:
+        return transpose(x)
+    if cols == 1:
+        return x
+    if is_zero(x):
+        return zero((rows, cols))
+    scalars, rest = _pull_scalars(x)
+    if scalars:
+        return mul(*scalars, unvec(rest, rows, cols))
+    return _node("unvec", (x,), (rows, cols), (rows, cols))
+
+
+def commutation(m, n) -> Expr:
+    """``K(m,n)``, the permutation with ``vec(Aᵀ) = K(m,n) vec(A)`` for an ``m×n`` matrix ``A``."""
+    size = _dim_product(m, n)
+    if m == 1 or n == 1:
+        return eye(size)
+    return _node("commutation", (), (size, size), (m, n))
 
 
 def _dim_product(a, b):
@@ -864,6 +929,8 @@ _BUILDERS = {
     "softmax": lambda args, data: softmax(args[0]),
     "log_softmax": lambda args, data: log_softmax(args[0]),
     "kron": lambda args, data: kron(args[0], args[1]),
+    "vec": lambda args, data: vec(args[0]),
+    "unvec": lambda args, data: unvec(args[0], *data),
 }
 
 

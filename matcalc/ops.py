@@ -29,6 +29,8 @@ class Operation:
 OPERATIONS = {op.key: op for op in [
     Operation("var", "constant"), Operation("const", "constant"), Operation("dim", "constant"),
     Operation("zero", "constant"), Operation("ones", "constant"), Operation("eye", "constant"),
+    Operation("commutation", "constant"), Operation("vec", "linear"),
+    Operation("unvec", "linear"),
     Operation("add", "linear"), Operation("T", "linear"), Operation("trace", "linear"),
     Operation("sum", "linear"), Operation("diag", "linear"), Operation("diagvec", "linear"),
     Operation("mul", "multilinear"), Operation("matmul", "multilinear"),
@@ -93,6 +95,7 @@ FUNCTIONS = {f.name: f for f in [
     Function("det", E.det, "square-scalar", "determinant"),
     Function("logdet", E.logdet, "square-scalar", "log |det X|"),
     Function("inv", E.inv, "square", "matrix inverse"),
+    Function("vec", E.vec, "vec", "the columns of a matrix stacked into one vector"),
     Function("diag", E.diag, "diag", "vector -> diagonal matrix; square matrix -> its diagonal"),
     Function("softmax", E.softmax, "vector", "softmax of a vector"),
     Function("log_softmax", E.log_softmax, "vector", "log of the softmax of a vector"),

@@ -387,6 +387,11 @@ class Builder:
                 return shape
             self.unify(node, shape[1], 1, lambda: f"{name} needs a vector, got {self.text(shape)}")
             return shape
+        if signature == "vec":
+            r, c = (self.unifier.find(d) for d in shape)
+            if isinstance(r, DimVar) or isinstance(c, DimVar):
+                self.shape_error(node, "vec needs the shape of its argument; declare it")
+            return (E._dim_product(r, c), 1)
         if signature == "diag":
             r, c = shape
             if self.is_one(c):

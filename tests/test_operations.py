@@ -26,9 +26,11 @@ SAMPLES = {
     "sum": ("sum(A @ x) * sum(x)", "x"),
     "diag": ("x.T @ diag(y) @ A @ x", "x"),
     "diagvec": ("diag(X).T @ x", "X"),
+    "vec": ("vec(X).T @ vec(A @ X)", "X"),
     "mul": ("sum(x * y * x)", "x"),
     "matmul": ("x.T @ A @ A @ x", "A"),
-    "kron": None,   # no user syntax yet; kron appears only inside derived results
+    "kron": None,   # no user syntax; appears in derived results only (see test_kron_...)
+    "unvec": (lambda: (mc.sum(mc.exp(E.unvec(mc.vector("v", 6), 2, 3))), mc.vector("v", 6))),
     "pow": ("sum(p ** 3) + sum(p ** 0.5) + (x.T @ x) ** c", "x"),
     "inv": ("x.T @ inv(P) @ y", "P"),
     "det": ("det(X)", "X"),
@@ -49,7 +51,7 @@ SAMPLES = {
     "fn:step": ("y.T @ (step(x) * x)", "x"),
     "fn:sign": ("sign(x).T @ x", "x"),
 }
-LEAVES = {"var", "const", "dim", "zero", "ones", "eye"}
+LEAVES = {"var", "const", "dim", "zero", "ones", "eye", "commutation"}
 
 
 @pytest.mark.parametrize("key", sorted(OPERATIONS))
@@ -66,17 +68,26 @@ def test_operation_is_covered(key):
         assert RULES.differentials.get(key), f"no differential rule for {key}"
 
 
+def sample(key):
+    """The expression and variable of a sample: from a string, or built in Python."""
+    entry = SAMPLES[key]
+    if callable(entry):
+        return entry()
+    f = mc.parse(entry[0], SHAPES)
+    return f, next(v for v in f.free_vars if v.name == entry[1])
+
+
 @pytest.mark.parametrize("key", [k for k, v in SAMPLES.items() if v])
 def test_derivative_through_each_operation(key):
-    text, wrt = SAMPLES[key]
-    g = mc.derive(text, wrt, shapes=SHAPES)
+    f, wrt = sample(key)
+    g = mc.derive(f, wrt)
     report = g.check(seed=7)
     assert report.ok, f"{key}: {g} — {report}"
 
 
 @pytest.mark.parametrize("key", [k for k, v in SAMPLES.items() if v])
 def test_each_sample_contains_its_operation_and_compiles(key):
-    f = mc.parse(SAMPLES[key][0], SHAPES)
+    f, _ = sample(key)
     keys = {operation_key(node) for node in E.walk(f)}
     assert key in keys, f"the sample for {key} does not use it: {f}"
     assert str(f) and f.latex()

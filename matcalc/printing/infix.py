@@ -94,6 +94,9 @@ class InfixPrinter:
     def render_zero(self, e):
         return self.zero, ATOM
 
+    def render_commutation(self, e):
+        return self.commutation_symbol(*e.data), ATOM
+
     # -- leaves ----------------------------------------------------------------------------------
     def render_var(self, e):
         return self.name(e.data[0], "differential" in e.data[1]), ATOM

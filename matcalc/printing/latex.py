@@ -84,7 +84,7 @@ class LatexPrinter(InfixPrinter):
     def sqrt(self, inner_text):
         return rf"\sqrt{{{inner_text}}}"
 
-    call_names = {"trace": r"\operatorname{tr}", "det": r"\det", "logdet": r"\log\det",
+    call_names = {"vec": r"\operatorname{vec}", "unvec": r"\operatorname{vec}^{-1}", "trace": r"\operatorname{tr}", "det": r"\det", "logdet": r"\log\det",
                   "sum": r"\operatorname{sum}", "diag": r"\operatorname{diag}",
                   "diagvec": r"\operatorname{diag}", "softmax": r"\operatorname{softmax}",
                   "log_softmax": r"\log\operatorname{softmax}"}
@@ -101,6 +101,9 @@ class LatexPrinter(InfixPrinter):
 
     def render_norm2(self, e):
         return rf"\left\|{self(e.args[0])}\right\|", ATOM
+
+    def commutation_symbol(self, m, n):
+        return f"K_{{{m},{n}}}"
 
 
 def _strip(text: str) -> str:

@@ -26,6 +26,12 @@ HELPERS = {
         "def softmax(z):\n"
         "    e = np.exp(z - np.max(z))\n"
         "    return e / np.sum(e)\n"),
+    "commutation": (
+        "def commutation(m, n):\n"
+        "    k = np.zeros((m * n, m * n))\n"
+        "    i, j = np.meshgrid(np.arange(m), np.arange(n), indexing='ij')\n"
+        "    k[(i * n + j).ravel(), (j * m + i).ravel()] = 1.0\n"
+        "    return k\n"),
     "log_softmax": (
         "def log_softmax(z):\n"
         "    shifted = z - np.max(z)\n"
@@ -47,7 +53,7 @@ _CALLS = {
 
 # Python precedence levels of what a piece of generated code is
 _ADD, _MUL, _UNARY, _POW, _ATOM = 1, 2, 3, 4, 5
-_RESERVED = {"np", "sigmoid", "softmax", "log_softmax"}
+_RESERVED = {"np", "sigmoid", "softmax", "log_softmax", "commutation"}
 
 
 def python_name(name: str) -> str:
@@ -152,6 +158,14 @@ class NumpyWriter:
             if op in HELPERS:
                 self.helpers.add(op)
             return _CALLS[op].format(self.code(e.args[0])[0]), _ATOM
+        if op == "vec":
+            return f"{self.at(e.args[0], _ATOM)}.reshape(-1, 1, order='F')", _ATOM
+        if op == "unvec":
+            return f"{self.at(e.args[0], _ATOM)}.reshape({self.dim(e.shape[0])}, {self.dim(e.shape[1])}, " \
+                "order='F')", _ATOM
+        if op == "commutation":
+            self.helpers.add("commutation")
+            return f"commutation({self.dim(e.data[0])}, {self.dim(e.data[1])})", _ATOM
         if op == "kron":
             return f"np.kron({self.code(e.args[0])[0]}, {self.code(e.args[1])[0]})", _ATOM
         raise MatcalcError(f"no numpy form for {op}")

@@ -116,4 +116,15 @@ def _evaluate(e: E.Expr, args, values, sizes) -> sp.Matrix:
         return z.applyfunc(lambda v: v - sp.log(total))
     if op == "kron":
         return sp.kronecker_product(args[0], args[1])
+    if op == "vec":
+        return sp.Matrix(list(args[0].T))
+    if op == "unvec":
+        return args[0].reshape(shape[1], shape[0]).T
+    if op == "commutation":
+        m, n = (resolve_dim(d, sizes) for d in e.data)
+        k = sp.zeros(m * n, m * n)
+        for i in range(m):
+            for j in range(n):
+                k[i * n + j, j * m + i] = 1
+        return k
     raise NotImplementedError(op)

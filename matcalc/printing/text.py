@@ -59,7 +59,7 @@ class TextPrinter(InfixPrinter):
     def sqrt(self, inner_text):
         return f"√({inner_text})"
 
-    call_names = {"trace": "tr", "det": "det", "logdet": "log det", "sum": "sum", "diag": "diag",
+    call_names = {"vec": "vec", "unvec": "unvec", "trace": "tr", "det": "det", "logdet": "log det", "sum": "sum", "diag": "diag",
                   "diagvec": "diag", "softmax": "softmax", "log_softmax": "log softmax"}
     identity, ones_column, ones_row, zero = "I", "𝟏", "𝟏ᵀ", "0"
 
@@ -74,6 +74,9 @@ class TextPrinter(InfixPrinter):
 
     def render_norm2(self, e):
         return f"‖{self(e.args[0])}‖", ATOM
+
+    def commutation_symbol(self, m, n):
+        return f"K({m},{n})"
 
 
 def to_text(e) -> str:
