@@ -37,7 +37,7 @@ from .api import (
     vector,
 )
 from .check import CheckReport
-from .derivative import Derivative, derive
+from .derivative import Derivative, Derivatives, derive, hvp
 from .errors import (
     MatcalcError,
     ParseError,
@@ -57,9 +57,9 @@ def hessian(f, wrt, shapes=None, **options) -> Derivative:
 
 
 __all__ = [
-    "CheckReport", "Derivative", "Expr", "MatcalcError", "ParseError", "PropertyError", "RuleError",
+    "CheckReport", "Derivative", "Derivatives", "Expr", "MatcalcError", "ParseError", "PropertyError", "RuleError",
     "ShapeError", "UnknownNameError", "UnsupportedDerivativeError", "abs", "cos", "derive", "det",
-    "diag", "exp", "eye", "hessian", "inv", "log", "log_softmax", "logdet", "matrix", "norm2",
+    "diag", "exp", "eye", "hessian", "hvp", "inv", "log", "log_softmax", "logdet", "matrix", "norm2",
     "ones", "parse", "relu", "scalar", "sigmoid", "sign", "sin", "softmax", "softplus", "sqrt",
     "step", "sum", "tan", "tanh", "trace", "vector",
 ]

@@ -170,30 +170,33 @@ def vec(a) -> np.ndarray:
     return np.asarray(a, dtype=float).reshape(-1, order="F")
 
 
-def check_derivative(f: E.Expr, wrt: E.Expr, result: E.Expr, kind: str, variables,
-                     seed=None, trials: int = 3, tolerance: float = 1e-6) -> CheckReport:
-    """Compare ``result`` (a gradient shaped like ``wrt``, a Jacobian ``numel(f) × numel(wrt)``
-    or a Hessian ``numel(wrt) × numel(wrt)``) with finite differences of ``f``."""
+def check_derivative(f: E.Expr, wrt: E.Expr, numeric, kind: str, variables, seed=None,
+                     trials: int = 3, tolerance: float = 1e-6, entries: bool = False,
+                     direction: E.Expr | None = None) -> CheckReport:
+    """Compare a derivative, evaluated by ``numeric`` (a ``NumpyFunction``), with finite
+    differences of ``f``.
+
+    ``kind``: ``"gradient"`` (shaped like ``wrt``; with ``entries`` each entry is compared with
+    the derivative by that entry, a symmetric pair counting once), ``"jacobian"`` (a matrix
+    ``numel(f) × numel(wrt)`` or the full array), ``"hessian"`` (the same for the gradient) or
+    ``"hvp"`` (the Hessian times the variable ``direction``)."""
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**31))
     rng = np.random.default_rng(seed)
     variables = sorted(set(variables) | f.free_vars | {wrt}, key=lambda v: v.name)
     f_num = NumpyFunction(f, "f", required=variables)
-    d_num = NumpyFunction(result, "derivative", required=variables)
-    sizes = assign_sizes(variables, rng, f_num.free_dims + d_num.free_dims)
+    sizes = assign_sizes(variables, rng, f_num.free_dims + numeric.free_dims)
     positive = positive_domain_variables(f)
     invertible = invertible_variables(f)
     errors: list = []
-    skipped = 0
     for _ in range(trials):
         for _attempt in range(MAX_DRAWS):
             inputs = {v.name: draw(v, sizes, rng, v in positive, v in invertible) for v in variables}
-            inputs.update({d: sizes[d] for d in f_num.free_dims + d_num.free_dims})
-            outcome = _compare(f_num, d_num, wrt, kind, inputs)
+            inputs.update({d: sizes[d] for d in f_num.free_dims + numeric.free_dims})
+            outcome = _compare(f_num, numeric, wrt, kind, inputs, entries, direction)
             if outcome is not None:
                 errors.append(outcome)
                 break
-            skipped += 1
         else:
             break
     if not errors:
@@ -209,43 +212,66 @@ def check_derivative(f: E.Expr, wrt: E.Expr, result: E.Expr, kind: str, variable
     return CheckReport(status, worst, len(errors), sizes, seed, tolerance, errors, message)
 
 
-def _compare(f_num, d_num, wrt, kind, inputs):
+def _subset(function, inputs: dict) -> dict:
+    return {k: v for k, v in inputs.items() if k in function.accepts}
+
+
+def as_vec_jacobian(value, out_shape, in_shape) -> np.ndarray:
+    """A derivative array (matrix or full array, unit axes of vectors dropped or not) as the
+    matrix ``∂vec(F)/∂vec(X)ᵀ`` with column-major vec."""
+    r, c = out_shape
+    k, l = in_shape
+    full = np.asarray(value, dtype=float).reshape(r, c, k, l)
+    return full.transpose(1, 0, 3, 2).reshape(r * c, k * l)
+
+
+def _compare(f_num, numeric, wrt, kind, inputs, entries=False, direction=None):
     """The relative error at one input, or ``None`` if the input is unusable."""
     x0 = np.asarray(inputs[wrt.name], dtype=float)
 
     def f_at(x):
-        args = {k: v for k, v in inputs.items() if k in f_num.accepts}
+        args = _subset(f_num, inputs)
         args[wrt.name] = x
-        return vec(f_num(**args))
+        return np.asarray(f_num(**args), dtype=float)
 
     base = f_at(x0)
     if not np.all(np.isfinite(base)):
         return None
-    got = np.asarray(d_num(**{k: v for k, v in inputs.items() if k in d_num.accepts}), dtype=float)
+    got = np.asarray(numeric(**_subset(numeric, inputs)), dtype=float)
     if not np.all(np.isfinite(got)):
         return None
     h = step_for(x0)
     dirs = directions(wrt, x0)
+    in_shape = x0.shape if x0.ndim == 2 else (x0.size, 1)
     predicted, measured = [], []
-    if kind == "hessian":
-        matrix = got.reshape(len(vec(x0)), len(vec(x0)))
-        for i, di in enumerate(dirs):
-            for dj in dirs[i:]:
-                value, noise = _second_difference(f_at, x0, di, dj, h)
-                if not np.isfinite(value) or noise > 1e-4 * max(1.0, abs(value)):
-                    return None
-                predicted.append(vec(di) @ matrix @ vec(dj))
-                measured.append(value)
+    if kind in ("hessian", "hvp"):
+        if kind == "hvp":
+            v = np.asarray(inputs[direction.name], dtype=float)
+            pairs = [(d, v) for d in dirs]
+        else:
+            matrix = as_vec_jacobian(got, in_shape, in_shape)
+            pairs = [(di, dj) for i, di in enumerate(dirs) for dj in dirs[i:]]
+        for di, dj in pairs:
+            value, noise = _second_difference(lambda x: vec(f_at(x)), x0, di, dj, h)
+            if not np.isfinite(value) or noise > 1e-4 * max(1.0, abs(value)):
+                return None
+            predicted.append(pair(got.reshape(x0.shape), di) if kind == "hvp" else vec(di) @ matrix @ vec(dj))
+            measured.append(value)
         return relative_error(predicted, measured)
+    if kind == "jacobian":
+        out_shape = base.shape if base.ndim == 2 else (base.size, 1)
+        matrix = as_vec_jacobian(got, out_shape, in_shape)
     for d in dirs:
-        value, noise = richardson(f_at, x0, d, h)
+        value, noise = richardson(lambda x: vec(f_at(x)), x0, d, h)
         if not np.all(np.isfinite(value)) or noise > 1e-4 * max(1.0, float(np.max(np.abs(value)))):
             return None
         measured.append(value)
         if kind == "gradient":
-            predicted.append(np.array([pair(got.reshape(x0.shape) if x0.ndim else got, d)]))
+            g = got.reshape(x0.shape) if x0.ndim else got
+            estimate = pair(g, d) / (pair(d, d) if entries else 1.0)
+            predicted.append(np.array([estimate]))
         else:
-            predicted.append(got.reshape(len(base), -1) @ vec(d))
+            predicted.append(matrix @ vec(d))
     return relative_error(np.concatenate(predicted), np.concatenate(measured))
 
 

@@ -7,9 +7,16 @@ Conventions (the README states them too):
 - Hessian of a scalar ``f`` w.r.t. ``x ∈ Rⁿ``: ``n×n``;
 - ``layout="numerator"`` writes gradients as rows (the transpose); ``layout="denominator"``
   writes Jacobians ``n×m``. The default, ``layout=None``, is the mixed convention above.
+
+Derivatives whose natural form has order 3 or 4 (a vector or matrix w.r.t. a matrix, a matrix
+w.r.t. a vector, a Hessian w.r.t. a matrix) come in three forms: the differential
+(``d(A X B) = A dX B``), the vec form ``∂vec(F)/∂vec(X)ᵀ`` with Kronecker products and
+commutation matrices (column-major vec), and the full numeric array (``to_numpy()``: the axes of
+``F`` then those of ``X``, without the unit axes of vectors).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from fractions import Fraction
 
 from . import expr as E
@@ -18,41 +25,57 @@ from .diff import Differentiator, gradient_from_differential, jacobian_from_diff
 from .errors import MatcalcError, UnknownNameError, UnsupportedDerivativeError
 from .factor import factor
 from .parse import build_expression
+from .printing.latex import to_latex
 from .printing.numpy import NumpyFunction
+from .printing.text import to_text
 from .rewrite import simplify
 from .shapes import SCALAR, parse_dims, shape_text
 
 LAYOUTS = (None, "numerator", "denominator")
 SYMMETRIC_GRADIENTS = ("sym", "cookbook", "ignore")
+SYMMETRIC = frozenset({"symmetric", "spd"})
 
 
 class Derivative:
     """A derivative in closed form.
 
-    ``expr`` is the result as an expression; ``str()`` and ``latex()`` print it; ``to_numpy()``
-    evaluates it; ``check()`` compares it with finite differences of ``f``. ``kind`` is
-    ``"gradient"``, ``"jacobian"`` or ``"hessian"``.
+    ``expr``: the result as an expression; ``str()`` and ``latex()`` print it; ``to_numpy()``
+    evaluates it; ``check()`` compares it with finite differences of ``f``.
+    ``kind``: ``"gradient"``, ``"jacobian"``, ``"hessian"`` or ``"hvp"``. ``form``: ``"matrix"``
+    for gradients and for Jacobians and Hessians that are matrices; ``"vec"`` for an order-3 or
+    order-4 derivative written as ``∂vec(F)/∂vec(X)ᵀ``; ``"differential"`` when only the
+    differential form exists. ``differential``: ``dF`` as an expression in ``dX`` (for Hessians,
+    the differential of the gradient).
     """
 
-    def __init__(self, f: E.Expr, wrt: E.Expr, expr: E.Expr, kind: str, order: int,
-                 layout, canonical: E.Expr, variables: frozenset):
+    def __init__(self, f, wrt, expr, kind, layout, form, differential, variables, check_form,
+                 symmetric_gradient="ignore"):
         self.f = f
-        self.variables = variables    # the inputs: the variables of f as given, and wrt
         self.wrt = wrt
         self.expr = expr
         self.kind = kind
-        self.order = order
+        self.order = 2 if kind in ("hessian", "hvp") else 1
         self.layout = layout
-        self._canonical = canonical   # the result in the default layout, for checks
+        self.form = form
+        self.differential = differential
+        self.variables = variables        # the inputs: the variables of f as given, and wrt
+        self._check_form = check_form     # the result in the default layout, for checks
+        self.symmetric_gradient = symmetric_gradient
 
+    # -- printing ------------------------------------------------------------------------------
     def __str__(self):
-        return str(self.expr)
+        return self.text()
+
+    def text(self, names: bool = True) -> str:
+        """One line of text; long repeated subexpressions get a name (``…, where s = σ(…)``)
+        unless ``names=False``."""
+        return to_text(self.expr, names)
 
     def __repr__(self):
-        return f"<{self.kind} of {self.f} w.r.t. {self.wrt.name}: {self.expr}>"
+        return f"<{self.kind} of {self.f} w.r.t. {self.wrt.name}: {self}>"
 
-    def latex(self) -> str:
-        return self.expr.latex()
+    def latex(self, names: bool = True) -> str:
+        return to_latex(self.expr, names)
 
     def _repr_latex_(self):
         return f"${self.latex()}$"
@@ -61,13 +84,41 @@ class Derivative:
     def shape(self):
         return self.expr.shape
 
+    @property
+    def is_tensor(self) -> bool:
+        """Whether the derivative has order 3 or 4 (its ``expr`` is then a vec form)."""
+        return self.form != "matrix"
+
+    def describe(self) -> str:
+        """Every form of the result, one per line."""
+        lines = []
+        if self.differential is not None:
+            target = f"∇{_name_of(self.f)}" if self.kind == "hessian" else _name_of(self.f)
+            lines.append(f"d({target}) = {self.differential}")
+        label = {"gradient": f"∇_{self.wrt.name}", "jacobian": f"∂{_name_of(self.f)}/∂{self.wrt.name}",
+                 "hessian": f"∇²_{self.wrt.name}", "hvp": "H v"}[self.kind]
+        if self.form == "vec":
+            label = f"∂vec({'∇' if self.kind == 'hessian' else ''}{_name_of(self.f)})/∂vec({self.wrt.name})ᵀ"
+        if self.form != "differential":
+            lines.append(f"{label} = {self.expr}")
+        return "\n".join(lines)
+
+    # -- numbers ---------------------------------------------------------------------------------
     def to_numpy(self) -> NumpyFunction:
         """A numpy function of the variables of ``f`` (by name) that evaluates the derivative.
-        Gradients come back shaped like the variable as passed (``(n,)`` or ``(n, 1)``)."""
-        variables = self.variables
-        output = ("like", self.wrt.name) if self.kind == "gradient" and self.layout != "numerator" \
-            else "matrix"
-        return NumpyFunction(self.expr, self.kind, output, required=variables)
+
+        Gradients come back shaped like the variable as passed (``(n,)`` or ``(n, 1)``);
+        Jacobians and Hessians that are matrices as 2-D arrays; order-3 and order-4 derivatives
+        as the full array, computed from the differential (no Kronecker product is formed)."""
+        if self.form != "matrix":
+            dx = next(v for v in self.differential.free_vars if "differential" in v.data[1])
+            return NumpyFunction(self.differential, self.kind, "tensor", required=self.variables,
+                                 differential_of=(dx, self.wrt))
+        if self.kind in ("gradient", "hvp") and self.layout != "numerator":
+            output = ("like", self.wrt.name)
+        else:
+            output = "matrix"
+        return NumpyFunction(self.expr, self.kind, output, required=self.variables)
 
     def source(self) -> str:
         """The generated numpy code."""
@@ -75,9 +126,88 @@ class Derivative:
 
     def check(self, seed=None, trials: int = 3, tolerance: float = 1e-6):
         """Finite-difference check on random inputs; see ``matcalc.check``."""
-        return check_derivative(self.f, self.wrt, self._canonical, self.kind, self.variables,
-                                seed=seed, trials=trials, tolerance=tolerance)
+        if self.form == "matrix":
+            numeric = NumpyFunction(self._check_form, self.kind, "matrix" if self.kind != "gradient" else "value",
+                                    required=self.variables)
+        else:
+            numeric = self.to_numpy()
+        entries = self.symmetric_gradient == "cookbook" and bool(self.wrt.data[1] & SYMMETRIC)
+        return check_derivative(self.f, self.wrt, numeric, self.kind, self.variables, seed=seed,
+                                trials=trials, tolerance=tolerance, entries=entries,
+                                direction=getattr(self, "direction", None))
 
+
+def _name_of(f: E.Expr) -> str:
+    text = str(f)
+    return text if len(text) <= 24 else "f"
+
+
+class Derivatives(Mapping):
+    """The derivatives of one function w.r.t. several variables, by variable name.
+
+    ``to_numpy()`` evaluates all of them in one pass, computing shared subexpressions once
+    (the upstream signals of backpropagation); it returns a dict by variable name."""
+
+    def __init__(self, f: E.Expr, items: dict):
+        self.f = f
+        self._items = items
+
+    def __getitem__(self, key):
+        if isinstance(key, E.Expr):
+            key = key.name
+        return self._items[key]
+
+    def __iter__(self):
+        return iter(self._items)
+
+    def __len__(self):
+        return len(self._items)
+
+    def __str__(self):
+        return "\n".join(f"∂/∂{name}: {d}" for name, d in self._items.items())
+
+    def __repr__(self):
+        return f"<derivatives of {self.f} w.r.t. {', '.join(self._items)}>"
+
+    def latex(self) -> str:
+        rows = [rf"\frac{{\partial f}}{{\partial {d.wrt.latex()}}} &= {d.latex()}" for d in self._items.values()]
+        return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+
+    def _repr_latex_(self):
+        return f"$${self.latex()}$$"
+
+    def to_numpy(self):
+        parts = list(self._items.values())
+        if any(d.form != "matrix" for d in parts):
+            functions = {name: d.to_numpy() for name, d in self._items.items()}
+            return lambda **arrays: {name: fn(**{k: v for k, v in arrays.items() if k in fn.accepts})
+                                     for name, fn in functions.items()}
+        variables = frozenset().union(*(d.variables for d in parts))
+        joint = NumpyFunction([d.expr for d in parts], "derivatives", "matrix", required=variables)
+        names = list(self._items)
+
+        def evaluate(**arrays):
+            values = joint(**arrays)
+            out = {}
+            for name, d, value in zip(names, parts, values):
+                like = arrays[d.wrt.name]
+                out[name] = value.reshape(-1) if d.kind == "gradient" and d.layout != "numerator" and \
+                    getattr(like, "ndim", 2) == 1 and value.size == len(like) else value
+            return out
+        evaluate.source = joint.source
+        return evaluate
+
+    def source(self) -> str:
+        return self.to_numpy().source
+
+    def check(self, seed=None, trials: int = 3):
+        """The check of each derivative, by name."""
+        return {name: d.check(seed=seed, trials=trials) for name, d in self._items.items()}
+
+
+# ---------------------------------------------------------------------------------------
+# Entry points
+# ---------------------------------------------------------------------------------------
 
 def make_variables(shapes: dict | None) -> dict:
     """Variables from a ``shapes`` mapping: name -> dims string (``"n"``, ``"n,m"``, ``"1,n"``,
@@ -120,19 +250,59 @@ def _find_variable(name_or_var, f: E.Expr, variables: dict) -> E.Expr:
 
 def _plain_twin(v: E.Expr) -> E.Expr:
     """The same variable without symmetry, for the unconstrained derivative."""
-    return E.variable(v.name, v.shape, v.data[1] - {"symmetric", "spd"})
+    return E.variable(v.name, v.shape, v.data[1] - SYMMETRIC)
+
+
+def _resolve(f, wrt, shapes, syntax):
+    """``(f, [(variable to differentiate by, variable as declared)], inputs)``.
+
+    A symmetric variable is differentiated as its plain twin, so that the unconstrained gradient
+    is that of the expression as written (a string is built with the twin in place)."""
+    variables = make_variables(shapes)
+    many = isinstance(wrt, (list, tuple))
+    wanted = list(wrt) if many else [wrt]
+    if not wanted:
+        raise MatcalcError("give at least one variable to differentiate by")
+    if isinstance(f, str):
+        for w in wanted:   # a variable given as wrt is declared by that
+            if isinstance(w, E.Expr) and w.op == "var":
+                variables.setdefault(w.name, w)
+        declared = [w if isinstance(w, E.Expr) else variables.get(w) for w in wanted]
+        twins = {v.name: _plain_twin(v) for v in declared
+                 if v is not None and v.op == "var" and v.data[1] & SYMMETRIC}
+        f_expr = build_expression(f, {**variables, **twins}, syntax)
+        pairs = []
+        for w in wanted:
+            original = _find_variable(w, f_expr, variables)
+            pairs.append((twins.get(original.name, original), original))
+    elif isinstance(f, E.Expr):
+        f_expr = f
+        pairs = []
+        for w in wanted:
+            original = _find_variable(w, f_expr, variables)
+            if original.data[1] & SYMMETRIC:
+                twin = _plain_twin(original)
+                f_expr = E.substitute(f_expr, {original: twin})
+                pairs.append((twin, original))
+            else:
+                pairs.append((original, original))
+    else:
+        raise MatcalcError(f"f must be an expression or a string, got {type(f).__name__}")
+    inputs = frozenset(f_expr.free_vars)
+    return f_expr, pairs, many, inputs
 
 
 def derive(f, wrt, shapes: dict | None = None, *, order: int = 1, layout=None,
-           syntax: str = "numpy", symmetric_gradient: str = "sym") -> Derivative:
+           syntax: str = "numpy", symmetric_gradient: str = "sym"):
     """The derivative of ``f`` with respect to ``wrt`` in closed form.
 
     ``f``: an expression or a string (with ``shapes`` giving each name's dims or variable).
-    ``wrt``: a variable or its name. ``order``: 1 (gradient or Jacobian) or 2 (Hessian of a
-    scalar w.r.t. a vector). ``layout``: None, ``"numerator"`` or ``"denominator"`` (see the
-    module docstring). ``symmetric_gradient`` (for a symmetric ``wrt``): ``"sym"`` — the
-    gradient within symmetric matrices, ``(G + Gᵀ)/2``; ``"cookbook"`` — ``G + Gᵀ − G ⊙ I``;
-    ``"ignore"`` — the unconstrained ``G`` of the expression as written.
+    ``wrt``: a variable or its name, or a list of them (then a ``Derivatives`` mapping).
+    ``order``: 1 (gradient or Jacobian) or 2 (Hessian of a scalar). ``layout``: None,
+    ``"numerator"`` or ``"denominator"`` (see the module docstring). ``symmetric_gradient``
+    (for a symmetric ``wrt``): ``"sym"`` — the gradient within symmetric matrices,
+    ``(G + Gᵀ)/2``; ``"cookbook"`` — ``G + Gᵀ − G ⊙ I``; ``"ignore"`` — the unconstrained
+    ``G`` of the expression as written.
     """
     if layout not in LAYOUTS:
         raise MatcalcError(f"layout must be 'numerator' or 'denominator', got {layout!r}")
@@ -141,71 +311,88 @@ def derive(f, wrt, shapes: dict | None = None, *, order: int = 1, layout=None,
     if order not in (1, 2):
         raise UnsupportedDerivativeError(f"order {order!r}: only first derivatives (order=1) and "
                                          "Hessians (order=2) are supported")
+    f_expr, pairs, many, inputs = _resolve(f, wrt, shapes, syntax)
+    results = {}
+    for variable, original in pairs:
+        results[original.name] = _derive(f_expr, variable, original, order, layout, symmetric_gradient,
+                                         (inputs - {variable}) | {original})
+    if many:
+        return Derivatives(_restore(simplify(f_expr), pairs), results)
+    return results[pairs[0][1].name]
+
+
+def hvp(f, wrt, v, shapes: dict | None = None, *, syntax: str = "numpy") -> Derivative:
+    """The Hessian-vector product ``H v`` of a scalar ``f`` in closed form, without forming ``H``:
+    the differential of the gradient with ``dx`` replaced by ``v``."""
     variables = make_variables(shapes)
-    if isinstance(f, str):
-        target = _find_variable(wrt, E.const(0), variables) if not isinstance(wrt, E.Expr) else wrt
-        symmetric = target.op == "var" and bool(target.data[1] & {"symmetric", "spd"})
-        if symmetric and target.name in variables:
-            variables = dict(variables)
-            variables[target.name] = _plain_twin(target)
-        f_expr = build_expression(f, variables, syntax)
-        wrt_var = _find_variable(target.name if symmetric else wrt, f_expr, variables)
-        original = target if symmetric else wrt_var
-    elif isinstance(f, E.Expr):
-        f_expr = f
-        wrt_var = _find_variable(wrt, f_expr, variables)
-        original = wrt_var
-    else:
-        raise MatcalcError(f"f must be an expression or a string, got {type(f).__name__}")
-    return _derive(f_expr, wrt_var, original, order, layout, symmetric_gradient)
+    f_expr, pairs, _, inputs = _resolve(f, wrt, shapes, syntax)
+    variable, original = pairs[0]
+    direction = _find_variable(v, f_expr, variables) if not isinstance(v, E.Expr) else v
+    if direction.op != "var" or direction.shape != original.shape:
+        raise MatcalcError(f"the direction must be a variable shaped like {original.name} "
+                           f"({shape_text(original.shape)})")
+    f_expr = simplify(f_expr)
+    if f_expr.shape != SCALAR:
+        raise UnsupportedDerivativeError("a Hessian-vector product needs a scalar function")
+    gradient = _gradient(f_expr, variable)
+    d = Differentiator(variable)
+    product = simplify(E.substitute(simplify(d(gradient)), {d.dx: direction}))
+    product = factor(simplify(E.substitute(product, {variable: original})))
+    out = Derivative(simplify(E.substitute(f_expr, {variable: original})), original, product, "hvp", None,
+                     "matrix", None, (inputs - {variable}) | {original, direction}, product)
+    out.direction = direction
+    return out
 
 
-def _derive(f: E.Expr, wrt: E.Expr, original: E.Expr, order, layout, symmetric_gradient) -> Derivative:
-    symmetric = bool(original.data[1] & {"symmetric", "spd"})
-    inputs = (f.free_vars - {wrt}) | {original}
-    if symmetric and wrt is original:
-        twin = _plain_twin(original)
-        f = E.substitute(f, {original: twin})
-        wrt = twin
+def _restore(e: E.Expr, pairs) -> E.Expr:
+    mapping = {twin: original for twin, original in pairs if twin is not original}
+    return simplify(E.substitute(e, mapping)) if mapping else e
+
+
+def _derive(f: E.Expr, wrt: E.Expr, original: E.Expr, order, layout, symmetric_gradient, inputs):
+    symmetric = wrt is not original
     f = simplify(f)
-    vector_like = wrt.shape[1] == 1 or wrt.shape[0] == 1
+    vector_like = wrt.shape[0] == 1 or wrt.shape[1] == 1
+    differential = None
     if order == 2:
         if f.shape != SCALAR:
             raise UnsupportedDerivativeError(f"a Hessian needs a scalar function; this one is "
                                              f"{shape_text(f.shape)}")
-        if not vector_like:
-            raise UnsupportedDerivativeError(
-                f"the Hessian w.r.t. the {shape_text(wrt.shape)} matrix {wrt.name} is a 4th-order "
-                "object; only Hessians w.r.t. vectors are supported yet")
-        gradient = _gradient(f, wrt)
-        result = _jacobian(gradient, wrt)
-        kind = "hessian"
+        kind, target = "hessian", _gradient(f, wrt)
     elif f.shape == SCALAR:
-        result = _gradient(f, wrt)
-        kind = "gradient"
-    elif f.shape[1] == 1 or f.shape[0] == 1:
-        if not vector_like:
-            raise UnsupportedDerivativeError(
-                f"the Jacobian of a {shape_text(f.shape)} vector w.r.t. the {shape_text(wrt.shape)} "
-                f"matrix {wrt.name} is a 3rd-order object; this is not supported yet")
-        result = _jacobian(f, wrt)
-        kind = "jacobian"
+        kind, target = "gradient", f
     else:
-        raise UnsupportedDerivativeError(
-            f"the derivative of a {shape_text(f.shape)} matrix-valued function is a higher-order "
-            "object; matrix-valued functions are not supported yet")
+        kind, target = "jacobian", f
+    if kind == "gradient":
+        result, form = _gradient(f, wrt), "matrix"
+        if symmetric:
+            result = _symmetric_policy(result, symmetric_gradient)
+    else:
+        d = Differentiator(wrt)
+        differential = simplify(d(target))
+        matrix = vector_like and (target.shape[0] == 1 or target.shape[1] == 1)
+        form = "matrix" if matrix else "vec"
+        try:
+            result = simplify(jacobian_from_differential(differential, d.dx))
+        except UnsupportedDerivativeError:
+            if matrix:
+                raise
+            result, form = differential, "differential"
     if symmetric:
-        result = _symmetric_policy(result, kind, symmetric_gradient)
-        result = simplify(E.substitute(result, {wrt: original}))
-        f = simplify(E.substitute(f, {wrt: original}))
+        mapping = {wrt: original}
+        result = simplify(E.substitute(result, mapping))
+        differential = simplify(E.substitute(differential, mapping)) if differential is not None else None
+        f = simplify(E.substitute(f, mapping))
         wrt = original
     result = factor(result)
+    if differential is not None:
+        differential = factor(differential)
     shown = result
-    if layout == "numerator" and kind == "gradient":
+    if form != "differential" and (layout == "numerator" and kind == "gradient"
+                                   or layout == "denominator" and kind == "jacobian"):
         shown = factor(simplify(E.transpose(result)))
-    if layout == "denominator" and kind == "jacobian":
-        shown = factor(simplify(E.transpose(result)))
-    return Derivative(f, wrt, shown, kind, order, layout, result, frozenset(inputs))
+    policy = symmetric_gradient if symmetric else "ignore"
+    return Derivative(f, wrt, shown, kind, layout, form, differential, frozenset(inputs), result, policy)
 
 
 def _gradient(f: E.Expr, wrt: E.Expr) -> E.Expr:
@@ -214,14 +401,8 @@ def _gradient(f: E.Expr, wrt: E.Expr) -> E.Expr:
     return simplify(gradient_from_differential(df, d.dx))
 
 
-def _jacobian(y: E.Expr, wrt: E.Expr) -> E.Expr:
-    d = Differentiator(wrt)
-    dy = simplify(d(y))
-    return simplify(jacobian_from_differential(dy, d.dx))
-
-
-def _symmetric_policy(result: E.Expr, kind: str, policy: str) -> E.Expr:
-    if kind != "gradient" or policy == "ignore":
+def _symmetric_policy(result: E.Expr, policy: str) -> E.Expr:
+    if policy == "ignore":
         return result
     if policy == "sym":
         return E.mul(E.const(Fraction(1, 2)), E.add(result, E.transpose(result)))

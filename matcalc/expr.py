@@ -633,11 +633,11 @@ def function(name: str, x: Expr) -> Expr:
 
 
 def _fewer_transposes(x: Expr):
-    """``xᵀ`` when ``f(xᵀ)ᵀ`` is written with fewer transposes than ``f(x)``, else ``None``."""
+    """``xᵀ`` when ``f(xᵀ)ᵀ`` is written with no more transposes than ``f(x)``, else ``None``."""
     if x.shape == SCALAR:
         return None
     flipped = transpose(x)
-    return flipped if _marks(flipped) + 1 < _marks(x) else None
+    return flipped if _marks(flipped) + 1 <= _marks(x) else None
 
 
 def _marks(e: Expr) -> int:

@@ -96,10 +96,8 @@ def test_derivative_of_an_independent_variable_is_zero():
 
 def test_unsupported_derivatives_raise_clearly():
     W = mc.matrix("W", "m", "n")
-    with pytest.raises(mc.UnsupportedDerivativeError, match="3rd-order"):
-        mc.derive(W @ x, W)
-    with pytest.raises(mc.UnsupportedDerivativeError, match="matrix-valued"):
-        mc.derive(A @ A, A)
+    with pytest.raises(mc.UnsupportedDerivativeError, match="needs a scalar function"):
+        mc.derive(W @ x, x, order=2)
     with pytest.raises(mc.UnsupportedDerivativeError, match="order 3"):
         mc.derive(x.T @ x, x, order=3)
     with pytest.raises(mc.UnknownNameError, match="unknown variable 'q'"):
@@ -107,13 +105,14 @@ def test_unsupported_derivatives_raise_clearly():
 
 
 def test_check_catches_a_wrong_result():
-    g = mc.derive(x.T @ A @ x, x)
     from matcalc.check import check_derivative
-    wrong = 2 * A @ x   # forgets the transpose
-    report = check_derivative(g.f, x, wrong, "gradient", g.f.free_vars, seed=5)
+    from matcalc.printing.numpy import NumpyFunction
+    f = x.T @ A @ x
+    wrong = NumpyFunction(2 * A @ x, "wrong")   # forgets the transpose
+    report = check_derivative(f, x, wrong, "gradient", f.free_vars, seed=5)
     assert report.status == "wrong" and not report.ok and report.max_rel_error > 0.1
-    right = check_derivative(g.f, x, g.expr, "gradient", g.f.free_vars, seed=5)
-    assert right.ok and right.max_rel_error < 1e-8
+    right = NumpyFunction(mc.derive(f, x).expr, "right")
+    assert check_derivative(f, x, right, "gradient", f.free_vars, seed=5).max_rel_error < 1e-8
 
 
 def test_check_is_reproducible_with_a_seed():

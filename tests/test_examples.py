@@ -22,9 +22,9 @@ EXPECTED = {
     "relu_batch.py": ["∂L/∂W = 2 ((wᵀ (w relu(W X) − y)) ⊙ [W X > 0]) Xᵀ",
                       "∂L/∂W = 2 Xᵀ (((relu(X W) w − y) wᵀ) ⊙ [X W > 0])",
                       "max |∇W_sample − ∇W_dimᵀ| = 0.0e+00"],
-    "sigmoid_neuron.py": ["∂f/∂w = σ(wᵀ x + b) (1 − σ(wᵀ x + b)) x",
-                          "∂f/∂x = σ(wᵀ x + b) (1 − σ(wᵀ x + b)) w",
-                          "∂f/∂b = σ(wᵀ x + b) (1 − σ(wᵀ x + b))",
+    "sigmoid_neuron.py": ["∂f/∂w = s (1 − s) x, where s = σ(wᵀ x + b)",
+                          "∂f/∂x = s (1 − s) w, where s = σ(wᵀ x + b)",
+                          "∂f/∂b = s (1 − s), where s = σ(wᵀ x + b)",
                           "dx = [ 0.3932 -0.5898]"],
 }
 

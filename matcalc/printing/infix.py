@@ -43,6 +43,26 @@ class InfixPrinter:
     def __init__(self):
         self.memo: dict = {}
 
+    def with_names(self, e: Expr) -> str:
+        """``e`` with its repeated long function applications named: ``…, where s = σ(…)``."""
+        from .names import choose_names
+        names = choose_names(e, lambda node: TextPrinterProxy.text(node))
+        if not names:
+            return self(e)
+        definitions = []
+        for node, letter in names.items():
+            definitions.append(self.definition(letter, self(node)))
+        for node, letter in names.items():
+            self.memo[node] = (self.name(letter, False), ATOM)
+        body = self.doc(e)[0]
+        return self.where(body, definitions)
+
+    def definition(self, letter: str, text: str) -> str:
+        return f"{self.name(letter, False)} = {text}"
+
+    def where(self, body: str, definitions: list) -> str:
+        return f"{body}, where {', '.join(definitions)}"
+
     # -- symbols (overridden) --------------------------------------------------------------
     def name(self, name: str, differential: bool) -> str:
         raise NotImplementedError
@@ -221,6 +241,15 @@ class InfixPrinter:
         if inner.op == "T":
             return self.at(inner.args[0], ATOM) + self.inverse_transpose_mark, POSTFIX
         return self.at(inner, ATOM) + self.inverse_mark, POSTFIX
+
+
+class TextPrinterProxy:
+    """The text printer, imported late (it subclasses this module's printer)."""
+
+    @staticmethod
+    def text(e: Expr) -> str:
+        from .text import to_text
+        return to_text(e)
 
 
 def _const(value) -> Expr:

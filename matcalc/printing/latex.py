@@ -102,6 +102,9 @@ class LatexPrinter(InfixPrinter):
     def render_norm2(self, e):
         return rf"\left\|{self(e.args[0])}\right\|", ATOM
 
+    def where(self, body, definitions):
+        return body + r", \quad \text{where } " + r",\ ".join(definitions)
+
     def commutation_symbol(self, m, n):
         return f"K_{{{m},{n}}}"
 
@@ -124,5 +127,6 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
-def to_latex(e) -> str:
-    return LatexPrinter()(e)
+def to_latex(e, names: bool = False) -> str:
+    printer = LatexPrinter()
+    return printer.with_names(e) if names else printer(e)

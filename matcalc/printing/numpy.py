@@ -196,7 +196,68 @@ class NumpyWriter:
         return text, _MUL
 
 
-def numpy_source(exprs, name: str = "f", variables=None) -> tuple:
+class TensorWriter(NumpyWriter):
+    """Writes a differential ``dF`` (linear in ``dX``) as the full array of the derivative:
+    shape ``(rows of F, cols of F, rows of X, cols of X)``, entry ``[i, j, k, l] = ∂F_ij/∂X_kl``.
+
+    Every node that depends on ``dX`` becomes a 4-D array whose last two axes follow ``dX``;
+    products are ``einsum``s, so no Kronecker product is ever formed."""
+
+    def __init__(self, exprs: list, dx: E.Expr):
+        super().__init__(exprs)
+        self.dx = dx
+
+    def _code(self, e: E.Expr) -> tuple:
+        if not e.depends_on(self.dx):
+            return super()._code(e)
+        op = e.op
+        if e is self.dx:
+            r, c = (self.dim(d) for d in self.dx.shape)
+            return f"np.eye({r})[:, None, :, None] * np.eye({c})[None, :, None, :]", _MUL
+        if op == "add":
+            return " + ".join(self.at(a, _ADD + 1) for a in e.args), _ADD
+        if op == "mul":
+            inner = next(a for a in e.args if a.depends_on(self.dx))
+            others = [a for a in e.args if a is not inner]
+            scale = self.code(E.mul(*others))[0]
+            return f"np.asarray({scale})[..., None, None] * {self.at(inner, _MUL + 1)}", _MUL
+        if op == "matmul":
+            i = next(k for k, a in enumerate(e.args) if a.depends_on(self.dx))
+            if e.args[i] is self.dx:   # (L dX R)[i, j, k, l] = L[i, k] R[l, j]
+                rows, cols = (self.dim(d) for d in self.dx.shape)
+                left = self.code(E.matmul(*e.args[:i]))[0] if i > 0 else f"np.eye({rows})"
+                right = self.code(E.matmul(*e.args[i + 1:]))[0] if i < len(e.args) - 1 else f"np.eye({cols})"
+                return f"np.einsum('ik,lj->ijkl', {left}, {right})", _ATOM
+            operands, spec = [], []
+            if i > 0:
+                operands.append(self.code(E.matmul(*e.args[:i]))[0])
+                spec.append("ia")
+            operands.append(self.code(e.args[i])[0])
+            spec.append(("a" if i > 0 else "i") + ("b" if i < len(e.args) - 1 else "j") + "kl")
+            if i < len(e.args) - 1:
+                operands.append(self.code(E.matmul(*e.args[i + 1:]))[0])
+                spec.append("bj")
+            return f"np.einsum('{','.join(spec)}->ijkl', {', '.join(operands)})", _ATOM
+        inner = self.at(e.args[0], _ATOM) if e.args else ""
+        if op == "T":
+            return f"{inner}.transpose(1, 0, 2, 3)", _ATOM
+        if op == "trace":
+            return f"np.einsum('iikl->kl', {inner})[None, None]", _ATOM
+        if op == "sum":
+            return f"{inner}.sum(axis=(0, 1), keepdims=True)", _ATOM
+        if op == "diag":
+            return f"np.einsum('ij,ikl->ijkl', np.eye({self.dim(e.shape[0])}), {inner}[:, 0])", _ATOM
+        if op == "diagvec":
+            return f"np.einsum('iikl->ikl', {inner})[:, None]", _ATOM
+        if op == "vec":
+            return f"{inner}.transpose(1, 0, 2, 3).reshape(-1, 1, *{inner}.shape[2:])", _ATOM
+        if op == "unvec":
+            rows, cols = (self.dim(d) for d in e.shape)
+            return f"{inner}[:, 0].reshape({cols}, {rows}, *{inner}.shape[2:]).transpose(1, 0, 2, 3)", _ATOM
+        raise MatcalcError(f"no array form for a derivative through {op}")
+
+
+def numpy_source(exprs, name: str = "f", variables=None, writer=None) -> tuple:
     """``(source, parameter names, free dims)`` of a function returning ``exprs``.
 
     Dimensions are read from the shapes of the inputs; a dimension that no input has (as in
@@ -205,7 +266,7 @@ def numpy_source(exprs, name: str = "f", variables=None) -> tuple:
     exprs = [exprs] if single else list(exprs)
     if variables is None:
         variables = sorted(set().union(*(e.free_vars for e in exprs)), key=lambda v: v.name)
-    writer = NumpyWriter(exprs)
+    writer = writer or NumpyWriter(exprs)
     results = [writer.code(e)[0] for e in exprs]
     params = [python_name(v.name) for v in variables]
     known = {d: f"{python_name(v.name)}.shape[{axis}]"
@@ -272,12 +333,17 @@ class NumpyFunction:
     ``("like", name)`` an array shaped like the input ``name`` was passed (gradients).
     """
 
-    def __init__(self, exprs, name="f", output="value", required=(), accepted=()):
+    def __init__(self, exprs, name="f", output="value", required=(), accepted=(), differential_of=None):
         self.single = isinstance(exprs, E.Expr)
         self.exprs = [exprs] if self.single else list(exprs)
         used = set().union(*(e.free_vars for e in self.exprs)) | set(required)
+        writer = None
+        if differential_of is not None:   # ("tensor" output) the array of a differential
+            self.dx, self.wrt = differential_of
+            used.discard(self.dx)
+            writer = TensorWriter(self.exprs, self.dx)
         self.variables = sorted(used, key=lambda v: v.name)
-        self.source, self.params, self.free_dims = numpy_source(exprs, name, self.variables)
+        self.source, self.params, self.free_dims = numpy_source(exprs, name, self.variables, writer)
         self.function = compile_source(self.source, name)
         self.output = output
         self.optional = [v for v in accepted if v not in used]
@@ -315,6 +381,13 @@ class NumpyFunction:
 
     def _shape_output(self, value, e: E.Expr, arrays):
         a = np.asarray(value, dtype=float)
+        if self.output == "tensor":   # out axes then variable axes, without the unit axes of vectors
+            full = resolve_shape(e.shape, arrays, self.variables) + \
+                resolve_shape(self.wrt.shape, arrays, self.variables)
+            keep = [n for n, d in zip(full, e.shape + self.wrt.shape) if d != 1]
+            if a.ndim < 4:   # a differential that does not depend on dX is zero
+                return np.zeros(keep)
+            return np.broadcast_to(a, full).reshape(keep).copy()
         if e.shape == SCALAR:
             return float(a.reshape(-1)[0])
         full = resolve_shape(e.shape, arrays, self.variables)

@@ -79,5 +79,6 @@ class TextPrinter(InfixPrinter):
         return f"K({m},{n})"
 
 
-def to_text(e) -> str:
-    return TextPrinter()(e)
+def to_text(e, names: bool = False) -> str:
+    printer = TextPrinter()
+    return printer.with_names(e) if names else printer(e)
