@@ -36,6 +36,13 @@ CASES = [
     ("(q.T @ q) ** 0.5 * c", "q"),
     ("sum(q ** 3 / (a * a + 1))", "q"),
     ("x.T @ inv(P) @ x + logdet(P)", "x"),
+    ("x.T @ A @ x", "x", 2),
+    ("sum(log(1 + exp(-y * (W @ x))))", "x", 2),
+    ("log(sum(exp(x)))", "x", 2),
+    ("A @ X @ A", "X", 1),
+    ("sigmoid(W @ x)", "W", 1),
+    ("norm2(W @ x - y) ** 2", "W", 2),
+    ("trace(X @ X @ X)", "X", 2),
 ]
 
 
@@ -62,10 +69,15 @@ def _is_zero(entry) -> bool:
     return abs(sp.N(entry, 60)) < sp.Float(10) ** -45
 
 
-@pytest.mark.parametrize("text, wrt", CASES, ids=[f"{t} / {w}" for t, w in CASES])
-def test_closed_form_equals_entrywise_sympy(text, wrt):
+def _vec(m: sp.Matrix) -> sp.Matrix:
+    return sp.Matrix(list(m.T))   # column-major
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c[0]} / {c[1]}" + (" (order 2)" if len(c) > 2 else "") for c in CASES])
+def test_closed_form_equals_entrywise_sympy(case):
+    text, wrt, order = case if len(case) == 3 else (*case, 1)
     rng = np.random.default_rng(zlib.crc32(text.encode()))
-    g = mc.derive(text, wrt, shapes=SHAPES)
+    g = mc.derive(text, wrt, shapes=SHAPES, order=order)
     f, var = g.f, g.wrt
     symbols, point = _values(f.free_vars | {var}, rng)
     f_sym = to_sympy(f, symbols, SIZES)
@@ -73,8 +85,9 @@ def test_closed_form_equals_entrywise_sympy(text, wrt):
     if g.kind == "gradient":
         truth = wrt_sym.applyfunc(lambda s: sp.diff(f_sym[0, 0], s))
     else:
-        truth = f_sym.reshape(len(f_sym), 1).jacobian(wrt_sym.reshape(len(wrt_sym), 1))
-    ours = to_sympy(g.expr, symbols, SIZES)
+        target = wrt_sym.applyfunc(lambda s: sp.diff(f_sym[0, 0], s)) if g.kind == "hessian" else f_sym
+        truth = _vec(target).jacobian(_vec(wrt_sym))   # ∂vec(F)/∂vec(X)ᵀ; the ordinary one for vectors
+    ours = to_sympy(g._check_form, symbols, SIZES)
     assert ours.shape == truth.shape
     difference = (ours - truth).subs(point)
     bad = [e for e in difference if not _is_zero(e)]

@@ -1,0 +1,134 @@
+"""Hessians, Hessian-vector products, order-3 and order-4 derivatives, several variables,
+layouts and symmetric variables (issue: Hessians and matrix-valued derivatives)."""
+import numpy as np
+import pytest
+
+import matcalc as mc
+
+SHAPES = {"x": "n", "A": "n,n", "b": "m", "B": "m,n", "X": "N,n", "y": "N", "w": "n", "t": "n", "z": "n",
+          "v": "n", "W": "n,p", "Y": "N,p"}
+
+HESSIANS = [
+    ("x.T @ A @ x", "x", "A + Aᵀ"),
+    ("norm2(B @ x - b) ** 2", "x", "2 Bᵀ B"),
+    ("sum(exp(x))", "x", "diag(exp(x))"),
+    ("sum(log(1 + exp(-y * (X @ w))))", "w", "Xᵀ diag(y∘² ⊙ s ⊙ (1 − s)) X, where s = σ(−y ⊙ (X w))"),
+    ("-t.T @ log_softmax(z)", "z", "sum(t) (diag(p) − p pᵀ), where p = softmax(z)"),
+    ("log(sum(exp(z)))", "z", "diag(p) − p pᵀ, where p = softmax(z)"),
+    ("norm2(x)", "x", "I / ‖x‖ − x xᵀ / ‖x‖³"),
+]
+
+
+@pytest.mark.parametrize("f, wrt, expected", HESSIANS, ids=[h[0] for h in HESSIANS])
+def test_hessian_closed_forms(f, wrt, expected):
+    H = mc.hessian(f, wrt, SHAPES)
+    assert H.kind == "hessian" and H.form == "matrix" and H.shape == ("n", "n")
+    assert str(H) == expected
+    assert H.check(seed=4).ok
+
+
+def test_hessian_vector_product_without_the_hessian():
+    p = mc.hvp("sum(log(1 + exp(-y * (X @ w))))", "w", "v", SHAPES)
+    assert str(p) == "Xᵀ (y∘² ⊙ (X v) ⊙ s ⊙ (1 − s)), where s = σ(−y ⊙ (X w))"
+    assert "diag" not in str(p)
+    assert p.check(seed=0).ok
+    rng = np.random.default_rng(0)
+    Xv, yv, wv, vv = rng.standard_normal((5, 3)), rng.choice([-1.0, 1.0], 5), rng.standard_normal(3), rng.standard_normal(3)
+    H = mc.hessian("sum(log(1 + exp(-y * (X @ w))))", "w", SHAPES).to_numpy()(X=Xv, y=yv, w=wv)
+    np.testing.assert_allclose(p.to_numpy()(X=Xv, y=yv, w=wv, v=vv), H @ vv, rtol=1e-12)
+
+
+ORDER_3_4 = [
+    # f, wrt, order, differential, vec form, full array from numpy inputs
+    ("P @ W @ Q", "W", 1, "P dW Q", "Qᵀ ⊗ P", lambda P, Q, W: np.einsum("ik,lj->ijkl", P, Q)),
+    ("W", "W", 1, "dW", "I", lambda W: np.einsum("ik,jl->ijkl", np.eye(W.shape[0]), np.eye(W.shape[1]))),
+    ("W.T", "W", 1, "dWᵀ", "K(n,p)", lambda W: np.einsum("il,jk->ijkl", np.eye(W.shape[1]), np.eye(W.shape[0]))),
+    ("norm2(X @ W - Y) ** 2", "W", 2, "2 Xᵀ X dW", "2 I ⊗ (Xᵀ X)",
+     lambda X, W, Y: 2 * np.einsum("ik,jl->ijkl", X.T @ X, np.eye(W.shape[1]))),
+    ("sigmoid(B @ x)", "B", 1, "(dB x) ⊙ σ(B x) ⊙ (1 − σ(B x))", "diag(σ(B x) ⊙ (1 − σ(B x))) (xᵀ ⊗ I)", None),
+    ("B @ x", "B", 1, "dB x", "xᵀ ⊗ I", lambda B, x: np.einsum("ik,l->ikl", np.eye(B.shape[0]), x.ravel())),
+]
+
+
+@pytest.mark.parametrize("f, wrt, order, differential, vec_form, truth", ORDER_3_4, ids=[c[0] for c in ORDER_3_4])
+def test_order_3_and_4_forms(f, wrt, order, differential, vec_form, truth):
+    shapes = dict(SHAPES, P="m,n", Q="p,q")
+    g = mc.derive(f, wrt, shapes, order=order)
+    assert g.is_tensor and g.form == "vec"
+    assert str(g.differential) == differential
+    assert str(g) == vec_form
+    assert g.check(seed=2).ok
+    if truth is not None:
+        rng = np.random.default_rng(1)
+        sizes = {"m": 2, "n": 3, "p": 4, "q": 5, "N": 6}
+        inputs = {name: rng.standard_normal(tuple(sizes.get(d, 1) for d in (dims + ",1").split(",")[:2]))
+                  for name, dims in shapes.items() if name in {v.name for v in g.variables}}
+        got = g.to_numpy()(**inputs)
+        want = truth(**inputs)
+        np.testing.assert_allclose(got, want.reshape(got.shape), atol=1e-12)
+
+
+def test_full_array_axes_are_output_then_variable():
+    g = mc.derive("A @ W", "W", {"A": "m,n", "W": "n,p"})
+    arr = g.to_numpy()(A=np.ones((2, 3)), W=np.ones((3, 4)))
+    assert arr.shape == (2, 4, 3, 4)
+    assert g.describe() == "d(A W) = A dW\n∂vec(A W)/∂vec(W)ᵀ = I ⊗ A"
+
+
+def test_hessian_of_trace_cubed_needs_a_commutation_matrix():
+    H = mc.hessian("trace(X @ X @ X)", "X", {"X": "n,n"})
+    assert str(H) == "3 (X ⊗ I + I ⊗ Xᵀ) K(n,n)"
+    assert H.check(seed=0).ok
+
+
+def test_several_variables_share_one_pass():
+    x, b = mc.vector("x", "n"), mc.vector("b", "h")
+    W1, W2, t = mc.matrix("W1", "h", "n"), mc.matrix("W2", "m", "h"), mc.vector("t", "m")
+    grads = mc.derive(mc.norm2(W2 @ mc.sigmoid(W1 @ x + b) - t) ** 2, [W1, W2, b])
+    assert list(grads) == ["W1", "W2", "b"] and grads[W2] is grads["W2"]
+    assert str(grads["W2"]) == "2 (W₂ s − t) sᵀ, where s = σ(W₁ x + b)"
+    assert all(report.ok for report in grads.check(seed=1).values())
+    source = grads.source()
+    assert source.count("sigmoid(") == 2     # the helper's definition and one call: computed once
+    rng = np.random.default_rng(0)
+    values = dict(W1=rng.standard_normal((4, 3)), W2=rng.standard_normal((2, 4)), b=rng.standard_normal(4),
+                  x=rng.standard_normal(3), t=rng.standard_normal(2))
+    together = grads.to_numpy()(**values)
+    for name in ("W1", "W2", "b"):
+        alone = grads[name].to_numpy()(**values)
+        np.testing.assert_allclose(together[name], alone)
+    assert together["b"].shape == (4,)
+
+
+def test_layouts_of_the_bilinear_form():
+    # ∇_A vᵀAu: v uᵀ in denominator layout (the shape of A), u vᵀ in numerator layout
+    v, u, A = mc.vector("v", "m"), mc.vector("u", "n"), mc.matrix("A", "m", "n")
+    g_den = mc.derive(v.T @ A @ u, A)
+    g_num = mc.derive(v.T @ A @ u, A, layout="numerator")
+    assert (str(g_den), str(g_num)) == ("v uᵀ", "u vᵀ")
+    assert g_den.shape == ("m", "n") and g_num.shape == ("n", "m")
+    assert g_den.check(seed=0).ok and g_num.check(seed=0).ok
+    vals = dict(v=np.arange(2.0), u=np.arange(3.0) + 1, A=np.ones((2, 3)))
+    np.testing.assert_allclose(g_num.to_numpy()(**vals), g_den.to_numpy()(**vals).T)
+    J_den = mc.derive(A @ u, u, layout="denominator")
+    assert str(J_den) == "Aᵀ" and J_den.check(seed=0).ok
+
+
+@pytest.mark.parametrize("policy, expected", [
+    ("sym", "½ (A + Aᵀ)"), ("cookbook", "A + Aᵀ − A ⊙ I"), ("ignore", "Aᵀ")])
+def test_symmetric_gradient_policies(policy, expected):
+    X = mc.matrix("X", "n", "n", symmetric=True)
+    A = mc.matrix("A", "n", "n")
+    g = mc.derive(mc.trace(A @ X), X, symmetric_gradient=policy)
+    assert str(g) == expected
+    assert g.check(seed=3).ok
+
+
+def test_symmetric_properties_simplify_results():
+    S = mc.matrix("S", "n", "n", spd=True)
+    x, mu = mc.vector("x", "n"), mc.vector("mu", "n")
+    g = mc.derive(0.5 * mc.logdet(S) + 0.5 * (x - mu).T @ mc.inv(S) @ (x - mu), S)
+    assert str(g) == "½ (I − S⁻¹ (x − μ) (x − μ)ᵀ) S⁻¹"
+    assert g.check(seed=0).ok
+    assert str(mc.derive(x.T @ S @ x, x)) == "2 S x"
+    assert mc.inv(S).T is mc.inv(S) and (S + S.T) is 2 * S
