@@ -104,7 +104,7 @@ class NumpyWriter:
     def number(self, value) -> tuple:
         if isinstance(value, Fraction):
             if value.denominator == 1:
-                text = f"{value.numerator}.0"
+                text = f"{value.numerator}"
             else:
                 text = f"{value.numerator} / {value.denominator}"
                 return (text, _MUL) if value > 0 else (text, _UNARY)
@@ -140,7 +140,7 @@ class NumpyWriter:
         if op == "mul":
             return self.product_code(e)
         if op == "matmul":
-            return " @ ".join(self.at(a, _MUL + 1) for a in e.args), _MUL
+            return self.chain_code(e.args), _MUL
         if op == "pow":
             base, exponent = e.args
             if exponent.op == "const" and exponent.data == Fraction(1, 2):
@@ -170,6 +170,28 @@ class NumpyWriter:
             return f"np.kron({self.code(e.args[0])[0]}, {self.code(e.args[1])[0]})", _ATOM
         raise MatcalcError(f"no numpy form for {op}")
 
+    def chain_code(self, factors) -> str:
+        """A matrix product; a diagonal factor scales rows or columns instead of being formed:
+        ``diag(d) M`` -> ``d * M``, ``M diag(d)`` -> ``M * d.T``."""
+        pieces = []
+        pending_diag = None
+        for f in factors:
+            if f.op == "diag":
+                d = self.at(f.args[0], _ATOM)
+                if pieces:
+                    pieces[-1] = f"({pieces[-1]} * {d}.T)"
+                else:
+                    pending_diag = d if pending_diag is None else f"({pending_diag} * {d})"
+                continue
+            code = self.at(f, _MUL + 1)
+            if pending_diag is not None:
+                code = f"({pending_diag} * {code})"
+                pending_diag = None
+            pieces.append(code)
+        if pending_diag is not None:   # a chain that is only diagonal factors
+            return f"np.diagflat({pending_diag})"
+        return " @ ".join(pieces)
+
     def sum_code(self, e: E.Expr) -> str:
         pieces = []
         for i, term in enumerate(e.args):
@@ -188,12 +210,15 @@ class NumpyWriter:
                 bottom.append(f.args[0] if f.args[1].data == -1 else E.power(f.args[0], E.const(-f.args[1].data)))
             else:
                 top.append(f)
+        negative = bool(top) and top[0].op == "const" and top[0].data == -1 and len(top) > 1
+        if negative:
+            top = top[1:]
         # * and @ share a precedence level, left to right: later factors need parentheses
         text = " * ".join(self.at(f, _MUL if i == 0 else _MUL + 1) for i, f in enumerate(top)) \
             if top else "1.0"
         for f in bottom:
             text += " / " + self.at(f, _MUL + 1)
-        return text, _MUL
+        return (f"-({text})" if " " in text else f"-{text}", _UNARY) if negative else (text, _MUL)
 
 
 class TensorWriter(NumpyWriter):
