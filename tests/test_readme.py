@@ -11,27 +11,34 @@ SHAPES = {"x": "n", "a": "n", "b": "n", "y": "m", "t": "m", "A": "n,n", "B": "n,
           "W1": "h,n", "W2": "m,h", "S": mc.matrix("S", "n", "n", symmetric=True)}
 
 
+# shapes for rows whose names mean something else than in SHAPES
+OVERRIDES = [("(X @ w)", {"X": "N,n", "w": "n", "y": "N"}), ("sigmoid(X @ w)", {"X": "N,n", "w": "n"}),
+             ("B @ x - b", {"B": "m,n", "b": "m"}), ("log_softmax(z)", {"t": "n", "z": "n"})]
+
+
 def table_rows():
+    """Rows ``| `f` | `wrt` | `result` |`` of the README's result tables, with their order."""
     rows = []
+    order = 1
     for line in README.splitlines():
+        if line.startswith("| function |"):
+            order = 2 if "Hessian" in line else 1
         m = re.match(r"^\| `([^`]+)`(?: \(([^)]*)\))?(?:, `S` symmetric)? \| `(\w+)` \| `([^`]+)` \|$", line)
         if m:
-            rows.append((m.group(1), m.group(2) or "", m.group(3), m.group(4)))
+            rows.append((m.group(1), 2 if "Hessian" in (m.group(2) or "") else order, m.group(3), m.group(4)))
     return rows
 
 
 def test_the_table_was_found():
-    assert len(table_rows()) >= 10
+    assert len(table_rows()) >= 14
 
 
-@pytest.mark.parametrize("expr, note, wrt, result", table_rows())
-def test_table_row(expr, note, wrt, result):
+@pytest.mark.parametrize("expr, order, wrt, result", table_rows())
+def test_table_row(expr, order, wrt, result):
     shapes = dict(SHAPES)
-    if expr.startswith("sum(log(sigmoid(X"):
-        shapes.update(X="N,n", w="n")
-    if expr.startswith("sigmoid(W"):
-        shapes.update(x="n")
-    order = 2 if "Hessian" in note else 1
+    for key, extra in OVERRIDES:
+        if key in expr:
+            shapes.update(extra)
     assert str(mc.derive(expr, wrt, shapes=shapes, order=order)) == result
 
 
@@ -40,3 +47,10 @@ def test_quick_start_snippet_runs():
     namespace = {}
     exec(compile(block, "README quick start", "exec"), namespace)   # the README's own code
     assert str(namespace["g"]) == "(A + Aᵀ) x"
+
+
+def test_interactive_examples_print_what_the_readme_shows():
+    import doctest
+    path = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+    result = doctest.testfile(str(path), module_relative=False, globs={"mc": mc}, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 3 and result.failed == 0

@@ -77,8 +77,13 @@ class NumpyWriter:
         self.dims: set = set()
         self._temps = 0
         uses: dict = {}
+        seen: set = set()
         for e in exprs:
+            uses[e] = uses.get(e, 0) + 1   # a result is a use
             for node in E.walk(e):
+                if node in seen:
+                    continue
+                seen.add(node)
                 for a in node.args:
                     uses[a] = uses.get(a, 0) + 1
         self.shared = {n for n, k in uses.items() if k > 1 and n.args}
