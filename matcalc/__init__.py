@@ -47,6 +47,7 @@ from .errors import (
     UnsupportedDerivativeError,
 )
 from .expr import Expr
+from .verify import Verdict, verify
 
 __version__ = "0.1.0"
 
@@ -61,5 +62,5 @@ __all__ = [
     "ShapeError", "UnknownNameError", "UnsupportedDerivativeError", "abs", "cos", "derive", "det",
     "diag", "exp", "eye", "hessian", "hvp", "inv", "log", "log_softmax", "logdet", "matrix", "norm2",
     "ones", "parse", "relu", "scalar", "sigmoid", "sign", "sin", "softmax", "softplus", "sqrt",
-    "step", "sum", "tan", "tanh", "trace", "vector",
+    "step", "sum", "tan", "tanh", "trace", "vector", "Verdict", "verify",
 ]

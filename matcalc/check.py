@@ -110,6 +110,25 @@ def draw(v: E.Expr, sizes: dict, rng, positive=False, invertible=False):
     return m
 
 
+class Sampler:
+    """Random inputs for the variables of ``f``, in the domains ``f`` needs (see the module
+    docstring); sizes of symbolic dimensions are drawn once, distinct and small."""
+
+    def __init__(self, f: E.Expr, variables, rng, extra_dims=()):
+        self.variables = sorted(set(variables), key=lambda v: v.name)
+        self.rng = rng
+        self.extra_dims = list(extra_dims)
+        self.sizes = assign_sizes(self.variables, rng, self.extra_dims)
+        self.positive = positive_domain_variables(f)
+        self.invertible = invertible_variables(f)
+
+    def draw(self) -> dict:
+        inputs = {v.name: draw(v, self.sizes, self.rng, v in self.positive, v in self.invertible)
+                  for v in self.variables}
+        inputs.update({d: self.sizes[d] for d in self.extra_dims})
+        return inputs
+
+
 # ---------------------------------------------------------------------------------------
 # Finite differences
 # ---------------------------------------------------------------------------------------
@@ -185,14 +204,12 @@ def check_derivative(f: E.Expr, wrt: E.Expr, numeric, kind: str, variables, seed
     rng = np.random.default_rng(seed)
     variables = sorted(set(variables) | f.free_vars | {wrt}, key=lambda v: v.name)
     f_num = NumpyFunction(f, "f", required=variables)
-    sizes = assign_sizes(variables, rng, f_num.free_dims + numeric.free_dims)
-    positive = positive_domain_variables(f)
-    invertible = invertible_variables(f)
+    sampler = Sampler(f, variables, rng, f_num.free_dims + numeric.free_dims)
+    sizes = sampler.sizes
     errors: list = []
     for _ in range(trials):
         for _attempt in range(MAX_DRAWS):
-            inputs = {v.name: draw(v, sizes, rng, v in positive, v in invertible) for v in variables}
-            inputs.update({d: sizes[d] for d in f_num.free_dims + numeric.free_dims})
+            inputs = sampler.draw()
             outcome = _compare(f_num, numeric, wrt, kind, inputs, entries, direction)
             if outcome is not None:
                 errors.append(outcome)

@@ -337,7 +337,7 @@ def hvp(f, wrt, v, shapes: dict | None = None, *, syntax: str = "numpy") -> Deri
     gradient = _gradient(f_expr, variable)
     d = Differentiator(variable)
     product = simplify(E.substitute(simplify(d(gradient)), {d.dx: direction}))
-    product = factor(simplify(E.substitute(product, {variable: original})))
+    product = simplify(factor(simplify(E.substitute(product, {variable: original}))))
     out = Derivative(simplify(E.substitute(f_expr, {variable: original})), original, product, "hvp", None,
                      "matrix", None, (inputs - {variable}) | {original, direction}, product)
     out.direction = direction
@@ -349,44 +349,46 @@ def _restore(e: E.Expr, pairs) -> E.Expr:
     return simplify(E.substitute(e, mapping)) if mapping else e
 
 
-def _derive(f: E.Expr, wrt: E.Expr, original: E.Expr, order, layout, symmetric_gradient, inputs):
-    symmetric = wrt is not original
-    f = simplify(f)
+def compute(f: E.Expr, wrt: E.Expr, order: int, override: dict | None = None) -> tuple:
+    """``(kind, form, result, differential)`` of the derivative of the simplified ``f``, before
+    factoring and layout. ``override`` replaces the differential rule at given nodes."""
     vector_like = wrt.shape[0] == 1 or wrt.shape[1] == 1
-    differential = None
     if order == 2:
         if f.shape != SCALAR:
             raise UnsupportedDerivativeError(f"a Hessian needs a scalar function; this one is "
                                              f"{shape_text(f.shape)}")
-        kind, target = "hessian", _gradient(f, wrt)
+        kind, target = "hessian", _gradient(f, wrt, override)
     elif f.shape == SCALAR:
-        kind, target = "gradient", f
+        return "gradient", "matrix", _gradient(f, wrt, override), None
     else:
         kind, target = "jacobian", f
-    if kind == "gradient":
-        result, form = _gradient(f, wrt), "matrix"
-        if symmetric:
-            result = _symmetric_policy(result, symmetric_gradient)
-    else:
-        d = Differentiator(wrt)
-        differential = simplify(d(target))
-        matrix = vector_like and (target.shape[0] == 1 or target.shape[1] == 1)
-        form = "matrix" if matrix else "vec"
-        try:
-            result = simplify(jacobian_from_differential(differential, d.dx))
-        except UnsupportedDerivativeError:
-            if matrix:
-                raise
-            result, form = differential, "differential"
+    d = Differentiator(wrt, override=override)
+    differential = simplify(d(target))
+    matrix = vector_like and (target.shape[0] == 1 or target.shape[1] == 1)
+    try:
+        return kind, "matrix" if matrix else "vec", simplify(jacobian_from_differential(differential, d.dx)), \
+            differential
+    except UnsupportedDerivativeError:
+        if matrix:
+            raise
+        return kind, "differential", differential, differential
+
+
+def _derive(f: E.Expr, wrt: E.Expr, original: E.Expr, order, layout, symmetric_gradient, inputs):
+    symmetric = wrt is not original
+    f = simplify(f)
+    kind, form, result, differential = compute(f, wrt, order)
+    if symmetric and kind == "gradient":
+        result = _symmetric_policy(result, symmetric_gradient)
     if symmetric:
         mapping = {wrt: original}
         result = simplify(E.substitute(result, mapping))
         differential = simplify(E.substitute(differential, mapping)) if differential is not None else None
         f = simplify(E.substitute(f, mapping))
         wrt = original
-    result = factor(result)
+    result = simplify(factor(result))   # factoring can bring the parts of a rule's pattern together
     if differential is not None:
-        differential = factor(differential)
+        differential = simplify(factor(differential))
     shown = result
     if form != "differential" and (layout == "numerator" and kind == "gradient"
                                    or layout == "denominator" and kind == "jacobian"):
@@ -395,8 +397,8 @@ def _derive(f: E.Expr, wrt: E.Expr, original: E.Expr, order, layout, symmetric_g
     return Derivative(f, wrt, shown, kind, layout, form, differential, frozenset(inputs), result, policy)
 
 
-def _gradient(f: E.Expr, wrt: E.Expr) -> E.Expr:
-    d = Differentiator(wrt)
+def _gradient(f: E.Expr, wrt: E.Expr, override: dict | None = None) -> E.Expr:
+    d = Differentiator(wrt, override=override)
     df = simplify(d(f))
     return simplify(gradient_from_differential(df, d.dx))
 

@@ -31,11 +31,12 @@ def differential_variable(x: E.Expr) -> E.Expr:
 class Differentiator:
     """Computes differentials with respect to one variable, memoised per node."""
 
-    def __init__(self, wrt: E.Expr, recorder=None):
+    def __init__(self, wrt: E.Expr, recorder=None, override: dict | None = None):
         self.wrt = wrt
         self.dx = differential_variable(wrt)
         self.memo: dict = {}
         self.recorder = recorder
+        self.override = override or {}   # node -> the rule to use for it (verify's mistakes)
 
     def __call__(self, e: E.Expr) -> E.Expr:
         hit = self.memo.get(e)
@@ -58,7 +59,8 @@ class Differentiator:
                 if a.depends_on(self.wrt):
                     terms.append(E.rebuild(e, e.args[:i] + (self(a),) + e.args[i + 1:]))
             return E.add(*terms)
-        for rule in RULES.differentials.get(key, ()):
+        rules = [self.override[e]] if e in self.override else RULES.differentials.get(key, ())
+        for rule in rules:
             for binding in match(rule.pattern, e, Binding()):
                 if rule.guards_hold(binding):
                     out = rule.instantiate(binding, hooks={"d": lambda args, node: self(args[0])})

@@ -7,6 +7,9 @@ A rules file holds one rule per line, in the expression syntax users type::
     log-exp:      log(exp(X))    => X
     d-pow-const:  d(X ** p)      => p * X ** (p - 1) * d(X)      if const(p)
 
+``mistakes.rules`` holds wrong differentials that students write, each with a description in
+double quotes; ``verify`` uses them to name the mistake in a claim.
+
 ``vars:`` declares the pattern variables of the file: a ``matrix`` matches any expression, a
 ``vector`` a column vector, a ``scalar`` a ``1×1`` one. ``I`` and ``ones`` are an identity and a
 matrix of ones whose sizes are inferred. A rule whose left side is ``d(...)`` is a differential;
@@ -35,7 +38,7 @@ if not RULES_DIR.is_dir():  # installed: the rules ship inside the package
     RULES_DIR = Path(__file__).resolve().parent / "_rules"
 
 _LINE = re.compile(r"^(?P<name>[a-z][a-z0-9-]*)\s*:\s*(?P<lhs>.+?)\s*=>\s*(?P<rhs>.+?)"
-                   r"(?:\s+if\s+(?P<guard>.+))?$")
+                   r'(?:\s+if\s+(?P<guard>[^"]+?))?(?:\s+"(?P<note>[^"]*)")?$')
 _KINDS = ("matrix", "vector", "scalar")
 
 
@@ -77,6 +80,7 @@ class Rule:
     builder: Builder
     text: str
     origin: str          # file:line
+    note: str = ""       # for mistakes: what the student did, in words
 
     @property
     def head(self) -> str:
@@ -237,7 +241,7 @@ def _names(node: Node) -> set:
     return out
 
 
-def _parse_rule(name, lhs_text, rhs_text, guard_text, kinds, origin) -> Rule:
+def _parse_rule(name, lhs_text, rhs_text, guard_text, kinds, origin, note="", mistake=False) -> Rule:
     source = f"{lhs_text} => {rhs_text}"
     try:
         lhs_tree = parse(lhs_text)
@@ -245,8 +249,14 @@ def _parse_rule(name, lhs_text, rhs_text, guard_text, kinds, origin) -> Rule:
     except MatcalcError as err:
         raise RuleError(f"{origin}: rule {name}: {err}") from None
     kind = "differential" if lhs_tree.kind == "call" and lhs_tree.text == "d" else "simplify"
-    pattern_tree = lhs_tree.children[0] if kind == "differential" else lhs_tree
-    if kind == "differential" and len(lhs_tree.children) != 1:
+    if mistake:
+        if kind != "differential":
+            raise RuleError(f"{origin}: rule {name}: a mistake is a wrong differential, d(...) => ...")
+        if not note:
+            raise RuleError(f"{origin}: rule {name}: a mistake needs a description in double quotes")
+        kind = "mistake"
+    pattern_tree = lhs_tree.children[0] if kind != "simplify" else lhs_tree
+    if kind != "simplify" and len(lhs_tree.children) != 1:
         raise RuleError(f"{origin}: rule {name}: d takes one argument")
     constants = frozenset({"I", "ones"})
     lhs_names = _names(pattern_tree) - constants
@@ -312,7 +322,7 @@ def _parse_rule(name, lhs_text, rhs_text, guard_text, kinds, origin) -> Rule:
         if m.group(2) not in lhs_names:
             raise RuleError(f"{origin}: rule {name}: the guard names {m.group(2)}, not a left-side variable")
         guards.append((m.group(1), m.group(2)))
-    return Rule(name, kind, pattern, rhs_tree, tuple(guards), wildcards, builder, source, origin)
+    return Rule(name, kind, pattern, rhs_tree, tuple(guards), wildcards, builder, source, origin, note)
 
 
 def _dimension_classes(builder: Builder, names) -> list:
@@ -347,7 +357,8 @@ def load_rules(directory: Path = RULES_DIR) -> list:
             if name in seen:
                 raise RuleError(f"{origin}: rule {name} is defined twice (first at {seen[name]})")
             seen[name] = origin
-            rules.append(_parse_rule(name, m.group("lhs"), m.group("rhs"), m.group("guard"), kinds, origin))
+            rules.append(_parse_rule(name, m.group("lhs"), m.group("rhs"), m.group("guard"), kinds, origin,
+                                     m.group("note") or "", mistake=path.stem == "mistakes"))
     return rules
 
 
@@ -359,9 +370,11 @@ class RuleSet:
         self.by_name = {r.name: r for r in rules}
         self.differentials: dict = {}
         self.simplifications: dict = {}
+        self.mistakes: dict = {}
+        tables = {"differential": self.differentials, "simplify": self.simplifications,
+                  "mistake": self.mistakes}
         for r in rules:
-            table = self.differentials if r.kind == "differential" else self.simplifications
-            table.setdefault(r.head, []).append(r)
+            tables[r.kind].setdefault(r.head, []).append(r)
 
 
 RULES = RuleSet(load_rules())

@@ -1,7 +1,8 @@
 """Every rule in rules/ is checked numerically, and the loader rejects malformed rules.
 
 Differential rules: the right side, with d(X) replaced by a direction V, must equal the central
-difference of the left side along V. Simplification rules: both sides must agree in value.
+difference of the left side along V; mistake rules must not. Simplification rules: both sides
+must agree in value.
 Pattern variables are instantiated as variables of random sizes, drawn in the domain of the
 operation at the rule's head (positive for log and powers, invertible for inv/det/logdet).
 """
@@ -90,13 +91,17 @@ def test_rule_is_numerically_right(rule):
         return _evaluate(lhs, moved)
     h = 1e-4
     fd = (8 * (lhs_at(h) - lhs_at(-h)) - (lhs_at(2 * h) - lhs_at(-2 * h))) / (12 * h)
+    if rule.kind == "mistake":   # a mistake must really be one
+        assert not np.allclose(got, fd, rtol=1e-3, atol=1e-6), f"{rule.name} is not a mistake"
+        return
     np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-8)
 
 
 def test_every_rule_name_is_unique_and_every_file_loads():
     names = [r.name for r in RULES.rules]
     assert len(names) == len(set(names))
-    assert {r.kind for r in RULES.rules} == {"differential", "simplify"}
+    assert {r.kind for r in RULES.rules} == {"differential", "simplify", "mistake"}
+    assert all(r.note for r in RULES.rules if r.kind == "mistake")
 
 
 @pytest.mark.parametrize("text, message", [
