@@ -54,7 +54,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SETTLE_ENV = {"OPENBLAS_THREAD_TIMEOUT": "4", "OMP_WAIT_POLICY": "PASSIVE"}
+SETTLE_ENV = {"OPENBLAS_THREAD_TIMEOUT": "18"}
 for _key, _value in SETTLE_ENV.items():     # must precede the first import of numpy and torch
     os.environ.setdefault(_key, _value)
 

@@ -141,7 +141,7 @@ class Judge:
         expected = self.answer.expr
         if self.claim.shape != expected.shape:
             return self.wrong_shape()
-        if self.answer.form != "differential" and E.is_zero(simplify(E.add(self.claim, E.neg(expected)))):
+        if self.answer.form != "differential" and self.same_symbolically(expected):
             return self.make(True, "correct", "symbolic",
                              f"the claim equals the {self.describe_kind()} (their canonical forms agree)")
         samples = self.samples()
@@ -154,6 +154,13 @@ class Judge:
                              f"the claim equals the {self.describe_kind()} on {len(samples)} random inputs"
                              + (f" ({sizes})" if sizes else ""))
         return self.diagnose(samples)
+
+    def same_symbolically(self, expected: E.Expr) -> bool:
+        """Whether ``claim − answer`` is zero in canonical form, also with products expanded."""
+        if E.is_zero(simplify(E.add(self.claim, E.neg(expected)))):
+            return True
+        terms = expand_terms(self.claim) + [E.neg(t) for t in expand_terms(expected)]
+        return len(terms) <= 2 * MAX_TERMS and E.is_zero(simplify(E.add(*terms)))
 
     def make(self, correct, category, method, message, details=(), counterexample=None) -> Verdict:
         return Verdict(correct, category, method, message, self.answer, self.claim, self.text,
@@ -292,7 +299,7 @@ class Judge:
             return self.make(False, "factor", "numeric",
                              f"the claim is off by a constant factor: it is {_fraction_text(ratio)} times the "
                              f"answer{hint}")
-        for diagnosis in (self.mistake_diagnosis, self.term_diagnosis):
+        for diagnosis in (self.mistake_diagnosis, self.symmetry_diagnosis, self.term_diagnosis):
             found = diagnosis(samples)
             if found is not None:   # (a Verdict is falsy when the claim is wrong)
                 return found
@@ -390,12 +397,39 @@ class Judge:
         return None
 
 
+    def symmetry_diagnosis(self, samples):
+        """Is the claim what the answer would be if a square matrix were symmetric?"""
+        f, wrt = self.answer.f, self.answer.wrt
+        for m in sorted(f.free_vars, key=lambda v: v.name):
+            if m is wrt or m.shape[0] != m.shape[1] or m.shape == SCALAR or m.data[1] & {"symmetric", "spd"}:
+                continue
+            twin = E.variable(m.name, m.shape, m.data[1] | {"symmetric"})
+            try:
+                _, _, result, _ = compute(simplify(E.substitute(f, {m: twin})), wrt, self.answer.order)
+            except MatcalcError:
+                continue
+            result = simplify(E.substitute(result, {twin: m}))
+            if result.shape != self.claim.shape or E.is_zero(simplify(E.add(result, E.neg(self.answer.expr)))):
+                continue
+            values = self.values_of(result)
+            if all(_relative(c, v) <= TOLERANCE for v, (_, c) in zip(values, samples)):
+                mirror = E.transpose(m)
+                transposed = [t for t in expand_terms(self.answer.expr) if mirror in E.walk(t)]
+                which = f": the term {_listing(transposed)} is missing and its mirror counted twice" \
+                    if transposed else ""
+                return self.make(False, "missing-term", "numeric",
+                                 f"the claim treats {m.name} as symmetric, which it is not declared to be{which}; "
+                                 f"the claim is right only when {m.name} = {m.name}ᵀ",
+                                 counterexample=self.counterexample(samples))
+        return None
+
+
 def expand_terms(e: E.Expr) -> list:
     """``e`` as a list of terms, products distributed over sums (up to ``MAX_TERMS`` terms)."""
     if e.op == "add":
         out = []
         for t in e.args:
-            out += expand_terms(t)
+            out += [E.mul(p, E.ones(e.shape)) if p.shape != e.shape else p for p in expand_terms(t)]
         return out
     if e.op in ("matmul", "mul"):
         combos = [[]]

@@ -1,0 +1,92 @@
+"""verify: right claims are accepted, wrong ones are diagnosed in words, with a counter-example."""
+import pytest
+
+import matcalc as mc
+
+LS = {"X": "N,D", "w": "D", "y": "N"}
+QUAD = {"x": "n", "A": "n,n"}
+MLP = {"W1": "h,n", "W2": "m,h", "x": "n", "t": "m"}
+MLP_F = "norm2(W2 @ sigmoid(W1 @ x) - t) ** 2"
+
+
+@pytest.mark.parametrize("f, wrt, claim, shapes, method", [
+    ("x.T @ A @ x", "x", "(A + A.T) @ x", QUAD, "symbolic"),
+    ("x.T @ A @ x", "x", "A @ x + A.T @ x", QUAD, "symbolic"),
+    ("x.T @ A @ x", "x", "(x.T @ (A + A.T)).T", QUAD, "symbolic"),
+    ("a.T @ X @ b", "X", "a @ b.T", {"a": "n", "b": "m", "X": "n,m"}, "symbolic"),
+    ("norm2(X @ w - y) ** 2", "w", "2 * X.T @ X @ w - 2 * X.T @ y", LS, "symbolic"),
+    ("log(sum(exp(z)))", "z", "exp(z) / sum(exp(z))", {"z": "n"}, "symbolic"),
+    ("sum(log(sigmoid(X @ w)))", "w", "X.T @ sigmoid(-(X @ w))", LS, "numeric"),
+    ("logdet(X)", "X", "inv(X.T)", {"X": "n,n"}, "symbolic"),
+])
+def test_right_claims_are_correct(f, wrt, claim, shapes, method):
+    v = mc.verify(f, wrt, claim, shapes=shapes)
+    assert v.correct and v.category == "correct" and v.method == method, str(v)
+    assert str(v).startswith("correct: the claim equals the gradient")
+
+
+@pytest.mark.parametrize("f, wrt, claim, shapes, category, words", [
+    ("a.T @ X @ b", "X", "b @ a.T", {"a": "n", "b": "m", "X": "n,m"}, "transpose", "transpose of the answer"),
+    ("norm2(W @ X - Y) ** 2", "W", "2 * X @ (W @ X - Y).T", {"W": "D,D", "X": "D,N", "Y": "D,N"}, "transpose",
+     "transpose of the answer"),
+    ("norm2(X @ w - y) ** 2", "w", "X.T @ (X @ w - y)", LS, "factor", "1/2 times the answer"),
+    ("norm2(X @ w - y) ** 2", "w", "2 * X.T @ (y - X @ w)", LS, "sign", "wrong sign"),
+    ("x.T @ A @ x", "x", "A @ x", QUAD, "missing-term", "'Aᵀ x' is part of the answer"),
+    ("x.T @ A @ x", "x", "2 * A @ x", QUAD, "missing-term", "treats A as symmetric"),
+    ("x.T @ A @ x + b.T @ x", "x", "(A + A.T) @ x + b + x", dict(QUAD, b="n"), "extra-term", "'x' does not belong"),
+    ("x.T @ A @ x + b.T @ x", "x", "(A + A.T) @ x - b", dict(QUAD, b="n"), "sign", "sign error in one term"),
+    ("x.T @ x", "x", "2 * x.T", {"x": "n"}, "layout", "numerator layout"),
+    ("sigmoid(A @ x)", "x", "A.T @ diag(sigmoid(A @ x) * (1 - sigmoid(A @ x)))", QUAD, "layout", "denominator-layout"),
+    ("sigmoid(x)", "x", "sigmoid(x) * (1 - sigmoid(x))", {"x": "n"}, "shape", "diagonal matrix"),
+    ("x.T @ diag(y) @ x", "y", "x @ x.T", {"x": "n", "y": "n"}, "shape", "diagonal of the claim"),
+    ("norm2(X @ w - y) ** 2", "w", "2 * (X @ w - y) @ X.T", LS, "shape", "does not type-check"),
+    (MLP_F, "W1", "(W2.T @ (2 * (W2 @ sigmoid(W1 @ x) - t)) * sigmoid(W1 @ x)) @ x.T", MLP,
+     "elementwise-derivative", "the derivative of σ was taken as σ itself"),
+    ("sum(relu(A @ x))", "x", "A.T @ relu(A @ x)", QUAD, "elementwise-derivative", "relu(z) was used"),
+    ("sum(log(1 + exp(x)))", "x", "exp(x)", {"x": "n"}, "elementwise-derivative", "1/(1 + eᶻ)"),
+])
+def test_wrong_claims_are_diagnosed(f, wrt, claim, shapes, category, words):
+    v = mc.verify(f, wrt, claim, shapes=shapes)
+    assert not v.correct and v.category == category, str(v)
+    assert words in v.message, v.message
+
+
+def test_a_wrong_claim_comes_with_a_counterexample():
+    v = mc.verify("x.T @ A @ x", "x", "A @ x", shapes=QUAD)
+    ce = v.counterexample
+    assert ce is not None and set(ce.inputs) == {"A", "x"} and ce.index == (0, 0)
+    assert abs(ce.expected - ce.claimed) > 1e-6
+    assert "counter-example (n = " in str(v)
+
+
+def test_hessian_claims():
+    assert mc.verify("norm2(X @ w - y) ** 2", "w", "2 * X.T @ X", shapes=LS, order=2).correct
+    v = mc.verify("norm2(X @ w - y) ** 2", "w", "X.T @ X", shapes=LS, order=2)
+    assert v.category == "factor"
+
+
+def test_expressions_and_layouts():
+    x, A = mc.vector("x", "n"), mc.matrix("A", "n", "n")
+    assert mc.verify(x.T @ A @ x, x, (A + A.T) @ x).correct
+    assert mc.verify("x.T @ A @ x", "x", "x.T @ (A + A.T)", shapes=QUAD, layout="numerator").correct
+
+
+def test_symmetric_variables():
+    S = mc.matrix("S", "n", "n", spd=True)
+    v = mc.verify("logdet(S) + y.T @ inv(S) @ y", "S", "inv(S) - inv(S) @ y @ y.T @ inv(S)",
+                  shapes={"S": S, "y": "n"})
+    assert v.correct
+
+
+def test_bad_claims_raise_clear_errors():
+    with pytest.raises(mc.ParseError):
+        mc.verify("x.T @ x", "x", "2 * * x", shapes={"x": "n"})
+    with pytest.raises(mc.UnknownNameError):
+        mc.verify("x.T @ x", "x", "2 * z", shapes={"x": "n"})
+
+
+def test_verdict_renders_in_a_notebook():
+    v = mc.verify("x.T @ A @ x", "x", "A @ x", shapes=QUAD)
+    md = v._repr_markdown_()
+    assert md.startswith("❌ **wrong (missing term)**") and "$A x$" in md
+    assert not bool(v) and repr(v).startswith("<Verdict missing-term")
