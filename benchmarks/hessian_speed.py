@@ -14,26 +14,28 @@ Method
     on the device, timed up to ``block_until_ready()``;
   - ``torch``: ``torch.func.hessian(f)`` (for hvp ``torch.func.jvp(torch.func.grad(f))``), eager.
   jax and torch are skipped when they cannot be imported, so the script runs with only numpy.
-* Thread pools: numpy's OpenBLAS, torch's OpenMP/MKL and XLA's Eigen pool each want both cores,
-  and an idle pool keeps spinning for a while after a call, which (on a small machine) slows
-  whichever library runs next - up to 2-3x in a round-robin. Before numpy and torch are imported
-  the script therefore sets ``OPENBLAS_THREAD_TIMEOUT=4`` (OpenBLAS threads go to sleep almost at
-  once) and ``OMP_WAIT_POLICY=PASSIVE``, unless they are already set (the report shows the values
-  used), and each timed sample of a call shorter than ``SETTLE_BELOW_S`` is preceded by one
-  untimed call of the same contender. Sizes and thread counts are left at their defaults.
-* Warm-up (untimed in the medians): each contender is called once; that first call's time is
-  reported for jax as its compile time (trace + XLA compile + one run). The results are compared
-  with the hand-written one (max |a - ref| / max |ref| < ``AGREE``; a warning line if not).
+* Thread pools: numpy's OpenBLAS, torch's OpenMP/MKL and XLA's Eigen pool each want all cores,
+  and an idle pool keeps spinning after a call (OpenBLAS by default for ~2^28 cycles, ~0.1 s),
+  which on a small machine slows whichever library runs next - 2-3x, measured, in a round-robin.
+  Before numpy and torch are imported the script therefore sets ``OPENBLAS_THREAD_TIMEOUT=18``
+  (OpenBLAS threads spin ~2^18 cycles, then sleep; a shorter timeout made numpy's own small calls
+  slower here) and ``OMP_WAIT_POLICY=PASSIVE``, unless they are already set (the report shows the
+  values used), and each timed sample of a call shorter than ``SETTLE_BELOW_S`` is preceded by
+  one untimed call of the same contender. Thread counts are left at their defaults.
+* Warm-up (untimed in the medians): each contender is called once; for jax that first call's
+  time less its median call is reported as the compile time (trace + XLA compile). The results
+  are compared with the hand-written one (max |a - ref| / max |ref| < ``AGREE``; a warning line if not).
   A second call calibrates ``number``, the calls per timed sample (so a sample lasts at least
   ``MIN_SAMPLE_S``; the per-call time is the sample's time / ``number``).
 * Timed samples, interleaved: round after round, every contender that has not yet got both
-  ``MIN_REPS`` samples and ``TARGET_S`` seconds of samples takes one sample (round-robin, the
-  starting contender rotating each round), with garbage collection off during each sample.
+  ``MIN_REPS`` samples and ``target_s`` seconds of samples (see ``DEFAULT``/``QUICK``) takes one
+  sample (round-robin, in a fresh seeded random order each round, so that no contender always
+  follows the same other one), with garbage collection off during each sample.
   Tables give the median per-call time; ratios are to the hand-written closed form, and
   "speed-up vs jax/torch" is jax (torch) time / matcalc raw time.
 * Derivation cost: ``mc.hessian(...)`` (or ``mc.hvp``) from the string, then ``.to_numpy()``
   (code generation + compile), each run with matcalc's simplification memo
-  (``matcalc.rewrite._MEMO``) cleared first; median over ``DERIVE_RUNS`` runs.
+  (``matcalc.rewrite._MEMO``) cleared first; median over ``derive_runs`` runs.
 
 Usage: ``python benchmarks/hessian_speed.py [--quick] [--write]`` (``--quick``: small sizes, few
 repetitions; ``--write``: also write the report to ``benchmarks/RESULTS-hessian.md``).
@@ -46,6 +48,7 @@ import gc
 import math
 import os
 import platform
+import random
 import statistics
 import sys
 import time
@@ -54,7 +57,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SETTLE_ENV = {"OPENBLAS_THREAD_TIMEOUT": "18"}
+SETTLE_ENV = {"OPENBLAS_THREAD_TIMEOUT": "18", "OMP_WAIT_POLICY": "PASSIVE"}
 for _key, _value in SETTLE_ENV.items():     # must precede the first import of numpy and torch
     os.environ.setdefault(_key, _value)
 
@@ -83,6 +86,7 @@ AGREE = 1e-8                  # max relative difference allowed between contende
 MIN_SAMPLE_S = 5e-3           # a timed sample repeats the call until it lasts about this long
 SETTLE_BELOW_S = 0.02         # calls shorter than this get an untimed call before each sample
 MIN_REPS = 3
+OVERHEAD_BELOW_MS = 1.0       # the wrapper's overhead is summarised over calls faster than this
 
 
 @dataclass(frozen=True)
@@ -326,16 +330,15 @@ class Contender:
 
 
 def measure(contenders: list, settings: Settings):
-    """Interleaved samples, round-robin with a rotating start, until each contender has enough."""
-    round_no = 0
+    """Interleaved samples, round-robin in a shuffled order, until each contender has enough."""
+    order = random.Random(0)
     while True:
         active = [c for c in contenders if c.wants_more(settings)]
         if not active:
             return
-        shift = round_no % len(active)
-        for c in active[shift:] + active[:shift]:
+        order.shuffle(active)
+        for c in active:
             c.sample()
-        round_no += 1
 
 
 @dataclass
@@ -348,6 +351,11 @@ class Row:
     def ms(self, name):
         c = self.contenders.get(name)
         return None if c is None else c.ms
+
+    def jax_compile_ms(self):
+        """The jax first call (trace + compile + one run) less its median call."""
+        c = self.contenders.get("jax")
+        return None if c is None or c.ms is None else max(0.0, 1000 * c.first_s - c.ms)
 
     def ratio(self, top, bottom):
         a, b = self.ms(top), self.ms(bottom)
@@ -424,8 +432,7 @@ def timing_table(rows: list) -> list:
             "| matcalc speed-up vs jax | vs torch | jax compile ms | max rel. diff |")
     lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        jax_c = r.contenders.get("jax")
-        compile_ms = None if jax_c is None or jax_c.error else 1000 * jax_c.first_s
+        compile_ms = r.jax_compile_ms()
         diffs = [c.rel_diff for c in r.contenders.values() if c.rel_diff is not None]
         lines.append(
             f"| {cell(r.problem.name)} | {r.n} | "
@@ -462,10 +469,13 @@ def summary(rows: list, warning_lines: list, wall_s: float) -> list:
             out.append(f"- {name} / hand-written: geometric mean {fmt_ratio(geometric_mean(known))} "
                        f"(range {fmt_ratio(min(known))} – {fmt_ratio(max(known))}) over {len(known)} rows")
     overhead = [r.ms("matcalc wrapper") - r.ms("matcalc raw") for r in rows
-                if r.ms("matcalc wrapper") is not None and r.ms("matcalc raw") is not None]
+                if r.ms("matcalc wrapper") is not None and r.ms("matcalc raw") is not None
+                and r.ms("matcalc raw") < OVERHEAD_BELOW_MS]
     if overhead:
-        out.append(f"- wrapper overhead (wrapper − raw): median {1000 * statistics.median(overhead):.0f} µs "
-                   f"(range {1000 * min(overhead):.0f} – {1000 * max(overhead):.0f} µs)")
+        out.append(f"- wrapper overhead (wrapper − raw) on the {len(overhead)} rows whose raw call "
+                   f"is under {OVERHEAD_BELOW_MS:g} ms (above, it is lost in the noise): median "
+                   f"{1000 * statistics.median(overhead):.0f} µs (range {1000 * min(overhead):.0f} – "
+                   f"{1000 * max(overhead):.0f} µs)")
     for other in ("jax", "torch"):
         speedups = [(r.ratio(other, "matcalc raw"), r) for r in rows if r.ratio(other, "matcalc raw")]
         if speedups:
@@ -474,15 +484,14 @@ def summary(rows: list, warning_lines: list, wall_s: float) -> list:
                        f"{fmt_ratio(geometric_mean([s for s, _ in speedups]))}, from "
                        f"{fmt_ratio(lo[0])} ({lo[1].problem.name}, n={lo[1].n}) to "
                        f"{fmt_ratio(hi[0])} ({hi[1].problem.name}, n={hi[1].n})")
-    compiles = [r.contenders["jax"].first_s for r in rows
-                if "jax" in r.contenders and not r.contenders["jax"].error]
+    compiles = [r.jax_compile_ms() for r in rows if r.jax_compile_ms() is not None]
     if compiles:
-        out.append(f"- jax compile (first call) total {sum(compiles):.1f} s over {len(compiles)} "
-                   f"shapes (max {1000 * max(compiles):.0f} ms); excluded from the medians")
+        out.append(f"- jax compile (first call − median call) total {sum(compiles) / 1000:.1f} s over "
+                   f"{len(compiles)} shapes (max {max(compiles):.0f} ms); excluded from the medians")
     skipped = [name for name, mod in (("jax", jax), ("torch", torch)) if mod is None]
     if skipped:
         out.append(f"- not installed, skipped: {', '.join(skipped)}")
-    out.append("- numerical agreement (< %.0e relative): " % AGREE
+    out.append(f"- numerical agreement (< {AGREE:.0e} relative): "
                + ("all contenders agree" if not warning_lines else f"{len(warning_lines)} warning(s)"))
     out.append(f"- whole run: {wall_s:.1f} s")
     return out
@@ -512,7 +521,8 @@ def report(rows, derivations, warning_lines, settings: Settings, wall_s: float) 
          "`NumpyFunction` called by name. jax = `jax.jit(jax.hessian(f))` (hvp: jit of "
          "`jvp(grad(f))`), torch = `torch.func.hessian(f)` (hvp: `torch.func.jvp(grad(f))`), eager. "
          "Ratios: contender / hand-written (lower is faster); speed-up = jax (torch) / matcalc raw. "
-         "Max rel. diff = largest max|a − ref| / max|ref| of any contender vs the hand-written form."),
+         "jax compile = first call − median call. Max rel. diff = largest max|a − ref| / max|ref| "
+         "of any contender vs the hand-written form."),
         "",
         "## Evaluation",
         "",

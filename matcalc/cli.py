@@ -1,10 +1,13 @@
 """The ``matcalc`` command.
 
     matcalc derive "x.T @ A @ x" --wrt x --shape x=n --shape A=n,n [--latex] [--numpy] [--check]
+    matcalc verify "x.T @ A @ x" --wrt x --claimed "2 * A @ x" --shape x=n --shape A=n,n
 
-Prints the derivative as text; ``--latex`` adds LaTeX, ``--numpy`` the generated numpy code,
-``--check`` a line with the finite-difference verdict. Errors print one clear message (with a
-caret under the position for syntax errors) and exit with status 2.
+``derive`` prints the derivative as text; ``--latex`` adds LaTeX, ``--numpy`` the generated numpy
+code, ``--check`` a line with the finite-difference verdict (exit status 1 if it fails).
+``verify`` prints the verdict on a claimed derivative (exit status 1 if the claim is wrong).
+Errors print one clear message (with a caret under the position for syntax errors) and exit
+with status 2.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import sys
 
 from .derivative import derive
 from .errors import MatcalcError
+from .verify import verify
 
 PROPERTY_FLAGS = ("symmetric", "spd", "positive", "invertible")
 
@@ -44,23 +48,40 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("derive", help="differentiate an expression")
     d.add_argument("expr", help='the function, e.g. "x.T @ A @ x"')
     d.add_argument("--wrt", required=True, help="the variable to differentiate by")
-    d.add_argument("--shape", action="append", metavar="NAME=DIMS[:PROPS]",
-                   help="a variable's dims: x=n (vector), A=n,m (matrix), w=1,n (row), c= (scalar); "
-                        "properties after a colon: A=n,n:symmetric")
-    d.add_argument("--order", type=int, default=1, help="2 for a Hessian")
-    d.add_argument("--layout", choices=("numerator", "denominator"), default=None)
+    _common(d)
     d.add_argument("--latex", action="store_true", help="also print LaTeX")
     d.add_argument("--numpy", action="store_true", help="also print the generated numpy code")
     d.add_argument("--check", action="store_true", help="also check against finite differences")
     d.add_argument("--seed", type=int, default=None, help="seed for --check")
+    d.add_argument("--steps", action="store_true", help="also print the steps of the derivation")
+    v = sub.add_parser("verify", help="check a claimed derivative and explain what is wrong with it")
+    v.add_argument("expr", help="the function")
+    v.add_argument("--wrt", required=True, help="the variable")
+    v.add_argument("--claimed", required=True, help="the claimed derivative")
+    _common(v)
     return parser
+
+
+def _common(p):
+    p.add_argument("--shape", action="append", metavar="NAME=DIMS[:PROPS]",
+                   help="a variable's dims: x=n (vector), A=n,m (matrix), w=1,n (row), c= (scalar); "
+                        "properties after a colon: A=n,n:symmetric")
+    p.add_argument("--order", type=int, default=1, help="2 for a Hessian")
+    p.add_argument("--layout", choices=("numerator", "denominator"), default=None)
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "verify":
+            verdict = verify(args.expr, args.wrt, args.claimed, _shapes(args.shape), order=args.order,
+                             layout=args.layout)
+            print(verdict)
+            return 0 if verdict.correct else 1
         result = derive(args.expr, args.wrt, _shapes(args.shape), order=args.order, layout=args.layout)
         print(result)
+        if args.steps:
+            print(result.steps())
         if args.latex:
             print(result.latex())
         if args.numpy:

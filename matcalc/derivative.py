@@ -124,6 +124,11 @@ class Derivative:
         """The generated numpy code."""
         return self.to_numpy().source
 
+    def steps(self):
+        """The derivation, step by step (``str()`` for text, ``latex()`` for an aligned block)."""
+        from .steps import derivation
+        return derivation(self)
+
     def check(self, seed=None, trials: int = 3, tolerance: float = 1e-6):
         """Finite-difference check on random inputs; see ``matcalc.check``."""
         if self.form == "matrix":

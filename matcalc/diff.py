@@ -49,24 +49,36 @@ class Differentiator:
             return self.dx
         if not e.depends_on(self.wrt):
             return E.zero(e.shape)
+        _, out = self.local(e, self)
+        if self.recorder is not None:   # the step, with the inner differentials left as d(…)
+            name, shown = self.local(e, self.placeholder)
+            self.recorder.record(name, e, shown)
+        return out
+
+    def placeholder(self, a: E.Expr) -> E.Expr:
+        if a is self.wrt:
+            return self.dx
+        if not a.depends_on(self.wrt):
+            return E.zero(a.shape)
+        return E.differential_of(a)
+
+    def local(self, e: E.Expr, d) -> tuple:
+        """``(rule name, d(e))`` with ``d(a)`` for the differential of an operand ``a``."""
         key = operation_key(e)
         kind = OPERATIONS[key].derivative
         if kind == "linear":  # d L(X) = L(dX)
-            return E.rebuild(e, [self(a) for a in e.args])
+            return "linearity", E.rebuild(e, [d(a) for a in e.args])
         if kind == "multilinear":  # d(A B) = dA B + A dB
             terms = []
             for i, a in enumerate(e.args):
                 if a.depends_on(self.wrt):
-                    terms.append(E.rebuild(e, e.args[:i] + (self(a),) + e.args[i + 1:]))
-            return E.add(*terms)
+                    terms.append(E.rebuild(e, e.args[:i] + (d(a),) + e.args[i + 1:]))
+            return "product rule", E.add(*terms)
         rules = [self.override[e]] if e in self.override else RULES.differentials.get(key, ())
         for rule in rules:
             for binding in match(rule.pattern, e, Binding()):
                 if rule.guards_hold(binding):
-                    out = rule.instantiate(binding, hooks={"d": lambda args, node: self(args[0])})
-                    if self.recorder is not None:
-                        self.recorder.record(rule.name, e, out)
-                    return out
+                    return rule.name, rule.instantiate(binding, hooks={"d": lambda args, node: d(args[0])})
         raise UnsupportedDerivativeError(f"no differential rule for {key.removeprefix('fn:')} "
                                          f"(in {e})")
 
@@ -86,14 +98,15 @@ def unbroadcast(seed: E.Expr, shape) -> E.Expr:
     return E.matmul(E.ones((1, seed.shape[0])), seed)   # a row across rows: 𝟏ᵀ S
 
 
-def gradient_from_differential(df: E.Expr, dx: E.Expr) -> E.Expr:
-    """``G`` such that ``df = ⟨G, dX⟩`` (the sum of ``G ⊙ dX``); ``df`` is scalar and linear in ``dX``."""
+def gradient_from_differential(df: E.Expr, dx: E.Expr, used: list | None = None) -> E.Expr:
+    """``G`` such that ``df = ⟨G, dX⟩`` (the sum of ``G ⊙ dX``); ``df`` is scalar and linear in ``dX``.
+    The names of the identities applied are appended to ``used``."""
     terms: list = []
-    _adjoint(df, E.const(1), dx, terms)
+    _adjoint(df, E.const(1), dx, terms, [] if used is None else used)
     return E.add(*terms) if terms else E.zero(dx.shape)
 
 
-def _adjoint(linear: E.Expr, seed: E.Expr, dx: E.Expr, out: list):
+def _adjoint(linear: E.Expr, seed: E.Expr, dx: E.Expr, out: list, used: list):
     """Add to ``out`` the gradient of ``⟨seed, linear(dX)⟩`` with respect to ``dX``."""
     if linear is dx:
         out.append(seed)
@@ -102,9 +115,10 @@ def _adjoint(linear: E.Expr, seed: E.Expr, dx: E.Expr, out: list):
         return
     op = linear.op
     if op == "add":  # ⟨S, A + B⟩ = ⟨S, A⟩ + ⟨S, B⟩
+        used.append("linearity of ⟨·,·⟩")
         for term in linear.args:
             if term.depends_on(dx):
-                _adjoint(term, unbroadcast(seed, term.shape), dx, out)
+                _adjoint(term, unbroadcast(seed, term.shape), dx, out, used)
         return
     if op == "mul":  # ⟨S, C ⊙ D⟩ = ⟨C ⊙ S, D⟩
         dependent = [f for f in linear.args if f.depends_on(dx)]
@@ -112,35 +126,44 @@ def _adjoint(linear: E.Expr, seed: E.Expr, dx: E.Expr, out: list):
             raise UnsupportedDerivativeError("internal: the differential is not linear")
         inner = dependent[0]
         others = [f for f in linear.args if f is not inner]
-        _adjoint(inner, unbroadcast(E.mul(*others, seed), inner.shape), dx, out)
+        if any(f.op != "const" for f in others):   # scaling by a number needs no identity
+            used.append("⟨S, C ⊙ D⟩ = ⟨C ⊙ S, D⟩")
+        _adjoint(inner, unbroadcast(E.mul(*others, seed), inner.shape), dx, out, used)
         return
     if op == "matmul":  # ⟨S, L D R⟩ = ⟨Lᵀ S Rᵀ, D⟩
+        used.append("⟨S, L D R⟩ = ⟨Lᵀ S Rᵀ, D⟩")
         args = linear.args
         i = next(k for k, f in enumerate(args) if f.depends_on(dx))
         left = [E.transpose(E.matmul(*args[:i]))] if i > 0 else []
         right = [E.transpose(E.matmul(*args[i + 1:]))] if i < len(args) - 1 else []
-        _adjoint(args[i], E.matmul(*left, seed, *right), dx, out)
+        _adjoint(args[i], E.matmul(*left, seed, *right), dx, out, used)
         return
     if op == "T":  # ⟨S, Dᵀ⟩ = ⟨Sᵀ, D⟩
-        _adjoint(linear.args[0], E.transpose(seed), dx, out)
+        used.append("⟨S, Dᵀ⟩ = ⟨Sᵀ, D⟩")
+        _adjoint(linear.args[0], E.transpose(seed), dx, out, used)
         return
     if op == "trace":  # ⟨s, tr D⟩ = ⟨s I, D⟩
+        used.append("⟨s, tr D⟩ = ⟨s I, D⟩")
         inner = linear.args[0]
-        _adjoint(inner, E.mul(seed, E.eye(inner.shape[0])), dx, out)
+        _adjoint(inner, E.mul(seed, E.eye(inner.shape[0])), dx, out, used)
         return
     if op == "sum":  # ⟨s, sum D⟩ = ⟨s 𝟏, D⟩
+        used.append("⟨s, sum D⟩ = ⟨s 𝟏, D⟩")
         inner = linear.args[0]
-        _adjoint(inner, E.mul(seed, E.ones(inner.shape)), dx, out)
+        _adjoint(inner, E.mul(seed, E.ones(inner.shape)), dx, out, used)
         return
     if op in ("diag", "diagvec"):  # ⟨S, diag(d)⟩ = ⟨diag(S), d⟩
-        _adjoint(linear.args[0], E.diag(seed), dx, out)
+        used.append("⟨S, diag d⟩ = ⟨diag S, d⟩")
+        _adjoint(linear.args[0], E.diag(seed), dx, out, used)
         return
     if op == "vec":  # ⟨s, vec D⟩ = ⟨unvec(s), D⟩
+        used.append("⟨s, vec D⟩ = ⟨unvec s, D⟩")
         inner = linear.args[0]
-        _adjoint(inner, E.unvec(seed, *inner.shape), dx, out)
+        _adjoint(inner, E.unvec(seed, *inner.shape), dx, out, used)
         return
     if op == "unvec":  # ⟨S, unvec d⟩ = ⟨vec S, d⟩
-        _adjoint(linear.args[0], E.vec(seed), dx, out)
+        used.append("⟨S, unvec d⟩ = ⟨vec S, d⟩")
+        _adjoint(linear.args[0], E.vec(seed), dx, out, used)
         return
     if op == "kron":
         raise UnsupportedDerivativeError("gradients through a Kronecker product are not supported yet")

@@ -32,7 +32,7 @@ _TABLE: dict = {}
 # Sort rank of each operation: decides the canonical (and printed) order of operands.
 _RANK = {"const": 0, "dim": 0, "var": 1, "T": 2, "eye": 3, "ones": 3, "zero": 3, "commutation": 3, "fn": 4,
          "pow": 5, "matmul": 6, "mul": 7, "add": 8}
-_LEAVES = frozenset({"var", "T", "eye", "ones", "zero", "dim", "commutation"})
+_LEAVES = frozenset({"var", "T", "eye", "ones", "zero", "dim", "commutation", "dof"})
 
 PROPERTIES = ("symmetric", "spd", "positive", "invertible")
 
@@ -353,7 +353,7 @@ def neg(e: Expr) -> Expr:
 
 # Order of the factors of a Hadamard product: scalars, leaves, products (an upstream signal),
 # functions, sums: y ⊙ σ(X w), (W₂ᵀ δ) ⊙ σ(z) ⊙ (1 − σ(z)).
-_FACTOR_RANK = {"var": 0, "T": 0, "matmul": 1, "fn": 2, "pow": 2, "add": 3}
+_FACTOR_RANK = {"var": 0, "T": 0, "matmul": 1, "fn": 2, "pow": 2, "add": 3, "dof": 4}
 
 
 def _factor_order(e: Expr):
@@ -885,6 +885,16 @@ def unvec(x: Expr, rows, cols) -> Expr:
     if scalars:
         return mul(*scalars, unvec(rest, rows, cols))
     return _node("unvec", (x,), (rows, cols), (rows, cols))
+
+
+def differential_of(e: Expr) -> Expr:
+    """``d(e)``, a display-only placeholder for the differential of ``e`` in derivation steps."""
+    return _node("dof", (e,), e.shape)
+
+
+def inner_product(a: Expr, b: Expr) -> Expr:
+    """``⟨a, b⟩``, a display-only node for derivation steps (``tr(aᵀ b)``)."""
+    return _node("inner", (a, b), SCALAR)
 
 
 def commutation(m, n) -> Expr:

@@ -108,6 +108,12 @@ class LatexPrinter(InfixPrinter):
     def commutation_symbol(self, m, n):
         return f"K_{{{m},{n}}}"
 
+    def render_dof(self, e):
+        return rf"\mathrm{{d}}\left({self(e.args[0])}\right)", ATOM
+
+    def render_inner(self, e):
+        return rf"\left\langle {self(e.args[0])}, {self(e.args[1])} \right\rangle", ATOM
+
 
 def _strip(text: str) -> str:
     """A fraction bar groups by itself: drop one pair of outer parentheses."""

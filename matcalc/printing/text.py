@@ -78,6 +78,12 @@ class TextPrinter(InfixPrinter):
     def commutation_symbol(self, m, n):
         return f"K({m},{n})"
 
+    def render_dof(self, e):
+        return f"d({self(e.args[0])})", ATOM
+
+    def render_inner(self, e):
+        return f"⟨{self(e.args[0])}, {self(e.args[1])}⟩", ATOM
+
 
 def to_text(e, names: bool = False) -> str:
     printer = TextPrinter()

@@ -1,0 +1,175 @@
+"""The steps of a derivation, as a student would write them.
+
+1. the differential of each operation, outermost first, with the inner differentials left as
+   ``d(…)`` — each step names its rule in ``rules/`` (``d-inv``, ``d-sigmoid``, ...) or
+   ``linearity`` / ``product rule``;
+2. the chain rule: the pieces put together, in canonical form;
+3. the simplification rules that fired, by name;
+4. the identification: each term of ``df`` written as ``⟨G, dX⟩`` by the trace identities that
+   move everything off ``dX`` (for a Jacobian, ``vec(df) = J vec(dX)`` by the vec identities);
+5. the result: the terms collected and common factors taken out.
+
+Mechanical canonicalisation (flattening, sorting, collecting) is never a step of its own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import expr as E
+from .diff import Differentiator, gradient_from_differential, jacobian_from_differential
+from .factor import factor
+from .printing.latex import to_latex
+from .printing.text import to_text
+from .rewrite import Recorder, simplify
+from .shapes import SCALAR
+
+
+@dataclass
+class Step:
+    """``lhs = rhs`` by ``rules``. ``lhs`` is an expression or a ``(text, latex)`` label."""
+    lhs: object
+    rhs: E.Expr
+    rules: tuple
+
+    def text(self) -> str:
+        lhs = self.lhs[0] if isinstance(self.lhs, tuple) else to_text(self.lhs)
+        return f"{lhs} = {to_text(self.rhs)}"
+
+    def latex(self) -> str:
+        lhs = self.lhs[1] if isinstance(self.lhs, tuple) else to_latex(self.lhs)
+        rules = r",\ ".join(IDENTITY_LATEX.get(r) or r"\text{" + _latex_text(r) + "}" for r in self.rules)
+        return rf"{lhs} &= {to_latex(self.rhs)} && {rules}"
+
+
+# the identities of the identification step, in LaTeX
+IDENTITY_LATEX = {
+    "⟨S, C ⊙ D⟩ = ⟨C ⊙ S, D⟩": r"\langle S, C \odot D\rangle = \langle C \odot S, D\rangle",
+    "⟨S, L D R⟩ = ⟨Lᵀ S Rᵀ, D⟩": r"\langle S, L D R\rangle = \langle L^{\top} S R^{\top}, D\rangle",
+    "⟨S, Dᵀ⟩ = ⟨Sᵀ, D⟩": r"\langle S, D^{\top}\rangle = \langle S^{\top}, D\rangle",
+    "⟨s, tr D⟩ = ⟨s I, D⟩": r"\langle s, \operatorname{tr} D\rangle = \langle s I, D\rangle",
+    "⟨s, sum D⟩ = ⟨s 𝟏, D⟩": r"\langle s, \operatorname{sum} D\rangle = \langle s \mathbf{1}, D\rangle",
+    "⟨S, diag d⟩ = ⟨diag S, d⟩": r"\langle S, \operatorname{diag} d\rangle = \langle \operatorname{diag} S, d\rangle",
+    "⟨s, vec D⟩ = ⟨unvec s, D⟩": r"\langle s, \operatorname{vec} D\rangle = \langle \operatorname{vec}^{-1} s, D\rangle",
+    "⟨S, unvec d⟩ = ⟨vec S, d⟩": r"\langle S, \operatorname{vec}^{-1} d\rangle = \langle \operatorname{vec} S, d\rangle",
+    "linearity of ⟨·,·⟩": r"\text{linearity of } \langle\cdot,\cdot\rangle",
+    "dy = J dx": r"\mathrm{d}y = J\,\mathrm{d}x",
+    "df = ⟨∇f, dX⟩": r"\mathrm{d}f = \langle \nabla f, \mathrm{d}X\rangle",
+    "vec(A dX B) = (Bᵀ ⊗ A) vec(dX)": r"\operatorname{vec}(A\,\mathrm{d}X B) = (B^{\top} \otimes A) \operatorname{vec}(\mathrm{d}X)",
+}
+
+
+def _latex_text(text: str) -> str:
+    return text.replace("_", r"\_").replace("&", r"\&").replace("⟨", r"$\langle$").replace("⟩", r"$\rangle$")
+
+
+class Steps(list):
+    """A list of ``Step``s; ``str()`` numbers them, ``latex()`` is an ``aligned`` block."""
+
+    def __init__(self, title: str, steps):
+        super().__init__(steps)
+        self.title = title
+
+    def __str__(self):
+        width = max((len(s.text()) for s in self), default=0)
+        lines = [self.title]
+        for k, s in enumerate(self, 1):
+            lines.append(f"{k:>3}. {s.text().ljust(min(width, 70))}   [{', '.join(s.rules)}]")
+        return "\n".join(lines)
+
+    def latex(self) -> str:
+        return r"\begin{aligned}" + r" \\ ".join(s.latex() for s in self) + r"\end{aligned}"
+
+    def _repr_latex_(self):
+        return f"$${self.latex()}$$"
+
+
+def derivation(derivative) -> Steps:
+    """The steps that lead from ``derivative.f`` to ``derivative.expr``."""
+    f, wrt = derivative.f, derivative.wrt
+    name = wrt.name
+    steps: list = []
+    if derivative.kind == "gradient":
+        df, dx = _differential_steps(f, wrt, steps)
+        gradient = _gradient_steps(df, dx, steps, name)
+        _final(steps, gradient, derivative._check_form, (f"∇_{name} f", rf"\nabla_{{{name}}} f"))
+    elif derivative.kind in ("jacobian",):
+        dy, dx = _differential_steps(f, wrt, steps)
+        _jacobian_steps(dy, dx, steps, derivative._check_form, name)
+    else:   # hessian and hvp: the gradient first, then its differential
+        df, dx = _differential_steps(f, wrt, steps)
+        raw = _gradient_steps(df, dx, steps, name)
+        gradient = factor(simplify(raw))
+        _final(steps, raw, gradient, (f"∇_{name} f", rf"\nabla_{{{name}}} f"))
+        dg, dx = _differential_steps(gradient, wrt, steps)
+        if derivative.kind == "hvp":
+            product = simplify(E.substitute(dg, {dx: derivative.direction}))
+            steps.append(Step(("H v", "H v"), product, (f"d{name} → {derivative.direction.name}",)))
+            _final(steps, product, derivative.expr, ("H v", "H v"))
+        else:
+            _jacobian_steps(dg, dx, steps, derivative._check_form, name, hessian=True)
+    title = f"{derivative.kind} of {to_text(f)} w.r.t. {name}"
+    if derivative.layout and derivative.expr is not derivative._check_form:
+        steps.append(Step(("in " + derivative.layout + " layout", r"\text{in " + derivative.layout + " layout}"),
+                          derivative.expr, ("transpose",)))
+    return Steps(title, steps)
+
+
+def _differential_steps(f: E.Expr, wrt: E.Expr, steps: list):
+    """The differential of each operation of ``f``, outermost first; then the chain rule."""
+    recorder = Recorder()
+    d = Differentiator(wrt, recorder=recorder)
+    chained = d(f)
+    events = {node: (rule, shown) for rule, node, shown in recorder.events}
+    for node in _preorder(f):
+        if node in events:
+            rule, shown = events[node]
+            steps.append(Step(E.differential_of(node), shown, (rule,)))
+    if len(events) > 1:
+        steps.append(Step(E.differential_of(f), chained, ("chain rule",)))
+    rules = Recorder()
+    simplified = simplify(chained, rules)
+    for rule, before, after in rules.events:
+        steps.append(Step(before, after, (rule,)))
+    if rules.events:
+        steps.append(Step(E.differential_of(f), simplified, ("simplification",)))
+    return simplified, d.dx
+
+
+def _preorder(e: E.Expr) -> list:
+    seen, out, stack = set(), [], [e]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        out.append(node)
+        stack.extend(reversed(node.args))
+    return out
+
+
+def _gradient_steps(df: E.Expr, dx: E.Expr, steps: list, name: str) -> E.Expr:
+    """Each term of ``df`` as ``⟨G, dX⟩``; the gradient is the sum of the ``G``."""
+    terms = list(df.args) if df.op == "add" else [df]
+    parts = []
+    for term in terms:
+        used: list = []
+        g = simplify(gradient_from_differential(term, dx, used))
+        parts.append(g)
+        steps.append(Step(term, E.inner_product(g, dx), tuple(dict.fromkeys(used)) or ("identification",)))
+    gradient = E.add(*parts)
+    steps.append(Step((f"∇_{name} f", rf"\nabla_{{{name}}} f"), gradient, ("df = ⟨∇f, dX⟩",)))
+    return gradient
+
+
+def _jacobian_steps(dy, dx, steps, result, name, hessian=False):
+    jacobian = simplify(jacobian_from_differential(dy, dx))
+    label = ("∇²f", r"\nabla^2 f") if hessian else (f"∂f/∂{name}", rf"\frac{{\partial f}}{{\partial {name}}}")
+    vectorial = dy.shape[1] == 1 or dy.shape == SCALAR
+    steps.append(Step(label, jacobian, ("vec(A dX B) = (Bᵀ ⊗ A) vec(dX)",) if not vectorial else
+                      ("dy = J dx",)))
+    _final(steps, jacobian, result, label)
+
+
+def _final(steps, current, result, label):
+    if to_text(result) != to_text(current):
+        steps.append(Step(label, result, ("collect, factor",)))
