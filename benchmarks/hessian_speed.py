@@ -25,8 +25,8 @@ Method
 * Warm-up (untimed in the medians): each contender is called once; for jax that first call's
   time less its median call is reported as the compile time (trace + XLA compile). The results
   are compared with the hand-written one (max |a - ref| / max |ref| < ``AGREE``; a warning line if not).
-  A second call calibrates ``number``, the calls per timed sample (so a sample lasts at least
-  ``MIN_SAMPLE_S``; the per-call time is the sample's time / ``number``).
+  Then ``number``, the calls per timed sample, is calibrated as ``timeit``'s autorange does (a
+  sample lasts at least ``MIN_SAMPLE_S``; the per-call time is the sample's time / ``number``).
 * Timed samples, interleaved: round after round, every contender that has not yet got both
   ``MIN_REPS`` samples and ``target_s`` seconds of samples (see ``DEFAULT``/``QUICK``) takes one
   sample (round-robin, in a fresh seeded random order each round, so that no contender always
@@ -300,17 +300,25 @@ class Contender:
     rel_diff: float | None = None
 
     def warm_up(self):
-        """Two untimed calls: the first (its time kept), then one that calibrates ``number``.
-        Returns the first result, or None when the call fails."""
+        """The first call (its time kept), then ``calibrate``. Returns the first result, or None
+        when the call fails."""
         try:
             result, self.first_s = timed(self.thunk)
-            _, per_call = timed(self.thunk)
+            self.calibrate()
         except Exception as exc:  # noqa: BLE001 - a contender that fails is reported, not fatal
             self.error = f"{type(exc).__name__}: {exc}"[:120]
             return None
-        self.number = max(1, math.ceil(MIN_SAMPLE_S / max(per_call, 1e-9)))
-        self.settle = per_call < SETTLE_BELOW_S
         return result
+
+    def calibrate(self):
+        """``number`` = the first of 1, 2, 5, 10, 20, ... calls that last ``MIN_SAMPLE_S`` together
+        (as ``timeit``'s autorange; untimed for the medians)."""
+        for number in (k * 10 ** e for e in range(7) for k in (1, 2, 5)):
+            _, per_call = timed(self.thunk, number)
+            if per_call * number >= MIN_SAMPLE_S:
+                break
+        self.number = number
+        self.settle = per_call < SETTLE_BELOW_S
 
     def sample(self):
         if self.settle:
@@ -508,11 +516,16 @@ def environment() -> str:
             f"{os.cpu_count()} CPU(s); {settle}; float64 throughout")
 
 
-def report(rows, derivations, warning_lines, settings: Settings, wall_s: float) -> str:
+def load_average() -> str:
+    """The 1-minute load average (other work on the machine skews the timings)."""
+    return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "n/a"
+
+
+def report(rows, derivations, warning_lines, settings: Settings, wall_s: float, load_at_start: str) -> str:
     lines = [
         "# Hessian speed: matcalc's generated code vs jax, torch and a hand-written closed form",
         "",
-        environment() + ".",
+        f"{environment()}; 1-min load average {load_at_start} at the start, {load_average()} at the end.",
         "",
         (f"Median per-call time (ms) over interleaved round-robin samples (≥ {MIN_REPS} samples and "
          f"≈ {settings.target_s:g} s per contender per size{'; --quick' if settings.quick else ''}), "
@@ -557,6 +570,7 @@ def main(argv=None):
     settings = QUICK if args.quick else DEFAULT
     warnings.filterwarnings("ignore", category=UserWarning)   # e.g. torch/jax start-up notices
 
+    load_at_start = load_average()
     start = time.perf_counter()
     rows, derivations = [], []
     for problem in PROBLEMS:
@@ -570,7 +584,7 @@ def main(argv=None):
             print(f"  done: {problem.name}, n={n} ({time.perf_counter() - start:.0f} s)",
                   file=sys.stderr, flush=True)
     warning_lines = [line for r in rows for line in r.warnings]
-    text = report(rows, derivations, warning_lines, settings, time.perf_counter() - start)
+    text = report(rows, derivations, warning_lines, settings, time.perf_counter() - start, load_at_start)
     print(text)
     if args.write:
         RESULTS_FILE.write_text(text, encoding="utf-8")

@@ -30,6 +30,7 @@ from .printing.numpy import NumpyFunction
 from .printing.text import to_text
 from .rewrite import simplify
 from .shapes import SCALAR, parse_dims, shape_text
+from .staged import backpropagate, expand_signals, is_program, parse_program
 
 LAYOUTS = (None, "numerator", "denominator")
 SYMMETRIC_GRADIENTS = ("sym", "cookbook", "ignore")
@@ -61,21 +62,28 @@ class Derivative:
         self.variables = variables        # the inputs: the variables of f as given, and wrt
         self._check_form = check_form     # the result in the default layout, for checks
         self.symmetric_gradient = symmetric_gradient
+        self.program = None               # a staged program: the result in its names, and
+        self.named = None                 # (for gradients) the backward signal of each stage
+        self.signals = {}
 
     # -- printing ------------------------------------------------------------------------------
     def __str__(self):
         return self.text()
 
-    def text(self, names: bool = True) -> str:
+    def text(self, names: bool = True, expand: bool = False) -> str:
         """One line of text; long repeated subexpressions get a name (``…, where s = σ(…)``)
-        unless ``names=False``."""
-        return to_text(self.expr, names)
+        unless ``names=False``. The result of a staged program is written in its stage names
+        unless ``expand=True``."""
+        return to_text(self.shown(expand), names)
+
+    def shown(self, expand: bool = False) -> E.Expr:
+        return self.named if self.named is not None and not expand else self.expr
 
     def __repr__(self):
         return f"<{self.kind} of {self.f} w.r.t. {self.wrt.name}: {self}>"
 
-    def latex(self, names: bool = True) -> str:
-        return to_latex(self.expr, names)
+    def latex(self, names: bool = True, expand: bool = False) -> str:
+        return to_latex(self.shown(expand), names)
 
     def _repr_latex_(self):
         return f"${self.latex()}$"
@@ -258,8 +266,8 @@ def _plain_twin(v: E.Expr) -> E.Expr:
     return E.variable(v.name, v.shape, v.data[1] - SYMMETRIC)
 
 
-def _resolve(f, wrt, shapes, syntax):
-    """``(f, [(variable to differentiate by, variable as declared)], inputs)``.
+def _resolve(f, wrt, shapes, syntax, definitions=None):
+    """``(f, [(variable to differentiate by, variable as declared)], many, inputs, program)``.
 
     A symmetric variable is differentiated as its plain twin, so that the unconstrained gradient
     is that of the expression as written (a string is built with the twin in place)."""
@@ -275,13 +283,17 @@ def _resolve(f, wrt, shapes, syntax):
         declared = [w if isinstance(w, E.Expr) else variables.get(w) for w in wanted]
         twins = {v.name: _plain_twin(v) for v in declared
                  if v is not None and v.op == "var" and v.data[1] & SYMMETRIC}
-        f_expr = build_expression(f, {**variables, **twins}, syntax)
+        scope = {**variables, **twins}
+        program = parse_program(f, scope, syntax, definitions) if definitions or is_program(f) else None
+        f_expr = program.function if program else build_expression(f, scope, syntax)
         pairs = []
         for w in wanted:
             original = _find_variable(w, f_expr, variables)
             pairs.append((twins.get(original.name, original), original))
     elif isinstance(f, E.Expr):
-        f_expr = f
+        if definitions:
+            raise MatcalcError("definitions= needs the function as a string that uses their names")
+        f_expr, program = f, None
         pairs = []
         for w in wanted:
             original = _find_variable(w, f_expr, variables)
@@ -294,11 +306,11 @@ def _resolve(f, wrt, shapes, syntax):
     else:
         raise MatcalcError(f"f must be an expression or a string, got {type(f).__name__}")
     inputs = frozenset(f_expr.free_vars)
-    return f_expr, pairs, many, inputs
+    return f_expr, pairs, many, inputs, program
 
 
 def derive(f, wrt, shapes: dict | None = None, *, order: int = 1, layout=None,
-           syntax: str = "numpy", symmetric_gradient: str = "sym"):
+           syntax: str = "numpy", symmetric_gradient: str = "sym", definitions: dict | None = None):
     """The derivative of ``f`` with respect to ``wrt`` in closed form.
 
     ``f``: an expression or a string (with ``shapes`` giving each name's dims or variable).
@@ -307,7 +319,9 @@ def derive(f, wrt, shapes: dict | None = None, *, order: int = 1, layout=None,
     ``"numerator"`` or ``"denominator"`` (see the module docstring). ``symmetric_gradient``
     (for a symmetric ``wrt``): ``"sym"`` — the gradient within symmetric matrices,
     ``(G + Gᵀ)/2``; ``"cookbook"`` — ``G + Gᵀ − G ⊙ I``; ``"ignore"`` — the unconstrained
-    ``G`` of the expression as written.
+    ``G`` of the expression as written. A staged program — lines ``name = expression``, the last
+    one the function, or ``definitions={name: expression}`` — is differentiated through, and the
+    result written in its names (see ``matcalc.staged``).
     """
     if layout not in LAYOUTS:
         raise MatcalcError(f"layout must be 'numerator' or 'denominator', got {layout!r}")
@@ -316,11 +330,14 @@ def derive(f, wrt, shapes: dict | None = None, *, order: int = 1, layout=None,
     if order not in (1, 2):
         raise UnsupportedDerivativeError(f"order {order!r}: only first derivatives (order=1) and "
                                          "Hessians (order=2) are supported")
-    f_expr, pairs, many, inputs = _resolve(f, wrt, shapes, syntax)
+    f_expr, pairs, many, inputs, program = _resolve(f, wrt, shapes, syntax, definitions)
     results = {}
     for variable, original in pairs:
-        results[original.name] = _derive(f_expr, variable, original, order, layout, symmetric_gradient,
-                                         (inputs - {variable}) | {original})
+        result = _derive(f_expr, variable, original, order, layout, symmetric_gradient,
+                         (inputs - {variable}) | {original})
+        if program is not None:
+            _in_stage_names(result, program, variable if variable is original else None)
+        results[original.name] = result
     if many:
         return Derivatives(_restore(simplify(f_expr), pairs), results)
     return results[pairs[0][1].name]
@@ -330,7 +347,7 @@ def hvp(f, wrt, v, shapes: dict | None = None, *, syntax: str = "numpy") -> Deri
     """The Hessian-vector product ``H v`` of a scalar ``f`` in closed form, without forming ``H``:
     the differential of the gradient with ``dx`` replaced by ``v``."""
     variables = make_variables(shapes)
-    f_expr, pairs, _, inputs = _resolve(f, wrt, shapes, syntax)
+    f_expr, pairs, _, inputs, _ = _resolve(f, wrt, shapes, syntax)
     variable, original = pairs[0]
     direction = _find_variable(v, f_expr, variables) if not isinstance(v, E.Expr) else v
     if direction.op != "var" or direction.shape != original.shape:
@@ -347,6 +364,19 @@ def hvp(f, wrt, v, shapes: dict | None = None, *, syntax: str = "numpy") -> Deri
                      "matrix", None, (inputs - {variable}) | {original, direction}, product)
     out.direction = direction
     return out
+
+
+def _in_stage_names(result: Derivative, program, variable):
+    """Write ``result`` in the names of the program's stages; for a gradient, also backpropagate
+    stage by stage (``result.signals``: stage name -> (δ variable, expression))."""
+    result.program = program
+    if result.kind == "gradient" and variable is not None and result.layout != "numerator":
+        signals, gradient = backpropagate(program, variable, lambda f, v: _gradient(simplify(f), v))
+        result.signals = signals
+        result.stage_gradient = gradient
+        result.named = simplify(factor(expand_signals(gradient, signals)))
+    else:
+        result.named = program.rename(result.expr)
 
 
 def _restore(e: E.Expr, pairs) -> E.Expr:

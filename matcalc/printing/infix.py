@@ -203,11 +203,11 @@ class InfixPrinter:
         numerator may also be a product written side by side (``2 x / ‖x‖``)."""
         if not factors:
             return self.number(c)[0]
+        if c == 1 and len(factors) == 1:
+            return self.at(factors[0], MATMUL if loose else POSTFIX)
         text = self.product(c, factors)
-        tight = c == 1 and len(factors) == 1 and self.doc(factors[0])[1] >= POSTFIX
-        side_by_side = sum(1 for f in factors if f.shape != SCALAR) <= 1 and \
-            all(self.doc(f)[1] >= MATMUL for f in factors)
-        return text if tight or (loose and side_by_side) else self.paren(text)
+        side_by_side = sum(1 for f in factors if f.shape != SCALAR) <= 1
+        return text if loose and side_by_side else self.paren(text)
 
     def divide(self, top: str, bottom: str, scalar_den: bool) -> str:
         return top + (self.scalar_div if scalar_den else self.hadamard_div) + bottom

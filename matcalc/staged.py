@@ -1,0 +1,149 @@
+"""Staged computations: several ``name = expression`` lines, differentiated in the user's names.
+
+    z = W1 @ x
+    h = sigmoid(z)
+    y = W2 @ h
+    L = norm2(y - t)**2
+
+Each stage is built with the names before it; the last line is the function (``name = …`` or a
+bare expression). matcalc differentiates the inlined function, then writes the result back in
+the stage names, and backpropagates stage by stage — one named backward signal ``δname =
+∂L/∂name`` per stage, gradients adding up where a name is used twice:
+
+    δy = 2 (y − t),  δh = W₂ᵀ δy,  δz = δh ⊙ h ⊙ (1 − h),  ∇W1 = δz xᵀ.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from . import expr as E
+from .errors import MatcalcError, ParseError
+from .parse import build_expression
+from .rewrite import simplify
+from .shapes import SCALAR
+
+_ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z_0-9]*)\s*=(?![=>])\s*(.*?)\s*$")
+INTERMEDIATE = "intermediate"
+
+
+@dataclass
+class Program:
+    """The stages of a computation. ``stages``: name -> expression in earlier names (stage
+    variables, marked ``intermediate``); ``inlined``: name -> the same with every name expanded."""
+    order: list = field(default_factory=list)
+    stage_vars: dict = field(default_factory=dict)
+    stages: dict = field(default_factory=dict)
+    inlined: dict = field(default_factory=dict)
+
+    @property
+    def output(self) -> str:
+        return self.order[-1]
+
+    @property
+    def function(self) -> E.Expr:
+        return self.inlined[self.output]
+
+    def inline(self, e: E.Expr) -> E.Expr:
+        """``e`` with every stage name replaced by what it stands for."""
+        mapping = {self.stage_vars[n]: self.inlined[n] for n in self.order if n in self.inlined}
+        return simplify(E.substitute(e, mapping))
+
+    def rename(self, e: E.Expr, inlined: bool = True) -> E.Expr:
+        """``e`` with the parts that a stage computes written as that stage's name (not the output)."""
+        source = self.inlined if inlined else self.stages
+        mapping = {source[n]: self.stage_vars[n] for n in self.order[:-1]
+                   if source[n].op not in ("var", "const")}
+        return E.substitute(e, mapping) if mapping else e
+
+    def add(self, name: str, e: E.Expr):
+        if name in self.stages:
+            raise MatcalcError(f"the stage {name!r} is defined twice")
+        inlined = self.inline(e)
+        self.order.append(name)
+        self.stage_vars[name] = E.variable(name, e.shape, {INTERMEDIATE})
+        self.stages[name] = e
+        self.inlined[name] = inlined
+
+
+def is_program(text) -> bool:
+    """Whether a string is a staged program (it has a ``name = …`` line)."""
+    return isinstance(text, str) and any(_ASSIGNMENT.match(line) for line in _lines(text))
+
+
+def _lines(text: str) -> list:
+    return [line for line in re.split(r"[\n;]", text) if line.strip() and not line.strip().startswith("#")]
+
+
+def parse_program(text: str, variables: dict, syntax: str = "numpy", definitions: dict | None = None) -> Program:
+    """The program in ``text`` (lines ``name = expr``; the last may be a bare expression), after
+    the stages in ``definitions`` (name -> string or expression)."""
+    program = Program()
+    for name, value in (definitions or {}).items():
+        program.add(name, _stage(value, variables, program, syntax))
+    lines = _lines(text)
+    if not lines:
+        raise ParseError("empty program")
+    for number, line in enumerate(lines):
+        m = _ASSIGNMENT.match(line)
+        if m is None and number != len(lines) - 1:
+            raise ParseError(f"line {number + 1} of the program is not 'name = expression'", line, 0)
+        name, source = (m.group(1), m.group(2)) if m else ("f", line)
+        if name in variables:
+            raise MatcalcError(f"the stage {name!r} has the name of a variable")
+        program.add(name, _stage(source, variables, program, syntax))
+    return program
+
+
+def _stage(value, variables, program, syntax) -> E.Expr:
+    scope = dict(variables)
+    scope.update(program.stage_vars)
+    if isinstance(value, E.Expr):
+        return program.rename(value)
+    return build_expression(value, scope, syntax)
+
+
+def signal_name(name: str) -> str:
+    return "δ" + name
+
+
+def backpropagate(program: Program, wrt: E.Expr, gradient_of) -> tuple:
+    """The backward signals ``δname = ∂f/∂name`` of every stage, and the gradient w.r.t. ``wrt``,
+    each in terms of the stage names and the signals of later stages.
+
+    ``gradient_of(f, v)`` is the closed-form gradient of a scalar ``f`` w.r.t. a variable ``v``.
+    Returns ``(signals, gradient)``: ``signals`` maps a stage name to ``(δ variable, expression)``
+    in backward order."""
+    contributions: dict = {}
+    signals: dict = {}
+    for name in reversed(program.order):
+        e = program.stages[name]
+        if name == program.output:
+            weighted = e
+            if e.shape != SCALAR:
+                raise MatcalcError("stage-by-stage gradients need a scalar function")
+        else:
+            parts = contributions.get(name)
+            if not parts:
+                continue
+            signal = simplify(program.rename(E.add(*parts), inlined=False))
+            var = E.variable(signal_name(name), e.shape, {INTERMEDIATE})
+            signals[name] = (var, signal)
+            weighted = E.sum_all(E.mul(var, e)) if e.shape != SCALAR else E.mul(var, e)
+        for u in sorted(e.free_vars, key=lambda v: v.name):
+            if u is wrt or (INTERMEDIATE in u.data[1] and u.name in program.stages):
+                key = u.name if u is not wrt else None
+                local = simplify(program.rename(gradient_of(weighted, u), inlined=False))
+                contributions.setdefault(key, []).append(local)
+    gradient = simplify(E.add(*contributions[None])) if contributions.get(None) else E.zero(wrt.shape)
+    return signals, gradient
+
+
+def expand_signals(e: E.Expr, signals: dict) -> E.Expr:
+    """``e`` with the backward signals replaced by their expressions (in stage names)."""
+    mapping = {var: expression for var, expression in signals.values()}
+    for _ in range(len(mapping) + 1):
+        if not (e.free_vars & mapping.keys()):
+            return e
+        e = simplify(E.substitute(e, mapping))
+    return e
