@@ -28,7 +28,7 @@ from .parse import build_expression
 from .printing.latex import to_latex
 from .printing.numpy import NumpyFunction
 from .printing.text import to_text
-from .rewrite import simplify
+from .rewrite import Recorder, simplify
 from .shapes import SCALAR, parse_dims, shape_text
 from .staged import backpropagate, expand_signals, is_program, parse_program
 
@@ -371,9 +371,9 @@ def _in_stage_names(result: Derivative, program, variable):
     stage by stage (``result.signals``: stage name -> (δ variable, expression))."""
     result.program = program
     if result.kind == "gradient" and variable is not None and result.layout != "numerator":
-        signals, gradient = backpropagate(program, variable, lambda f, v: _gradient(simplify(f), v))
+        signals, gradient, rules = backpropagate(program, variable, _gradient_and_rules)
         result.signals = signals
-        result.stage_gradient = gradient
+        result.stage_gradient = (gradient, rules)
         result.named = simplify(factor(expand_signals(gradient, signals)))
     else:
         result.named = program.rename(result.expr)
@@ -430,6 +430,16 @@ def _derive(f: E.Expr, wrt: E.Expr, original: E.Expr, order, layout, symmetric_g
         shown = factor(simplify(E.transpose(result)))
     policy = symmetric_gradient if symmetric else "ignore"
     return Derivative(f, wrt, shown, kind, layout, form, differential, frozenset(inputs), result, policy)
+
+
+def _gradient_and_rules(f: E.Expr, wrt: E.Expr) -> tuple:
+    """The gradient, and the names of the rules and identities that produce it."""
+    recorder = Recorder()
+    d = Differentiator(wrt, recorder=recorder)
+    df = simplify(d(simplify(f)), recorder)
+    used = [name for name, _, _ in recorder.events]
+    gradient = simplify(gradient_from_differential(df, d.dx, used))
+    return gradient, used
 
 
 def _gradient(f: E.Expr, wrt: E.Expr, override: dict | None = None) -> E.Expr:

@@ -126,7 +126,7 @@ def _adjoint(linear: E.Expr, seed: E.Expr, dx: E.Expr, out: list, used: list):
             raise UnsupportedDerivativeError("internal: the differential is not linear")
         inner = dependent[0]
         others = [f for f in linear.args if f is not inner]
-        if any(f.op != "const" for f in others):   # scaling by a number needs no identity
+        if any(f.shape != SCALAR for f in others):   # scaling by a scalar needs no identity
             used.append("⟨S, C ⊙ D⟩ = ⟨C ⊙ S, D⟩")
         _adjoint(inner, unbroadcast(E.mul(*others, seed), inner.shape), dx, out, used)
         return

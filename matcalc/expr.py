@@ -358,7 +358,11 @@ _FACTOR_RANK = {"var": 0, "T": 0, "matmul": 1, "fn": 2, "pow": 2, "add": 3, "dof
 
 def _factor_order(e: Expr):
     base = e.args[0] if e.op == "pow" else e
-    return (0 if e.shape == SCALAR else 1, _FACTOR_RANK.get(base.op, 2), base.key, e.key)
+    rank = _FACTOR_RANK.get(base.op, 2)
+    if base.op == "var" and "intermediate" in base.data[1]:
+        # a backward signal comes first, the name of a stage is a function value: δh ⊙ h ⊙ (1 − h)
+        rank = 1 if base.data[0].startswith("δ") else 2
+    return (0 if e.shape == SCALAR else 1, rank, base.key, e.key)
 
 
 def mul(*factors) -> Expr:

@@ -111,10 +111,11 @@ def backpropagate(program: Program, wrt: E.Expr, gradient_of) -> tuple:
     """The backward signals ``δname = ∂f/∂name`` of every stage, and the gradient w.r.t. ``wrt``,
     each in terms of the stage names and the signals of later stages.
 
-    ``gradient_of(f, v)`` is the closed-form gradient of a scalar ``f`` w.r.t. a variable ``v``.
-    Returns ``(signals, gradient)``: ``signals`` maps a stage name to ``(δ variable, expression)``
-    in backward order."""
+    ``gradient_of(f, v)`` is ``(closed-form gradient of a scalar f w.r.t. the variable v, names of
+    the rules used)``. Returns ``(signals, gradient, rules)``: ``signals`` maps a stage name to
+    ``(δ variable, expression, rules)`` in backward order; ``rules`` are those of the last step."""
     contributions: dict = {}
+    used: dict = {}
     signals: dict = {}
     for name in reversed(program.order):
         e = program.stages[name]
@@ -128,20 +129,21 @@ def backpropagate(program: Program, wrt: E.Expr, gradient_of) -> tuple:
                 continue
             signal = simplify(program.rename(E.add(*parts), inlined=False))
             var = E.variable(signal_name(name), e.shape, {INTERMEDIATE})
-            signals[name] = (var, signal)
+            signals[name] = (var, signal, tuple(dict.fromkeys(used[name])))
             weighted = E.sum_all(E.mul(var, e)) if e.shape != SCALAR else E.mul(var, e)
         for u in sorted(e.free_vars, key=lambda v: v.name):
             if u is wrt or (INTERMEDIATE in u.data[1] and u.name in program.stages):
                 key = u.name if u is not wrt else None
-                local = simplify(program.rename(gradient_of(weighted, u), inlined=False))
-                contributions.setdefault(key, []).append(local)
+                local, rules = gradient_of(weighted, u)
+                contributions.setdefault(key, []).append(simplify(program.rename(local, inlined=False)))
+                used.setdefault(key, []).extend(rules)
     gradient = simplify(E.add(*contributions[None])) if contributions.get(None) else E.zero(wrt.shape)
-    return signals, gradient
+    return signals, gradient, tuple(dict.fromkeys(used.get(None, ())))
 
 
 def expand_signals(e: E.Expr, signals: dict) -> E.Expr:
     """``e`` with the backward signals replaced by their expressions (in stage names)."""
-    mapping = {var: expression for var, expression in signals.values()}
+    mapping = {var: expression for var, expression, _ in signals.values()}
     for _ in range(len(mapping) + 1):
         if not (e.free_vars & mapping.keys()):
             return e

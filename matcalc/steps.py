@@ -88,6 +88,8 @@ def derivation(derivative) -> Steps:
     f, wrt = derivative.f, derivative.wrt
     name = wrt.name
     steps: list = []
+    if derivative.signals:
+        return _stage_steps(derivative)
     if derivative.kind == "gradient":
         df, dx = _differential_steps(f, wrt, steps)
         gradient = _gradient_steps(df, dx, steps, name)
@@ -111,6 +113,22 @@ def derivation(derivative) -> Steps:
     if derivative.layout and derivative.expr is not derivative._check_form:
         steps.append(Step(("in " + derivative.layout + " layout", r"\text{in " + derivative.layout + " layout}"),
                           derivative.expr, ("transpose",)))
+    return Steps(title, steps)
+
+
+def _stage_steps(derivative) -> Steps:
+    """Backpropagation through the stages of a program, one backward signal per stage."""
+    program, name = derivative.program, derivative.wrt.name
+    output = program.output
+    steps = []
+    for stage, (var, signal, rules) in derivative.signals.items():
+        steps.append(Step(var, signal, rules or ("chain rule",)))
+    gradient, rules = derivative.stage_gradient
+    label = (f"∇_{name} {output}", rf"\nabla_{{{name}}} {output}")
+    steps.append(Step(label, gradient, rules or ("chain rule",)))
+    _final(steps, gradient, derivative.named, label)
+    title = (f"gradient of {output} w.r.t. {name}, stage by stage "
+             f"(δs = ∂{output}/∂s for each stage s)")
     return Steps(title, steps)
 
 

@@ -31,6 +31,7 @@ from .factor import factor
 from .ops import operation_key
 from .parse import build_expression
 from .printing.numpy import NumpyFunction
+from .printing.text import to_text
 from .rewrite import simplify
 from .rules import RULES, Binding, match
 from .shapes import SCALAR, shape_text
@@ -84,7 +85,7 @@ class Verdict:
         head = "correct" if self.correct else f"wrong ({self.category.replace('-', ' ')})"
         lines = [f"{head}: {self.message}"]
         if self.claimed is not None:
-            lines.append(f"  claim:  {self.claimed}")
+            lines.append(f"  claim:  {to_text(self.claimed, True)}")
         lines.append(f"  answer: {self.answer}")
         lines += [f"  {d}" for d in self.details]
         if self.counterexample is not None:
@@ -107,13 +108,18 @@ class Verdict:
 
 
 def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, syntax: str = "numpy",
-           layout=None, symmetric_gradient: str = "sym", seed: int = 0, trials: int = 4) -> Verdict:
+           layout=None, symmetric_gradient: str = "sym", definitions: dict | None = None, seed: int = 0,
+           trials: int = 4) -> Verdict:
     """Judge ``claimed`` as the derivative of ``f`` w.r.t. ``wrt`` (arguments as in ``derive``;
-    ``claimed`` is a string or an expression)."""
+    ``claimed`` is a string or an expression). For a staged program, the claim may use the names
+    of its stages."""
     answer = derive(f, wrt, shapes, order=order, layout=layout, syntax=syntax,
-                    symmetric_gradient=symmetric_gradient)
+                    symmetric_gradient=symmetric_gradient, definitions=definitions)
     variables = {v.name: v for v in answer.variables}
     variables.update({k: v for k, v in make_variables(shapes).items() if k not in variables})
+    program = answer.program
+    if program is not None:
+        variables.update(program.stage_vars)
     text = claimed if isinstance(claimed, str) else str(claimed)
     try:
         claim = claimed if isinstance(claimed, E.Expr) else build_expression(claimed, variables, syntax)
@@ -121,7 +127,12 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
         return Verdict(False, "shape", "symbolic",
                        f"the claim does not type-check, so its shape cannot be right: {err.message}",
                        answer, None, text)
-    return Judge(answer, claim, text, variables, seed, trials).verdict()
+    if program is not None:
+        claim = program.inline(claim)
+    verdict = Judge(answer, claim, text, variables, seed, trials).verdict()
+    if program is not None and verdict.claimed is not None:   # shown in the user's names
+        verdict.claimed = program.rename(verdict.claimed)
+    return verdict
 
 
 class Judge:
