@@ -25,8 +25,8 @@ Method
 * Warm-up (untimed in the medians): each contender is called once; for jax that first call's
   time less its median call is reported as the compile time (trace + XLA compile). The results
   are compared with the hand-written one (max |a - ref| / max |ref| < ``AGREE``; a warning line if not).
-  Then ``number``, the calls per timed sample, is calibrated as ``timeit``'s autorange does (a
-  sample lasts at least ``MIN_SAMPLE_S``; the per-call time is the sample's time / ``number``).
+  Then ``number``, the calls per timed sample, is calibrated so that a sample lasts about
+  ``MIN_SAMPLE_S`` (the per-call time is the sample's time / ``number``).
 * Timed samples, interleaved: round after round, every contender that has not yet got both
   ``MIN_REPS`` samples and ``target_s`` seconds of samples (see ``DEFAULT``/``QUICK``) takes one
   sample (round-robin, in a fresh seeded random order each round, so that no contender always
@@ -83,9 +83,10 @@ except ImportError:
 
 RESULTS_FILE = HERE / "RESULTS-hessian.md"
 AGREE = 1e-8                  # max relative difference allowed between contenders
-MIN_SAMPLE_S = 5e-3           # a timed sample repeats the call until it lasts about this long
+MIN_SAMPLE_S = 0.01          # a timed sample repeats the call until it lasts about this long
 SETTLE_BELOW_S = 0.02         # calls shorter than this get an untimed call before each sample
 MIN_REPS = 3
+NOISY = 0.25                  # a contender whose samples' IQR exceeds this fraction of their median
 OVERHEAD_BELOW_MS = 1.0       # the wrapper's overhead is summarised over calls faster than this
 
 
@@ -247,13 +248,13 @@ def raw_args(fn, values: dict) -> list:
 
 
 def contender_thunks(problem: Problem, fn, values: dict) -> dict:
-    """``{contender name: thunk}``; jax and torch only where installed."""
-    args = raw_args(fn, values)
-    thunks = {
-        "matcalc raw": lambda: fn.function(*args),
-        "matcalc wrapper": lambda: fn(**values),
-        "hand-written": lambda: problem.hand(**values),
-    }
+    """``{contender name: thunk}``; matcalc only where it derived the Hessian (``fn`` not None),
+    jax and torch only where installed."""
+    thunks = {"hand-written": lambda: problem.hand(**values)}
+    if fn is not None:
+        args = raw_args(fn, values)
+        thunks["matcalc raw"] = lambda: fn.function(*args)
+        thunks["matcalc wrapper"] = lambda: fn(**values)
     if jax is not None:
         thunks["jax"] = jax_thunk(problem, values)
     if torch is not None:
@@ -311,13 +312,17 @@ class Contender:
         return result
 
     def calibrate(self):
-        """``number`` = the first of 1, 2, 5, 10, 20, ... calls that last ``MIN_SAMPLE_S`` together
-        (as ``timeit``'s autorange; untimed for the medians)."""
+        """``number`` such that a sample lasts about ``MIN_SAMPLE_S``, from timing 1, 2, 5, 10,
+        20, ... calls until together they last that long (as ``timeit``'s autorange). Calls
+        shorter than that then all give samples of about the same length, so that contenders
+        take their samples over the same rounds."""
         for number in (k * 10 ** e for e in range(7) for k in (1, 2, 5)):
             _, per_call = timed(self.thunk, number)
             if per_call * number >= MIN_SAMPLE_S:
                 break
-        self.number = number
+        if number == 1 and per_call < 10 * MIN_SAMPLE_S:   # one call may have been a slow one
+            per_call = min(per_call, timed(self.thunk)[1])
+        self.number = max(1, math.ceil(MIN_SAMPLE_S / per_call))
         self.settle = per_call < SETTLE_BELOW_S
 
     def sample(self):
@@ -335,6 +340,14 @@ class Contender:
     @property
     def ms(self):
         return 1000 * statistics.median(self.samples) if self.samples else None
+
+    @property
+    def spread(self):
+        """Interquartile range of the samples / their median (None with fewer than 4)."""
+        if len(self.samples) < 4:
+            return None
+        q1, _, q3 = statistics.quantiles(self.samples, n=4)
+        return (q3 - q1) / statistics.median(self.samples)
 
 
 def measure(contenders: list, settings: Settings):
@@ -405,14 +418,19 @@ class Derivation:
 
 
 def derive(problem: Problem, runs: int) -> Derivation:
-    """``runs`` fresh derivations (memo cleared) and code generations, timed separately."""
+    """``runs`` fresh derivations (memo cleared) and code generations, timed separately. When
+    matcalc fails, the derivation has ``fn`` None and the error as its text (the other
+    contenders are still timed)."""
     derive_s, codegen_s = [], []
-    for _ in range(runs):
-        matcalc.rewrite._MEMO.clear()
-        result, seconds = timed(problem.derive)
-        derive_s.append(seconds)
-        fn, seconds = timed(result.to_numpy)
-        codegen_s.append(seconds)
+    try:
+        for _ in range(runs):
+            matcalc.rewrite._MEMO.clear()
+            result, seconds = timed(problem.derive)
+            derive_s.append(seconds)
+            fn, seconds = timed(result.to_numpy)
+            codegen_s.append(seconds)
+    except Exception as exc:  # noqa: BLE001 - reported in the tables rather than stop
+        return Derivation(problem, f"error: {type(exc).__name__}: {exc}"[:200], "", None, [], [])
     return Derivation(problem, str(result), fn.source, fn, derive_s, codegen_s)
 
 
@@ -454,10 +472,12 @@ def timing_table(rows: list) -> list:
 def derivation_table(derivations: list) -> list:
     lines = ["| problem | matcalc result | derive ms | to_numpy ms | total ms |",
              "|---|---|---:|---:|---:|"]
+    def median_ms(seconds):
+        return 1000 * statistics.median(seconds) if seconds else None
+
     for d in derivations:
-        derive_ms = 1000 * statistics.median(d.derive_s)
-        codegen_ms = 1000 * statistics.median(d.codegen_s)
-        total_ms = 1000 * statistics.median(a + b for a, b in zip(d.derive_s, d.codegen_s))
+        derive_ms, codegen_ms = median_ms(d.derive_s), median_ms(d.codegen_s)
+        total_ms = median_ms([a + b for a, b in zip(d.derive_s, d.codegen_s)])
         lines.append(f"| {cell(d.problem.name)} | {cell(d.text)} | {fmt_ms(derive_ms)} "
                      f"| {fmt_ms(codegen_ms)} | {fmt_ms(total_ms)} |")
     return lines
@@ -496,6 +516,10 @@ def summary(rows: list, warning_lines: list, wall_s: float) -> list:
     if compiles:
         out.append(f"- jax compile (first call − median call) total {sum(compiles) / 1000:.1f} s over "
                    f"{len(compiles)} shapes (max {max(compiles):.0f} ms); excluded from the medians")
+    noisy = [f"{r.problem.name} n={r.n} {c.name} ({100 * c.spread:.0f}%)" for r in rows
+             for c in r.contenders.values() if c.spread is not None and c.spread > NOISY]
+    out.append(f"- noisy timings (interquartile range over {100 * NOISY:.0f}% of the median): "
+               + (", ".join(noisy) if noisy else "none"))
     skipped = [name for name, mod in (("jax", jax), ("torch", torch)) if mod is None]
     if skipped:
         out.append(f"- not installed, skipped: {', '.join(skipped)}")
@@ -557,7 +581,7 @@ def report(rows, derivations, warning_lines, settings: Settings, wall_s: float, 
         "## Generated code",
         "",
     ]
-    for d in derivations:
+    for d in (d for d in derivations if d.source):
         lines += [f"{d.problem.name}:", "", "```python", d.source.rstrip(), "```", ""]
     return "\n".join(lines)
 
@@ -572,10 +596,13 @@ def main(argv=None):
 
     load_at_start = load_average()
     start = time.perf_counter()
-    rows, derivations = [], []
+    rows, derivations, derivation_failures = [], [], []
     for problem in PROBLEMS:
         derivation = derive(problem, settings.derive_runs)
         derivations.append(derivation)
+        if derivation.fn is None:
+            derivation_failures.append(f"WARNING: {problem.name}: matcalc failed, {derivation.text}")
+            print(derivation_failures[-1], flush=True)
         for n in (problem.quick_sizes if settings.quick else problem.sizes):
             row = run_size(problem, derivation.fn, n, settings)
             for line in row.warnings:
@@ -583,7 +610,7 @@ def main(argv=None):
             rows.append(row)
             print(f"  done: {problem.name}, n={n} ({time.perf_counter() - start:.0f} s)",
                   file=sys.stderr, flush=True)
-    warning_lines = [line for r in rows for line in r.warnings]
+    warning_lines = derivation_failures + [line for r in rows for line in r.warnings]
     text = report(rows, derivations, warning_lines, settings, time.perf_counter() - start, load_at_start)
     print(text)
     if args.write:

@@ -62,6 +62,7 @@ class Derivative:
         self.variables = variables        # the inputs: the variables of f as given, and wrt
         self._check_form = check_form     # the result in the default layout, for checks
         self.symmetric_gradient = symmetric_gradient
+        self.assumed = {}                 # shapes inferred for undeclared names: name -> shape
         self.program = None               # a staged program: the result in its names, and
         self.named = None                 # (for gradients) the backward signal of each stage
         self.signals = {}
@@ -267,7 +268,8 @@ def _plain_twin(v: E.Expr) -> E.Expr:
 
 
 def _resolve(f, wrt, shapes, syntax, definitions=None):
-    """``(f, [(variable to differentiate by, variable as declared)], many, inputs, program)``.
+    """``(f, [(variable to differentiate by, variable as declared)], many, inputs, program,
+    shapes inferred for undeclared names)``.
 
     A symmetric variable is differentiated as its plain twin, so that the unconstrained gradient
     is that of the expression as written (a string is built with the twin in place)."""
@@ -306,7 +308,8 @@ def _resolve(f, wrt, shapes, syntax, definitions=None):
     else:
         raise MatcalcError(f"f must be an expression or a string, got {type(f).__name__}")
     inputs = frozenset(f_expr.free_vars)
-    return f_expr, pairs, many, inputs, program
+    assumed = {v.name: v.shape for v in inputs if v.name not in variables} if isinstance(f, str) else {}
+    return f_expr, pairs, many, inputs, program, assumed
 
 
 def derive(f, wrt, shapes: dict | None = None, *, order: int = 1, layout=None,
@@ -330,13 +333,14 @@ def derive(f, wrt, shapes: dict | None = None, *, order: int = 1, layout=None,
     if order not in (1, 2):
         raise UnsupportedDerivativeError(f"order {order!r}: only first derivatives (order=1) and "
                                          "Hessians (order=2) are supported")
-    f_expr, pairs, many, inputs, program = _resolve(f, wrt, shapes, syntax, definitions)
+    f_expr, pairs, many, inputs, program, assumed = _resolve(f, wrt, shapes, syntax, definitions)
     results = {}
     for variable, original in pairs:
         result = _derive(f_expr, variable, original, order, layout, symmetric_gradient,
                          (inputs - {variable}) | {original})
         if program is not None:
             _in_stage_names(result, program, variable if variable is original else None)
+        result.assumed = assumed
         results[original.name] = result
     if many:
         return Derivatives(_restore(simplify(f_expr), pairs), results)
@@ -347,7 +351,7 @@ def hvp(f, wrt, v, shapes: dict | None = None, *, syntax: str = "numpy") -> Deri
     """The Hessian-vector product ``H v`` of a scalar ``f`` in closed form, without forming ``H``:
     the differential of the gradient with ``dx`` replaced by ``v``."""
     variables = make_variables(shapes)
-    f_expr, pairs, _, inputs, _ = _resolve(f, wrt, shapes, syntax)
+    f_expr, pairs, _, inputs, _, _ = _resolve(f, wrt, shapes, syntax)
     variable, original = pairs[0]
     direction = _find_variable(v, f_expr, variables) if not isinstance(v, E.Expr) else v
     if direction.op != "var" or direction.shape != original.shape:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from . import expr as E
 from .errors import MatcalcError, ParseError, ShapeError, UnknownNameError
-from .shapes import SCALAR, DimVar, Unifier, parse_dim, shape_text
+from .shapes import SCALAR, DimVar, Unifier, broadcast, parse_dim, shape_text
 
 MAX_SOURCE_LENGTH = 100_000
 
@@ -91,17 +91,30 @@ _UNARY_POWER = 30   # -x**2 is -(x**2); 2*-x is 2*(-x)
 _POSTFIX_POWER = 50
 
 
+# MATLAB / matrixcalculus.org: * is the matrix product (scaling when a side is a scalar),
+# .* ./ .^ are elementwise, ^ is a power (of a scalar, or an integer power of a square matrix),
+# / divides by a scalar, ' and .' transpose; ^ is left-associative as in MATLAB.
+_MATLAB_BINARY = {
+    "+": ("add", 10, False), "-": ("sub", 10, False),
+    "*": ("mtimes", 20, False), "/": ("mrdivide", 20, False), ".*": ("mul", 20, False),
+    "./": ("div", 20, False), "^": ("mpower", 40, False), ".^": ("pow", 40, False),
+}
+SYNTAXES = ("numpy", "matlab")
+
+
 class Parser:
     """A Pratt parser over the tokens of one expression."""
 
     def __init__(self, source: str, syntax: str = "numpy"):
-        if syntax != "numpy":
-            raise MatcalcError(f"unknown syntax {syntax!r}; use 'numpy'")
+        if syntax not in SYNTAXES:
+            raise MatcalcError(f"unknown syntax {syntax!r}; use 'numpy' or 'matlab'")
         self.source = source
+        self.syntax = syntax
         self.tokens = tokenize(source)
         self.i = 0
         self.depth = 0
-        self.binary = _NUMPY_BINARY
+        self.binary = _NUMPY_BINARY if syntax == "numpy" else _MATLAB_BINARY
+        self.postfix = (".T",) if syntax == "numpy" else ("'", ".'")
 
     @property
     def token(self) -> Token:
@@ -144,10 +157,12 @@ class Parser:
     def operators(self, left: Node, min_power: int) -> Node:
         while True:
             tok = self.token
-            if tok.kind == "op" and tok.text == ".T":
+            if tok.kind == "op" and tok.text in self.postfix:
                 self.advance()
-                left = Node("T", tok.pos, ".T", [left])
+                left = Node("T", tok.pos, tok.text, [left])
                 continue
+            if tok.kind == "op" and tok.text == ".T" and self.syntax == "matlab":
+                self.error("in MATLAB syntax a transpose is written x'")
             if tok.kind == "op" and tok.text == "(" and left.kind == "name":
                 left = self.call(left)
                 continue
@@ -157,13 +172,18 @@ class Parser:
                     self.error(f"unexpected {tok.text!r}: is an operator missing before it?")
                 if tok.kind == "op" and tok.text == ".":
                     self.error("only '.T' may follow a '.': attribute access is not allowed")
+                if tok.kind == "op" and tok.text in ("'", ".'", "^", ".*", "./", ".^") and self.syntax == "numpy":
+                    self.error(f"{tok.text!r} is MATLAB notation; use syntax='matlab' (or --syntax matlab), "
+                               "or write it the numpy way (.T, **, *, /)")
                 return left
             operation, power, right_assoc = entry
             if power < min_power or (power == min_power and not right_assoc):
                 return left
             self.advance()
-            right = self.expression(_UNARY_POWER if operation == "pow" else
-                                    (power if right_assoc else power + 1))
+            if operation == "pow" and self.syntax == "numpy":   # 2 ** -1
+                right = self.expression(_UNARY_POWER)
+            else:
+                right = self.expression(power if right_assoc else power + 1)
             left = Node("binop", tok.pos, operation, [left, right])
 
     def prefix(self) -> Node:
@@ -171,7 +191,7 @@ class Parser:
         if tok.kind == "num":
             return Node("num", tok.pos, tok.text)
         if tok.kind == "name":
-            if tok.text.startswith("__") or tok.text in _FORBIDDEN_NAMES:
+            if tok.text.startswith("__") or (tok.text in _FORBIDDEN_NAMES and self.syntax == "numpy"):
                 raise ParseError(f"{tok.text!r} is not allowed here", self.source, tok.pos)
             return Node("name", tok.pos, tok.text)
         if tok.kind == "op" and tok.text in ("-", "+"):
@@ -244,20 +264,33 @@ class Builder:
 
     ``variables`` maps names to expressions (usually variables; in rules, the bound pattern
     variables). ``unknown``: ``"error"`` (an undeclared name is an error) or ``"infer"`` (it gets
-    a shape by unification; ``inferred`` holds the result). ``constants`` lists names that stand
+    a shape by inference; ``inferred`` holds the result). ``constants`` lists names that stand
     for constants whose shape is inferred from where they are used: ``I`` and ``ones``.
+
+    Shape inference: operations whose shape rule is certain (``@``, ``trace``, …) unify at once;
+    elementwise operations with broadcasting, and MATLAB's ``*`` (a matrix product, or scaling
+    when a side is a scalar), wait until their operands are known enough. Names nothing decides
+    get a kind by the naming convention (``conventions=True``): a name starting with an
+    uppercase letter is a matrix, a Greek or multi-letter lowercase name in ``SCALAR_NAMES`` a
+    scalar, any other lowercase name a vector. What is still open is then decided by default
+    (same shapes; a matrix product), and dimensions left unknown get names ``n, m, p, …``.
     """
 
     def __init__(self, source: str, variables: dict, *, unknown: str = "error",
-                 extensions: dict | None = None, constants: frozenset = frozenset()):
+                 extensions: dict | None = None, constants: frozenset = frozenset(),
+                 conventions: bool = False, syntax: str = "numpy"):
         self.source = source
         self.variables = variables
         self.unknown = unknown
         self.extensions = extensions or {}
         self.constants = constants
+        self.conventions = conventions
+        self.syntax = syntax
         self.unifier = Unifier()
         self.shapes: dict = {}          # id(node) -> inferred shape
         self.inferred: dict = {}        # undeclared name -> inferred shape
+        self.deferred: list = []        # (decide, node, a, b, result) still undecided
+        self.decisions: dict = {}       # id(node) -> how a MATLAB * or ^ was read
         self._fresh = 0
 
     # -- errors --------------------------------------------------------------------------------
@@ -278,11 +311,23 @@ class Builder:
     def is_one(self, d) -> bool:
         return self.unifier.find(d) == 1
 
+    def is_scalar(self, shape) -> bool:
+        return self.is_one(shape[0]) and self.is_one(shape[1])
+
+    def known(self, shape) -> bool:
+        return self.unifier.known(shape[0]) and self.unifier.known(shape[1])
+
     def unify(self, node: Node, a, b, message):
         if not self.unifier.unify(a, b):
             self.shape_error(node, message())
 
     # -- pass 1: shapes ---------------------------------------------------------------------------
+    def run(self, node: Node):
+        """Infer the shapes of ``node`` and everything in it, deciding what can be decided."""
+        shape = self.infer(node)
+        self.solve()
+        return shape
+
     def infer(self, node: Node):
         shape = self.shapes.get(id(node))
         if shape is None:
@@ -316,7 +361,7 @@ class Builder:
                 d = self.fresh("n")
                 self.inferred[key] = (d, d) if name == "I" else (d, self.fresh("m"))
             return self.inferred[key]
-        if name in FUNCTION_NAMES or name in self.extensions:
+        if name in self.function_names() or name in self.extensions:
             raise ParseError(f"{name!r} is a function: call it, as in {name}(x)", self.source, node.pos)
         if self.unknown == "infer":
             if name not in self.inferred:
@@ -325,49 +370,161 @@ class Builder:
         raise UnknownNameError(f"unknown name {name!r}: declare its shape (shapes={{{name!r}: 'n'}} in "
                                f"Python, --shape {name}=n on the command line)", self.source, node.pos)
 
+    def function_names(self):
+        return FUNCTION_NAMES | (MATLAB_NAMES if self.syntax == "matlab" else frozenset())
+
     def infer_binop(self, node: Node):
         op = node.text
         left, right = (self.infer(c) for c in node.children)
         if op == "matmul":
             self.unify(node, left[1], right[0], lambda: (
-                f"matrix product of {self.text(left)} and {self.text(right)}: "
-                "inner dimensions differ"))
+                f"matrix product of {self.text(left)} and {self.text(right)}: inner dimensions differ"))
             return (left[0], right[1])
-        if op == "pow":
+        if op in ("pow", "mrdivide"):
+            what = "the exponent of '**'" if op == "pow" else "a divisor after '/'"
             for d in right:
-                self.unify(node, d, 1, lambda: f"the exponent of '**' must be a scalar, got {self.text(right)}")
+                self.unify(node, d, 1, lambda: f"{what} must be a scalar, got {self.text(right)}")
             return left
-        return self.elementwise_shape(node, left, right)
+        decide = {"mtimes": self.decide_mtimes, "mpower": self.decide_mpower}.get(op, self.decide_elementwise)
+        return self.decide_or_defer(decide, node, left, right)
 
-    def elementwise_shape(self, node: Node, a, b):
-        """Broadcasting where sizes are known; unification where they are not."""
-        names = {"add": "add", "sub": "subtract", "mul": "multiply elementwise", "div": "divide"}
-        what = names.get(node.text, node.text)
-        if self.is_one(a[0]) and self.is_one(a[1]):
-            return b
-        if self.is_one(b[0]) and self.is_one(b[1]):
-            return a
-        out = []
+    def decide_or_defer(self, decide, node, a, b):
+        out = decide(node, a, b, False)
+        if out is not None:
+            return out
+        result = (self.fresh("r"), self.fresh("c"))
+        self.deferred.append((decide, node, a, b, result))
+        return result
+
+    def decide_elementwise(self, node, a, b, final):
+        """Broadcasting between known shapes; otherwise the same shape, axis by axis — except
+        that a known scalar scales anything, and that adding a scalar that involves variables
+        (``xᵀ A x + c``) makes the other side a scalar too."""
+        if self.known(a) and self.known(b):
+            out = broadcast(self.unifier.resolve(a), self.unifier.resolve(b))
+            if out is None:
+                names = {"add": "add", "sub": "subtract", "mul": "multiply elementwise", "div": "divide"}
+                self.shape_error(node, f"cannot {names.get(node.text, node.text)} {self.text(a)} and {self.text(b)}")
+            return out
+        for this, other, child in ((a, b, node.children[0]), (b, a, node.children[1])):
+            if self.is_scalar(this):
+                if node.text in ("add", "sub") and _has_names(child) and not self.known(other):
+                    for d in other:
+                        self.unify(node, d, 1, lambda: "internal")
+                    return SCALAR
+                return other
+        decided = []
         for x, y in zip(a, b):
             fx, fy = self.unifier.find(x), self.unifier.find(y)
-            if fx == 1 and fy != 1:
-                out.append(y)
-            elif fy == 1 and fx != 1:
-                out.append(x)
+            if fx == 1 or fy == 1:   # broadcast along this axis, or the same: not yet known
+                if not final and not (self.unifier.known(x) and self.unifier.known(y)):
+                    return None
+                decided.append(y if fx == 1 else x)
+            elif isinstance(fx, DimVar) and isinstance(fy, DimVar) and not final:
+                return None
             else:
-                self.unify(node, x, y, lambda: f"cannot {what} {self.text(a)} and {self.text(b)}")
-                out.append(x)
-        return tuple(out)
+                self.unify(node, x, y, lambda: f"cannot combine {self.text(a)} and {self.text(b)} elementwise")
+                decided.append(x)
+        return tuple(decided)
+
+    def decide_mtimes(self, node, a, b, final):
+        """MATLAB's ``*``: scaling if a side is a scalar, else the matrix product; a product of
+        two vectors that needs one of them to be a scalar takes the left one (``c x``)."""
+        if self.is_scalar(a) or self.is_scalar(b):
+            self.decisions[id(node)] = "scale"
+            return b if self.is_scalar(a) else a
+        inner_a, inner_b = self.unifier.find(a[1]), self.unifier.find(b[0])
+        certain = inner_a is inner_b or (self.unifier.known(a[1]) and self.unifier.known(b[0]) and inner_a == inner_b)
+        if not certain and not final and not (self.known(a) and self.known(b)):
+            return None
+        if final and not certain and inner_a == 1 and self.is_one(b[1]) and not self.unifier.known(a[0]):
+            self.unifier.unify(a[0], 1)
+            self.decisions[id(node)] = "scale"
+            return b
+        self.unify(node, a[1], b[0], lambda: f"matrix product of {self.text(a)} and {self.text(b)}: "
+                                             "inner dimensions differ")
+        self.decisions[id(node)] = "matmul"
+        return (a[0], b[1])
+
+    def decide_mpower(self, node, a, b, final):
+        """MATLAB's ``^``: a power of a scalar, or an integer power of a square matrix."""
+        for d in b:
+            self.unify(node, d, 1, lambda: f"an exponent must be a scalar, got {self.text(b)}")
+        if self.is_scalar(a):
+            self.decisions[id(node)] = "power"
+            return a
+        if not final and not self.known(a):
+            return None
+        self.unify(node, a[0], a[1], lambda: f"a matrix power needs a square matrix, got {self.text(a)}; "
+                                             "use .^ for an elementwise power")
+        self.decisions[id(node)] = "matrix power"
+        return a
+
+    def solve(self):
+        """Decide the deferred operations: what is certain, then by the naming convention, then
+        by default; finally name the dimensions nothing decided."""
+        self._settle()
+        if self.conventions:
+            self.apply_conventions()
+            self._settle()
+        while self.deferred:
+            decide, node, a, b, result = self.deferred.pop(0)
+            self._record(node, decide(node, a, b, True), result)
+            self._settle()
+        if self.conventions:
+            self.name_dimensions()
+
+    def _settle(self):
+        progress = True
+        while progress:
+            progress = False
+            for item in list(self.deferred):
+                decide, node, a, b, result = item
+                out = decide(node, a, b, False)
+                if out is not None:
+                    self.deferred.remove(item)
+                    self._record(node, out, result)
+                    progress = True
+
+    def _record(self, node, out, result):
+        for x, y in zip(result, out):
+            self.unify(node, x, y, lambda: "internal: inconsistent shapes")
+
+    def apply_conventions(self):
+        """Kinds for undeclared names by how they are written (see the class docstring), one
+        name at a time in order of appearance, each followed by what it lets be decided."""
+        for name, shape in list(self.inferred.items()):
+            if not isinstance(name, str) or self.known(shape):
+                continue
+            kind = naming_convention(name)
+            wanted = {"scalar": (1, 1), "vector": (None, 1)}.get(kind, (None, None))
+            if all(w is None or not self.unifier.known(d) or self.unifier.find(d) == w for d, w in zip(shape, wanted)):
+                for d, w in zip(shape, wanted):
+                    if w is not None and not self.unifier.known(d):
+                        self.unifier.unify(d, w)
+                self._settle()
+
+    def name_dimensions(self):
+        """Give the dimensions left unknown the names n, m, p, … in order of appearance."""
+        taken = {d for v in self.variables.values() for d in v.shape if isinstance(d, str)}
+        letters = iter(c for c in "nmpqklrsuvwabcdefghijo" if c not in taken)
+        for shape in list(self.inferred.values()) + list(self.shapes.values()):
+            for d in shape:
+                root = self.unifier.find(d)
+                if isinstance(root, DimVar):
+                    self.unifier.unify(root, next(letters))
 
     def infer_call(self, node: Node):
         name = node.text
         if name in self.extensions:
             shapes = [self.infer(c) for c in node.children]
             return self.extensions[name].shape_rule(self, node, shapes)
+        if self.syntax == "matlab" and name in MATLAB_NAMES:
+            return self.infer_matlab_call(node)
         function = FUNCTIONS.get(name)
         if function is None:
-            raise UnknownNameError(f"unknown function {name!r}; known: {', '.join(sorted(FUNCTIONS))}",
-                                   self.source, node.pos)
+            known = sorted(self.function_names())
+            raise UnknownNameError(f"unknown function {name!r}; known: {', '.join(known)}", self.source, node.pos)
         if function.signature == "dims":
             return self.dims_shape(node)
         if len(node.children) != 1:
@@ -393,17 +550,37 @@ class Builder:
                 self.shape_error(node, "vec needs the shape of its argument; declare it")
             return (E._dim_product(r, c), 1)
         if signature == "diag":
-            r, c = shape
-            if self.is_one(c):
-                return (r, r)
-            if self.is_one(r):
-                return (c, c)
-            if self.unifier.known(r) and self.unifier.known(c) or self.unifier.find(r) is self.unifier.find(c):
-                self.unify(node, r, c, lambda: f"diag needs a vector or a square matrix, got {self.text(shape)}")
-                return (r, 1)
-            self.shape_error(node, "cannot tell whether diag takes a vector or a square matrix here; "
-                                   "declare the shape of its argument")
+            return self.decide_or_defer(self.decide_diag, node, shape, None)
         raise AssertionError(signature)
+
+    def decide_diag(self, node, shape, _, final):
+        r, c = shape
+        if self.is_one(c):
+            return (r, r)
+        if self.is_one(r):
+            return (c, c)
+        if self.known(shape) or self.unifier.find(r) is self.unifier.find(c) or final:
+            if final and not self.known(shape) and self.unifier.find(r) is not self.unifier.find(c):
+                self.shape_error(node, "cannot tell whether diag takes a vector or a square matrix here; "
+                                       "declare the shape of its argument")
+            self.unify(node, r, c, lambda: f"diag needs a vector or a square matrix, got {self.text(shape)}")
+            return (r, 1)
+        return None
+
+    def infer_matlab_call(self, node: Node):
+        name = node.text
+        if name in ("vector", "matrix"):   # vector(1): a vector of ones, sized by where it is used
+            if len(node.children) != 1 or node.children[0].kind != "num":
+                self.shape_error(node, f"{name}(c) takes one number: {name}(1) is all ones")
+            key = ("constant", name, id(node))
+            self.inferred[key] = (self.fresh("n"), 1 if name == "vector" else self.fresh("m"))
+            return self.inferred[key]
+        if len(node.children) != 1:
+            self.shape_error(node, f"{name} takes one argument, got {len(node.children)}")
+        shape = self.infer(node.children[0])
+        if name == "tr":
+            self.unify(node, shape[0], shape[1], lambda: f"tr needs a square matrix, got {self.text(shape)}")
+        return SCALAR
 
     def dims_shape(self, node: Node):
         dims = []
@@ -448,6 +625,8 @@ class Builder:
             return E.const(_number(node.text))
         if kind == "name":
             return self.construct_name(node, scope)
+        if kind == "call" and self.syntax == "matlab" and node.text in MATLAB_NAMES:
+            return self.construct_matlab_call(node, scope)
         if kind == "call" and node.text not in self.extensions and FUNCTIONS[node.text].signature == "dims":
             shape = self.dims_shape(node)
             return E.eye(shape[0]) if node.text == "eye" else E.ones(shape)
@@ -458,7 +637,7 @@ class Builder:
             if kind == "T":
                 return E.transpose(args[0])
             if kind == "binop":
-                return _BINARY[node.text](args[0], args[1])
+                return self.construct_binop(node, args)
             if node.text in self.extensions:
                 return scope.hooks[node.text](args, node) if node.text in scope.hooks \
                     else self.extensions[node.text].build(args, node)
@@ -468,6 +647,16 @@ class Builder:
                 raise
             raise ShapeError(err.message, self.source, node.pos) from None
 
+    def construct_binop(self, node: Node, args) -> E.Expr:
+        op = node.text
+        if op == "mtimes":
+            return E.matmul(*args) if self.decisions.get(id(node)) == "matmul" else E.mul(*args)
+        if op == "mpower":
+            if self.decisions.get(id(node)) == "power":
+                return E.power(*args)
+            return _matrix_power(args[0], args[1], node, self.source)
+        return _BINARY[op](args[0], args[1])
+
     def construct_name(self, node: Node, scope: Scope) -> E.Expr:
         name = node.text
         if name in scope.variables:
@@ -476,6 +665,51 @@ class Builder:
             shape = self.resolved(self.inferred[("constant", name, id(node))], scope.dims)
             return E.eye(shape[0]) if name == "I" else E.ones(shape)
         raise UnknownNameError(f"unknown name {name!r}", self.source, node.pos)
+
+
+    def construct_matlab_call(self, node: Node, scope) -> E.Expr:
+        name = node.text
+        if name in ("vector", "matrix"):
+            shape = self.resolved(self.inferred[("constant", name, id(node))], scope.dims)
+            return E.mul(E.const(_number(node.children[0].text)), E.ones(shape))
+        arg = self._construct(node.children[0], scope)
+        if name == "tr":
+            return E.trace(arg)
+        return E.sum_all(E.function("abs", arg))   # norm1
+
+
+def _matrix_power(base: E.Expr, exponent: E.Expr, node: Node, source: str) -> E.Expr:
+    if exponent.op != "const" or getattr(exponent.data, "denominator", 0) != 1:
+        raise ShapeError("a matrix power needs an integer exponent; use .^ for an elementwise power",
+                         source, node.pos)
+    k = int(exponent.data)
+    result = E.eye(base.shape[0])
+    factor = base if k >= 0 else E.inv(base)
+    for _ in range(abs(k)):
+        result = E.matmul(result, factor)
+    return result
+
+
+def _has_names(node: Node) -> bool:
+    """Whether a syntax tree mentions a name (a variable), not only numbers."""
+    return node.kind == "name" or any(_has_names(c) for c in node.children)
+
+
+def naming_convention(name: str) -> str:
+    """The kind an undeclared name gets: ``matrix``, ``vector`` or ``scalar``."""
+    base = re.sub(r"[_0-9]+$", "", name)
+    if name[:1].isupper():
+        return "matrix"
+    if base in SCALAR_NAMES or (base.startswith("δ")):
+        return "scalar"
+    return "vector"
+
+
+SCALAR_NAMES = frozenset({
+    "alpha", "beta", "gamma", "delta", "epsilon", "eps", "zeta", "eta", "theta", "kappa", "lam",
+    "lambda", "lmbda", "mu", "nu", "xi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega",
+    "lr", "reg", "scale", "temp", "temperature", "bias_scalar", "c0"})
+MATLAB_NAMES = frozenset({"tr", "norm1", "vector", "matrix"})
 
 
 class Scope:
@@ -495,6 +729,7 @@ def _number(text: str):
 
 
 _BINARY = {
+    "mrdivide": E.divide,
     "add": E.add,
     "sub": lambda a, b: E.add(a, E.neg(b)),
     "mul": E.mul,
@@ -508,9 +743,13 @@ from .ops import FUNCTIONS  # noqa: E402  (ops imports expr only)
 FUNCTION_NAMES = frozenset(FUNCTIONS)
 
 
-def build_expression(source: str, variables: dict, syntax: str = "numpy") -> E.Expr:
-    """Parse ``source`` and build it with the given variables (name -> Expr)."""
+def build_expression(source: str, variables: dict, syntax: str = "numpy", infer: bool = True) -> E.Expr:
+    """Parse ``source`` and build it with the given variables (name -> Expr). Undeclared names
+    get their shapes by inference (see ``Builder``) unless ``infer=False``."""
     tree = parse(source, syntax)
-    builder = Builder(source, variables)
-    builder.infer(tree)
-    return builder.construct(tree)
+    builder = Builder(source, variables, unknown="infer" if infer else "error", conventions=True,
+                      syntax=syntax)
+    builder.run(tree)
+    inferred = {name: E.variable(name, builder.resolved(shape)) for name, shape in builder.inferred.items()
+                if isinstance(name, str)}
+    return builder.construct(tree, Scope({**variables, **inferred}))

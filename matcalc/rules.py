@@ -278,9 +278,9 @@ def _parse_rule(name, lhs_text, rhs_text, guard_text, kinds, origin, note="", mi
         else:
             builder.inferred[var] = (builder.fresh("r"), builder.fresh("c"))
     try:
-        left = builder.infer(pattern_tree)
+        left = builder.run(pattern_tree)
         before = _dimension_classes(builder, lhs_names)
-        right = builder.infer(rhs_tree)
+        right = builder.run(rhs_tree)
         texts = builder.text(left), builder.text(right)
         same = all(builder.unifier.unify(a, b) for a, b in zip(left, right))
         if not same or _dimension_classes(builder, lhs_names) != before:

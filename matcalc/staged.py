@@ -79,6 +79,7 @@ def parse_program(text: str, variables: dict, syntax: str = "numpy", definitions
     """The program in ``text`` (lines ``name = expr``; the last may be a bare expression), after
     the stages in ``definitions`` (name -> string or expression)."""
     program = Program()
+    variables = dict(variables)   # grows with the names each stage infers, for the later stages
     for name, value in (definitions or {}).items():
         program.add(name, _stage(value, variables, program, syntax))
     lines = _lines(text)
@@ -98,9 +99,9 @@ def parse_program(text: str, variables: dict, syntax: str = "numpy", definitions
 def _stage(value, variables, program, syntax) -> E.Expr:
     scope = dict(variables)
     scope.update(program.stage_vars)
-    if isinstance(value, E.Expr):
-        return program.rename(value)
-    return build_expression(value, scope, syntax)
+    e = program.rename(value) if isinstance(value, E.Expr) else build_expression(value, scope, syntax)
+    variables.update({v.name: v for v in e.free_vars if INTERMEDIATE not in v.data[1]})
+    return e
 
 
 def signal_name(name: str) -> str:

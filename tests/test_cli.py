@@ -35,7 +35,7 @@ def test_properties_and_hessians(capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["derive", "x.T @ A @ y", "--wrt", "x", "--shape", "x=n", "--shape", "A=n,n"], "unknown name 'y'"),
+    (["derive", "x.T @ A @ foo(y)", "--wrt", "x", "--shape", "x=n", "--shape", "A=n,n"], "unknown function 'foo'"),
     (["derive", "A @ x", "--wrt", "x", "--shape", "x=m", "--shape", "A=n,n"], "matrix product of n×n and m×1"),
     (["derive", "x.T @ (A @ x", "--wrt", "x", "--shape", "x=n", "--shape", "A=n,n"], "unbalanced '('"),
     (["derive", "x.T @ x", "--wrt", "x", "--shape", "x"], "NAME=DIMS"),
@@ -47,6 +47,12 @@ def test_errors_are_one_message_and_exit_2(args, message):
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("matcalc: error: ")
+
+
+def test_undeclared_shapes_are_inferred_and_reported():
+    result = run("derive", "x.T @ A @ y", "--wrt", "x", "--shape", "x=n")
+    assert result.returncode == 0 and result.stdout == "A y\n"
+    assert "shapes inferred" in result.stderr and "A: n×m" in result.stderr and "y: m×1" in result.stderr
 
 
 def test_syntax_errors_show_a_caret():

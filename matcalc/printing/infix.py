@@ -21,7 +21,7 @@ ADD, MUL, MATMUL, UNARY, POSTFIX, ATOM = 1, 2, 3, 4, 5, 6
 
 GREEK = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eps": "ε", "zeta": "ζ",
-    "eta": "η", "theta": "θ", "kappa": "κ", "lam": "λ", "lambda_": "λ", "lmbda": "λ", "mu": "μ",
+    "eta": "η", "theta": "θ", "kappa": "κ", "lam": "λ", "lambda": "λ", "lambda_": "λ", "lmbda": "λ", "mu": "μ",
     "nu": "ν", "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ",
     "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ",
     "Lambda": "Λ", "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",

@@ -9,7 +9,7 @@ from .infix import ATOM, UNARY, InfixPrinter
 GREEK_LATEX = {
     "alpha": r"\alpha", "beta": r"\beta", "gamma": r"\gamma", "delta": r"\delta",
     "epsilon": r"\epsilon", "eps": r"\epsilon", "zeta": r"\zeta", "eta": r"\eta",
-    "theta": r"\theta", "kappa": r"\kappa", "lam": r"\lambda", "lambda_": r"\lambda",
+    "theta": r"\theta", "kappa": r"\kappa", "lam": r"\lambda", "lambda": r"\lambda", "lambda_": r"\lambda",
     "lmbda": r"\lambda", "mu": r"\mu", "nu": r"\nu", "xi": r"\xi", "pi": r"\pi", "rho": r"\rho",
     "sigma": r"\sigma", "tau": r"\tau", "phi": r"\phi", "chi": r"\chi", "psi": r"\psi",
     "omega": r"\omega", "Gamma": r"\Gamma", "Delta": r"\Delta", "Theta": r"\Theta",
