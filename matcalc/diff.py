@@ -20,7 +20,7 @@ from . import expr as E
 from .errors import UnsupportedDerivativeError
 from .ops import OPERATIONS, operation_key
 from .rules import RULES, Binding, match
-from .shapes import SCALAR, shape_text
+from .shapes import SCALAR
 
 
 def differential_variable(x: E.Expr) -> E.Expr:

@@ -48,13 +48,17 @@ IDENTITY_LATEX = {
     "⟨S, Dᵀ⟩ = ⟨Sᵀ, D⟩": r"\langle S, D^{\top}\rangle = \langle S^{\top}, D\rangle",
     "⟨s, tr D⟩ = ⟨s I, D⟩": r"\langle s, \operatorname{tr} D\rangle = \langle s I, D\rangle",
     "⟨s, sum D⟩ = ⟨s 𝟏, D⟩": r"\langle s, \operatorname{sum} D\rangle = \langle s \mathbf{1}, D\rangle",
-    "⟨S, diag d⟩ = ⟨diag S, d⟩": r"\langle S, \operatorname{diag} d\rangle = \langle \operatorname{diag} S, d\rangle",
-    "⟨s, vec D⟩ = ⟨unvec s, D⟩": r"\langle s, \operatorname{vec} D\rangle = \langle \operatorname{vec}^{-1} s, D\rangle",
-    "⟨S, unvec d⟩ = ⟨vec S, d⟩": r"\langle S, \operatorname{vec}^{-1} d\rangle = \langle \operatorname{vec} S, d\rangle",
+    "⟨S, diag d⟩ = ⟨diag S, d⟩":
+        r"\langle S, \operatorname{diag} d\rangle = \langle \operatorname{diag} S, d\rangle",
+    "⟨s, vec D⟩ = ⟨unvec s, D⟩":
+        r"\langle s, \operatorname{vec} D\rangle = \langle \operatorname{vec}^{-1} s, D\rangle",
+    "⟨S, unvec d⟩ = ⟨vec S, d⟩":
+        r"\langle S, \operatorname{vec}^{-1} d\rangle = \langle \operatorname{vec} S, d\rangle",
     "linearity of ⟨·,·⟩": r"\text{linearity of } \langle\cdot,\cdot\rangle",
     "dy = J dx": r"\mathrm{d}y = J\,\mathrm{d}x",
     "df = ⟨∇f, dX⟩": r"\mathrm{d}f = \langle \nabla f, \mathrm{d}X\rangle",
-    "vec(A dX B) = (Bᵀ ⊗ A) vec(dX)": r"\operatorname{vec}(A\,\mathrm{d}X B) = (B^{\top} \otimes A) \operatorname{vec}(\mathrm{d}X)",
+    "vec(A dX B) = (Bᵀ ⊗ A) vec(dX)":
+        r"\operatorname{vec}(A\,\mathrm{d}X B) = (B^{\top} \otimes A) \operatorname{vec}(\mathrm{d}X)",
 }
 
 
@@ -121,7 +125,7 @@ def _stage_steps(derivative) -> Steps:
     program, name = derivative.program, derivative.wrt.name
     output = program.output
     steps = []
-    for stage, (var, signal, rules) in derivative.signals.items():
+    for var, signal, rules in derivative.signals.values():
         steps.append(Step(var, signal, rules or ("chain rule",)))
     gradient, rules = derivative.stage_gradient
     label = (f"∇_{name} {output}", rf"\nabla_{{{name}}} {output}")

@@ -33,7 +33,8 @@ def test_hessian_vector_product_without_the_hessian():
     assert "diag" not in str(p)
     assert p.check(seed=0).ok
     rng = np.random.default_rng(0)
-    Xv, yv, wv, vv = rng.standard_normal((5, 3)), rng.choice([-1.0, 1.0], 5), rng.standard_normal(3), rng.standard_normal(3)
+    Xv, yv = rng.standard_normal((5, 3)), rng.choice([-1.0, 1.0], 5)
+    wv, vv = rng.standard_normal(3), rng.standard_normal(3)
     H = mc.hessian("sum(log(1 + exp(-y * (X @ w))))", "w", SHAPES).to_numpy()(X=Xv, y=yv, w=wv)
     np.testing.assert_allclose(p.to_numpy()(X=Xv, y=yv, w=wv, v=vv), H @ vv, rtol=1e-12)
 

@@ -84,8 +84,8 @@ class LatexPrinter(InfixPrinter):
     def sqrt(self, inner_text):
         return rf"\sqrt{{{inner_text}}}"
 
-    call_names = {"vec": r"\operatorname{vec}", "unvec": r"\operatorname{vec}^{-1}", "trace": r"\operatorname{tr}", "det": r"\det", "logdet": r"\log\det",
-                  "sum": r"\operatorname{sum}", "diag": r"\operatorname{diag}",
+    call_names = {"vec": r"\operatorname{vec}", "unvec": r"\operatorname{vec}^{-1}", "trace": r"\operatorname{tr}",
+                  "det": r"\det", "logdet": r"\log\det", "sum": r"\operatorname{sum}", "diag": r"\operatorname{diag}",
                   "diagvec": r"\operatorname{diag}", "softmax": r"\operatorname{softmax}",
                   "log_softmax": r"\log\operatorname{softmax}"}
     identity, ones_column, ones_row, zero = "I", r"\mathbf{1}", r"\mathbf{1}^{\top}", "0"

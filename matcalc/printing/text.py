@@ -59,8 +59,8 @@ class TextPrinter(InfixPrinter):
     def sqrt(self, inner_text):
         return f"√({inner_text})"
 
-    call_names = {"vec": "vec", "unvec": "unvec", "trace": "tr", "det": "det", "logdet": "log det", "sum": "sum", "diag": "diag",
-                  "diagvec": "diag", "softmax": "softmax", "log_softmax": "log softmax"}
+    call_names = {"vec": "vec", "unvec": "unvec", "trace": "tr", "det": "det", "logdet": "log det", "sum": "sum",
+                  "diag": "diag", "diagvec": "diag", "softmax": "softmax", "log_softmax": "log softmax"}
     identity, ones_column, ones_row, zero = "I", "𝟏", "𝟏ᵀ", "0"
 
     def render_fn(self, e):
