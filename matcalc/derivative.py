@@ -74,8 +74,10 @@ class Derivative:
     def text(self, names: bool = True, expand: bool = False) -> str:
         """One line of text; long repeated subexpressions get a name (``…, where s = σ(…)``)
         unless ``names=False``. The result of a staged program is written in its stage names
-        unless ``expand=True``."""
-        return to_text(self.shown(expand), names)
+        unless ``expand=True``. A derivative that has only its differential form prints as
+        ``d(f) = …``."""
+        text = to_text(self.shown(expand), names)
+        return f"d({to_text(self.f)}) = {text}" if self.form == "differential" else text
 
     def shown(self, expand: bool = False) -> E.Expr:
         return self.named if self.named is not None and not expand else self.expr
@@ -84,7 +86,8 @@ class Derivative:
         return f"<{self.kind} of {self.f} w.r.t. {self.wrt.name}: {self}>"
 
     def latex(self, names: bool = True, expand: bool = False) -> str:
-        return to_latex(self.shown(expand), names)
+        text = to_latex(self.shown(expand), names)
+        return rf"\mathrm{{d}}\left({to_latex(self.f)}\right) = {text}" if self.form == "differential" else text
 
     def _repr_latex_(self):
         return f"${self.latex()}$"

@@ -39,13 +39,14 @@ def factor_sum(terms: list, shape) -> E.Expr:
     parts = [_split(t) for t in terms]
     best = None
     for side in (-1, 0):   # a common right factor first, then a common left one
-        groups: dict = {}
-        for i, (_, chain) in enumerate(parts):
-            if chain:
-                groups.setdefault(chain[side], []).append(i)
-        for common, members in groups.items():
-            if len(members) >= 2 and (best is None or len(members) > len(best[2])):
-                best = (side, common, members)
+        for alone in (False, True):   # terms with more factors; then terms that are only the factor
+            groups: dict = {}
+            for i, (_, chain) in enumerate(parts):
+                if chain and (len(chain) == 1) == alone:
+                    groups.setdefault(chain[side], []).append(i)
+            for common, members in groups.items():
+                if len(members) >= 2 and (best is None or len(members) > len(best[2])):
+                    best = (side, common, members)
     if best is None:
         return _pull_common_scalars(terms, shape)
     side, common, members = best

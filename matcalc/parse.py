@@ -560,9 +560,7 @@ class Builder:
         if self.is_one(r):
             return (c, c)
         if self.known(shape) or self.unifier.find(r) is self.unifier.find(c) or final:
-            if final and not self.known(shape) and self.unifier.find(r) is not self.unifier.find(c):
-                self.shape_error(node, "cannot tell whether diag takes a vector or a square matrix here; "
-                                       "declare the shape of its argument")
+            # by default a non-vector argument is a square matrix, and diag gives its diagonal
             self.unify(node, r, c, lambda: f"diag needs a vector or a square matrix, got {self.text(shape)}")
             return (r, 1)
         return None

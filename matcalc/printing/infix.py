@@ -240,6 +240,9 @@ class InfixPrinter:
         inner = e.args[0]
         if inner.op == "T":
             return self.at(inner.args[0], ATOM) + self.inverse_transpose_mark, POSTFIX
+        flipped = transpose(inner)
+        if transpose_marks(flipped) < transpose_marks(inner):   # (Bᵀ Xᵀ Aᵀ)⁻¹ is (A X B)⁻ᵀ
+            return self.at(flipped, ATOM) + self.inverse_transpose_mark, POSTFIX
         return self.at(inner, ATOM) + self.inverse_mark, POSTFIX
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import expr as E
 
-MIN_LENGTH = 8   # σ(W₁ x) stays written out; σ(−y ⊙ (X w)) gets a name
+MIN_LENGTH = 10   # σ(W₁ x) and sin(aᵀ x) stay written out; σ(−y ⊙ (X w)) gets a name
 _NAMEABLE = {"fn", "softmax", "log_softmax"}
 _PREFERRED = {"sigmoid": "s", "softmax": "p", "log_softmax": "q", "tanh": "h", "relu": "r", "exp": "e"}
 _FALLBACK = "uvwabcdgkpqrst"
