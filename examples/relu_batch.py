@@ -8,7 +8,7 @@ The same data in both (X, W, w, y of one are the transposes of those of the othe
 same loss, so the two gradients w.r.t. W are transposes of each other.
 """
 import numpy as np
-from _common import derive_and_compare, fail, random_inputs
+from _common import derive_and_compare, fail, random_inputs, show_steps, verify_claims
 
 import matcalc as mc
 
@@ -29,6 +29,11 @@ def grad_dim(X, W, w, y):
 
 dim_first = random_inputs(L_dim, {"D": D, "H": H, "N": N}, seed=7)
 g_dim = derive_and_compare(L_dim, W, grad_dim, dim_first, "((wᵀ δ) ⊙ [W X > 0]) Xᵀ", of="L")
+show_steps(g_dim)
+# The derivative of relu is the mask [z > 0] (step(z)); the classic mistake puts relu itself.
+verify_claims(L_dim, W, "((w.T @ (2 * (w @ relu(W @ X) - y))) * step(W @ X)) @ X.T",
+              "((w.T @ (2 * (w @ relu(W @ X) - y))) * relu(W @ X)) @ X.T",
+              "relu instead of its derivative", "elementwise-derivative", of="L")
 
 print("Sample first")
 X, W = mc.matrix("X", "N", "D"), mc.matrix("W", "D", "H")
@@ -45,6 +50,10 @@ def grad_sample(X, W, w, y):
 
 sample_first = {name: value.T for name, value in dim_first.items()}
 g_sample = derive_and_compare(L_sample, W, grad_sample, sample_first, "Xᵀ ((δ wᵀ) ⊙ [X W > 0])", of="L")
+# The classic mistake here: the other convention's (transposed) gradient.
+verify_claims(L_sample, W, "X.T @ ((2 * (relu(X @ W) @ w - y) @ w.T) * step(X @ W))",
+              "((2 * (relu(X @ W) @ w - y) @ w.T) * step(X @ W)).T @ X",
+              "the other convention's layout", "transpose", of="L")
 
 dW_dim = g_dim.to_numpy()(**dim_first)
 dW_sample = g_sample.to_numpy()(**sample_first)

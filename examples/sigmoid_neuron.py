@@ -5,7 +5,7 @@ f = σ(wᵀx + b). With ddot = f (1 − f), the derivative of the sigmoid, the n
 and evaluate at w = [2, −3], b = −3, x = [−1, −2] (the notes keep b as w[2]).
 """
 import numpy as np
-from _common import derive_and_compare, fail, random_inputs
+from _common import derive_and_compare, fail, random_inputs, show_steps, verify_claims
 
 import matcalc as mc
 
@@ -31,6 +31,7 @@ formulas = {
 inputs = random_inputs(f, {"n": 4}, seed=8)
 derivatives = {v: derive_and_compare(f, v, formula, inputs, notes)
                for v, (formula, notes) in formulas.items()}
+show_steps(derivatives[w])
 
 print("at the notes' point (w = [2, −3], b = −3, x = [−1, −2]):")
 notes_point = {"w": np.array([2.0, -3.0]), "x": np.array([-1.0, -2.0]), "b": -3.0}
@@ -39,3 +40,7 @@ for v, g in derivatives.items():
     print(f"  d{v} =", np.round(value, 4))
     if not np.allclose(value, formulas[v][0](**notes_point)):
         fail(f"d{v} at the notes' point")
+
+# ddot = f (1 − f): the classic mistake takes the derivative of σ as σ itself.
+verify_claims(f, w, "sigmoid(w.T @ x + b) * (1 - sigmoid(w.T @ x + b)) * x", "sigmoid(w.T @ x + b) * x",
+              "σ instead of σ (1 − σ)", "elementwise-derivative")
