@@ -52,8 +52,11 @@ class Program:
     def rename(self, e: E.Expr, inlined: bool = True) -> E.Expr:
         """``e`` with the parts that a stage computes written as that stage's name (not the output)."""
         source = self.inlined if inlined else self.stages
-        mapping = {source[n]: self.stage_vars[n] for n in self.order[:-1]
-                   if source[n].op not in ("var", "const")}
+        mapping = {}
+        for n in self.order[:-1]:
+            if source[n].op not in ("var", "const"):
+                mapping[source[n]] = self.stage_vars[n]
+                mapping.setdefault(E.transpose(source[n]), E.transpose(self.stage_vars[n]))
         return E.substitute(e, mapping) if mapping else e
 
     def add(self, name: str, e: E.Expr):
@@ -72,7 +75,9 @@ def is_program(text) -> bool:
 
 
 def _lines(text: str) -> list:
-    return [line for line in re.split(r"[\n;]", text) if line.strip() and not line.strip().startswith("#")]
+    """The statements of a program: lines (or ``;``-separated parts), comments after ``#`` removed."""
+    lines = (line.split("#", 1)[0] for line in re.split(r"[\n;]", text))
+    return [line for line in lines if line.strip()]
 
 
 def parse_program(text: str, variables: dict, syntax: str = "numpy", definitions: dict | None = None) -> Program:
@@ -133,7 +138,9 @@ def backpropagate(program: Program, wrt: E.Expr, gradient_of) -> tuple:
             signals[name] = (var, signal, tuple(dict.fromkeys(used[name])))
             weighted = E.sum_all(E.mul(var, e)) if e.shape != SCALAR else E.mul(var, e)
         for u in sorted(e.free_vars, key=lambda v: v.name):
-            if u is wrt or (INTERMEDIATE in u.data[1] and u.name in program.stages):
+            on_path = u is wrt or (INTERMEDIATE in u.data[1] and u.name in program.stages
+                                   and program.inlined[u.name].depends_on(wrt))
+            if on_path:
                 key = u.name if u is not wrt else None
                 local, rules = gradient_of(weighted, u)
                 contributions.setdefault(key, []).append(simplify(program.rename(local, inlined=False)))

@@ -147,6 +147,8 @@ class Judge:
         self.seed = seed
         self.trials = trials
         self.symmetric = answer.kind == "gradient" and bool(answer.wrt.data[1] & {"symmetric", "spd"})
+        self.program = answer.program
+        self.extra_inputs: list = []
 
     # -- the verdict ----------------------------------------------------------------------------
     def verdict(self) -> Verdict:
@@ -178,6 +180,12 @@ class Judge:
         return Verdict(correct, category, method, message, self.answer, self.claim, self.text,
                        counterexample, list(details))
 
+    def layout(self) -> str:
+        """The layout of the answer: gradients default to denominator, Jacobians to numerator."""
+        if self.answer.layout:
+            return self.answer.layout
+        return "denominator" if self.answer.kind == "gradient" else "numerator"
+
     def describe_kind(self) -> str:
         kind = {"gradient": "gradient", "jacobian": "Jacobian", "hessian": "Hessian"}[self.answer.kind]
         return f"{kind} w.r.t. {self.answer.wrt.name}"
@@ -197,7 +205,7 @@ class Judge:
         not finite), or ``None`` if the claim is never finite where the answer is."""
         inputs = self.functions()
         rng = np.random.default_rng(self.seed)
-        sampler = Sampler(self.answer.f, inputs, rng, self.truth_fn.free_dims + self.claim_fn.free_dims)
+        sampler = self.sampler = Sampler(self.answer.f, inputs, rng, self.truth_fn.free_dims + self.claim_fn.free_dims)
         self.sizes = sampler.sizes
         self.inputs, out = [], []
         fallback = None
@@ -249,21 +257,21 @@ class Judge:
     def wrong_shape(self) -> Verdict:
         expected = self.answer.expr.shape
         got = self.claim.shape
+        layout = self.layout()
         because = f"the {self.describe_kind()} is {shape_text(expected)}"
-        if self.answer.kind == "gradient" and self.answer.layout != "numerator":
+        if self.answer.kind == "gradient" and layout == "denominator":
             because += f" (the shape of {self.answer.wrt.name})"
         elif self.answer.kind == "jacobian":
-            because += " (outputs × variables)"
+            because += " (outputs × variables)" if layout == "numerator" else " (variables × outputs)"
         base = f"wrong shape: {because}, but the claim is {shape_text(got)}"
         samples = self.samples_if_possible()
         if got == (expected[1], expected[0]) and samples is not None:
             if all(_relative(c.T, t) <= TOLERANCE for t, c in samples):
                 if self.answer.kind in ("gradient", "jacobian") and (1 in expected or self.answer.kind == "jacobian"):
+                    other = "numerator" if layout == "denominator" else "denominator"
                     return self.make(False, "layout", "numeric",
-                                     f"{base}: the claim is the transpose of the answer — the other layout "
-                                     f"({'numerator' if self.answer.layout != 'numerator' else 'denominator'} "
-                                     "layout); matcalc's default writes a gradient in the shape of its variable "
-                                     "and a Jacobian as outputs × variables")
+                                     f"{base}: the claim is the transpose of the answer — the {other}-layout form; "
+                                     f"this {self.answer.kind} is asked for in {layout} layout")
                 return self.make(False, "transpose", "numeric",
                                  f"{base}: the claim is the transpose of the answer")
             return self.make(False, "shape", "numeric", f"{base}; its transpose is not the answer either",
@@ -293,9 +301,10 @@ class Judge:
         if self.claim.shape[0] == self.claim.shape[1] and self.claim.shape != SCALAR and \
                 all(_relative(c, t.T) <= TOLERANCE for t, c in samples):
             if self.answer.kind == "jacobian":
+                other = "numerator" if self.layout() == "denominator" else "denominator"
                 return self.make(False, "layout", "numeric",
-                                 "the claim is the transpose of the Jacobian: the denominator-layout form "
-                                 "(variables × outputs); the Jacobian here is outputs × variables (numerator layout)")
+                                 f"the claim is the transpose of the Jacobian: the {other}-layout form; the "
+                                 f"Jacobian here is in {self.layout()} layout")
             return self.make(False, "transpose", "numeric",
                              "the claim is the transpose of the answer (with samples as rows instead of columns, "
                              "or the gradient w.r.t. the transposed variable?)")
@@ -319,31 +328,47 @@ class Judge:
                          counterexample=self.counterexample(samples))
 
     def term_diagnosis(self, samples):
-        answer_terms = expand_terms(self.answer.expr)
-        claim_terms = expand_terms(self.claim)
-        if answer_terms and 1 < len(answer_terms) <= MAX_TERMS:
-            coefficients = self.fit(answer_terms, [c for _, c in samples])
+        """Write the answer (then the claim) as a sum of terms and fit the other to them: as
+        printed first, then with products expanded."""
+        for answer_terms in _term_levels(self.answer.expr):
+            coefficients = self.fit(answer_terms, self.claim_fn)
             if coefficients is not None:
                 found = self.explain_answer_fit(answer_terms, coefficients)
                 if found is not None:
                     return found
-        if claim_terms and 1 < len(claim_terms) <= MAX_TERMS:
-            coefficients = self.fit(claim_terms, [t for t, _ in samples])
-            if coefficients is not None and all(c in (0, 1) for c in coefficients):
-                extra = [t for t, c in zip(claim_terms, coefficients) if c == 0]
+        for claim_terms in _term_levels(self.claim):
+            coefficients = self.fit(claim_terms, self.truth_fn)
+            if coefficients is not None and all(c in (0, 1) for c in coefficients) and 0 in coefficients:
+                extra = simplify(E.add(*[t for t, c in zip(claim_terms, coefficients) if c == 0]))
                 return self.make(False, "extra-term", "numeric",
-                                 f"the claim has an extra term: {_listing(extra)} does not belong in the answer",
+                                 f"the claim has an extra term: {self.show(extra)} does not belong in the answer",
                                  counterexample=self.counterexample(samples))
         return None
 
-    def fit(self, terms, targets):
-        """Coefficients ``α`` (nice rationals) with ``target ≈ Σ α_i term_i`` on every sample."""
+    def fit_inputs(self, count: int) -> list:
+        """At least ``count`` inputs where the answer is finite (more than the comparison used)."""
+        while len(self.extra_inputs) < count:
+            values = self.sampler.draw()
+            if np.all(np.isfinite(self.evaluate(self.truth_fn, values))):
+                self.extra_inputs.append(values)
+        return self.extra_inputs[:count]
+
+    def fit(self, terms, target_fn):
+        """Coefficients ``α`` (nice rationals) with ``target ≈ Σ α_i term_i`` on enough random
+        inputs to determine them, or ``None``."""
+        if not 1 < len(terms) <= MAX_TERMS:
+            return None
+        shape = np.shape(self._samples[0][0])
+        size = max(1, int(np.prod(shape)))
+        inputs = self.fit_inputs(max(self.trials, -(-3 * len(terms) // size) + 1))
         try:
-            columns = [self.values_of(t) for t in terms]
+            functions = [NumpyFunction(t, "term", "matrix", required=frozenset(self.answer.variables) | t.free_vars)
+                         for t in terms]
+            a = np.column_stack([np.concatenate([np.ravel(np.broadcast_to(self.evaluate(fn, v), shape))
+                                                 for v in inputs]) for fn in functions])
+            b = np.concatenate([np.ravel(self.evaluate(target_fn, v)) for v in inputs])
         except (MatcalcError, ValueError):
             return None
-        a = np.column_stack([np.concatenate([np.ravel(v) for v in col]) for col in columns])
-        b = np.concatenate([np.ravel(t) for t in targets])
         if not np.all(np.isfinite(a)) or not np.all(np.isfinite(b)):
             return None
         alpha, *_ = np.linalg.lstsq(a, b, rcond=None)
@@ -356,6 +381,11 @@ class Judge:
             return None
         return nice
 
+    def show(self, e: E.Expr) -> str:
+        """An expression as the user wrote it: factored, in the program's stage names."""
+        e = factor(simplify(e))
+        return to_text(self.program.rename(e) if self.program is not None else e)
+
     def explain_answer_fit(self, terms, coefficients):
         wrong = [(t, c) for t, c in zip(terms, coefficients) if c != 1]
         if not wrong:
@@ -363,20 +393,21 @@ class Judge:
         missing = [t for t, c in wrong if c == 0]
         flipped = [t for t, c in wrong if c == -1]
         scaled = [(t, c) for t, c in wrong if c not in (0, -1)]
+        counterexample = self.counterexample(self._samples)
         if missing and not flipped and not scaled:
             return self.make(False, "missing-term", "numeric",
-                             f"the claim misses a term: {_listing(missing)} is part of the answer but not of "
-                             "the claim", counterexample=self.counterexample(self._samples))
+                             f"the claim misses a term: {self.show(E.add(*missing))} is part of the answer "
+                             "but not of the claim", counterexample=counterexample)
         if flipped and not missing and not scaled:
+            part = E.add(*flipped)
             return self.make(False, "sign", "numeric",
-                             f"a sign error in one term: the claim has {_listing([E.neg(t) for t in flipped])} "
-                             f"where the answer has {_listing(flipped)}",
-                             counterexample=self.counterexample(self._samples))
-        if scaled and not missing and not flipped:
-            (term, c), = scaled[:1]
+                             f"a sign error in one term: the claim has {self.show(E.neg(part))} where the answer "
+                             f"has {self.show(part)}", counterexample=counterexample)
+        if len(scaled) == 1 and not missing and not flipped:
+            term, c = scaled[0]
             return self.make(False, "other", "numeric",
-                             f"one term has the wrong factor: the claim has {E.scale(c, term)} where the answer "
-                             f"has {term}", counterexample=self.counterexample(self._samples))
+                             f"one term has the wrong factor: the claim has {self.show(E.scale(c, term))} where "
+                             f"the answer has {self.show(term)}", counterexample=counterexample)
         return None
 
     def mistake_diagnosis(self, samples):
@@ -400,11 +431,15 @@ class Judge:
                     continue
                 values = self.values_of(result)
                 if all(_relative(c, v) <= TOLERANCE for v, (_, c) in zip(values, samples)):
+                    shown = self.show(result)
+                    details = [] if shown == self.show(self.claim) else \
+                        [f"(the claim is what the chain rule gives with that mistake: {shown})"]
+                    where = self.show(node)
+                    if where != to_text(node):   # a stage name: say what it stands for
+                        where = f"{where} = {to_text(node)}"
                     return self.make(False, "elementwise-derivative", "numeric",
-                                     f"right except for the derivative of an elementwise function at {node}: "
-                                     f"{rule.note}",
-                                     details=[f"(the claim is what the chain rule gives with that mistake: "
-                                              f"{factor(result)})"],
+                                     f"right except for the derivative of an elementwise function at "
+                                     f"{where}: {rule.note}", details=details,
                                      counterexample=self.counterexample(samples))
         return None
 
@@ -425,15 +460,29 @@ class Judge:
                 continue
             values = self.values_of(result)
             if all(_relative(c, v) <= TOLERANCE for v, (_, c) in zip(values, samples)):
+                name = self.show(m)
+                terms = expand_terms(self.answer.expr)
                 mirror = E.transpose(m)
-                transposed = [t for t in expand_terms(self.answer.expr) if mirror in E.walk(t)]
-                which = f": the term {_listing(transposed)} is missing and its mirror counted twice" \
-                    if transposed else ""
-                return self.make(False, "missing-term", "numeric",
-                                 f"the claim treats {m.name} as symmetric, which it is not declared to be{which}; "
-                                 f"the claim is right only when {m.name} = {m.name}ᵀ",
-                                 counterexample=self.counterexample(samples))
+                mirrored = [t for t in terms if mirror in E.walk(t)]
+                if mirrored and len(mirrored) < len(terms):   # (A + Aᵀ) x written as 2 A x
+                    return self.make(False, "missing-term", "numeric",
+                                     f"the claim treats {name} as symmetric, which it is not declared to be: the "
+                                     f"term {self.show(E.add(*mirrored))} is missing and its mirror counted twice; "
+                                     f"the claim is right only when {name} = {name}ᵀ",
+                                     counterexample=self.counterexample(samples))
+                return self.make(False, "other", "numeric",
+                                 f"the claim treats {name} as symmetric, which it is not declared to be: it has "
+                                 f"{name} where the answer has {name}ᵀ (a transpose is missing); the claim is right "
+                                 f"only when {name} = {name}ᵀ", counterexample=self.counterexample(samples))
         return None
+
+
+def _term_levels(e: E.Expr) -> list:
+    """The terms of ``e``: as written (the top-level sum), then with products expanded."""
+    top = list(e.args) if e.op == "add" else [e]
+    top = [E.mul(t, E.ones(e.shape)) if t.shape != e.shape else t for t in top]
+    expanded = expand_terms(e)
+    return [top] if len(expanded) == len(top) else [top, expanded]
 
 
 def expand_terms(e: E.Expr) -> list:
@@ -497,6 +546,3 @@ def _common_ratio(samples):
 def _fraction_text(c: Fraction) -> str:
     return str(c.numerator) if c.denominator == 1 else f"{c.numerator}/{c.denominator}"
 
-
-def _listing(terms) -> str:
-    return " and ".join(f"'{t}'" for t in terms)
