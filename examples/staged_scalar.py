@@ -86,4 +86,4 @@ verify_claims(PROGRAM, "x", "invden - num * sigx * (1 - sigx) / den**2 - 2 * num
               "σ instead of σ (1 − σ)", "elementwise-derivative", SHAPES)
 verify_claims(PROGRAM, "y", "invden * sigy * (1 - sigy) - 2 * num * xpy / den**2",
               "invden * sigy * (1 - sigy)",
-              "the branch through xpy forgotten", None, SHAPES)
+              "the branch through xpy forgotten", "missing-term", SHAPES)

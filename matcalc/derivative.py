@@ -27,7 +27,7 @@ from .factor import factor
 from .parse import build_expression
 from .printing.latex import to_latex
 from .printing.numpy import NumpyFunction
-from .printing.text import to_text
+from .printing.text import format_name, to_text
 from .rewrite import Recorder, simplify
 from .shapes import SCALAR, parse_dims, shape_text
 from .staged import backpropagate, expand_signals, is_program, parse_program
@@ -181,7 +181,7 @@ class Derivatives(Mapping):
         return len(self._items)
 
     def __str__(self):
-        return "\n".join(f"∂/∂{name}: {d}" for name, d in self._items.items())
+        return "\n".join(f"∂/∂{format_name(name)}: {d}" for name, d in self._items.items())
 
     def __repr__(self):
         return f"<derivatives of {self.f} w.r.t. {', '.join(self._items)}>"
@@ -217,9 +217,20 @@ class Derivatives(Mapping):
     def source(self) -> str:
         return self.to_numpy().source
 
-    def check(self, seed=None, trials: int = 3):
-        """The check of each derivative, by name."""
-        return {name: d.check(seed=seed, trials=trials) for name, d in self._items.items()}
+    def check(self, seed=None, trials: int = 3) -> "CheckReports":
+        """The check of each derivative, by name; ``.ok`` when all pass."""
+        return CheckReports({name: d.check(seed=seed, trials=trials) for name, d in self._items.items()})
+
+
+class CheckReports(dict):
+    """Checks by variable name."""
+
+    @property
+    def ok(self) -> bool:
+        return all(report.ok for report in self.values())
+
+    def __str__(self):
+        return "\n".join(f"∂/∂{format_name(name)}: {report}" for name, report in self.items())
 
 
 # ---------------------------------------------------------------------------------------

@@ -56,10 +56,13 @@ class Differentiator:
         return out
 
     def placeholder(self, a: E.Expr) -> E.Expr:
+        """``d(a)`` as shown in a step: ``dX`` itself, ``dXᵀ`` for ``Xᵀ``, else ``d(a)``."""
         if a is self.wrt:
             return self.dx
         if not a.depends_on(self.wrt):
             return E.zero(a.shape)
+        if a.op == "T" and a.args[0] is self.wrt:
+            return E.transpose(self.dx)
         return E.differential_of(a)
 
     def local(self, e: E.Expr, d) -> tuple:

@@ -359,7 +359,9 @@ _FACTOR_RANK = {"var": 0, "T": 0, "matmul": 1, "fn": 2, "pow": 2, "add": 3, "dof
 def _factor_order(e: Expr):
     base = e.args[0] if e.op == "pow" else e
     rank = _FACTOR_RANK.get(base.op, 2)
-    if base.op == "var" and "intermediate" in base.data[1]:
+    if base.op == "var" and "differential" in base.data[1]:
+        rank = 4   # the differential last: 2 x dx
+    elif base.op == "var" and "intermediate" in base.data[1]:
         # a backward signal comes first, the name of a stage is a function value: δh ⊙ h ⊙ (1 − h)
         rank = 1 if base.data[0].startswith("δ") else 2
     return (0 if e.shape == SCALAR else 1, rank, base.key, e.key)
@@ -489,9 +491,15 @@ def _scalar_chain(chain: list) -> Expr:
     if any(f.op == "matmul" for f in backward_factors):
         return forward
     backward = _node("matmul", tuple(backward_factors), SCALAR)
-    if (_transpose_marks(backward.args), backward.key) < (_transpose_marks(forward.args), forward.key):
+    if _orientation(backward.args) + (backward.key,) < _orientation(forward.args) + (forward.key,):
         return backward
     return forward
+
+
+def _orientation(chain) -> tuple:
+    """Fewer transposes first; then a differential as far right as possible (xᵀ A dx)."""
+    positions = [i for i, f in enumerate(chain) if "differential" in (f.args[0] if f.op == "T" else f).props]
+    return (_transpose_marks(chain), -positions[0] if positions else 0)
 
 
 def matmul(*factors) -> Expr:

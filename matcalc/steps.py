@@ -115,8 +115,8 @@ def derivation(derivative) -> Steps:
             _jacobian_steps(dg, dx, steps, derivative._check_form, name, hessian=True)
     title = f"{derivative.kind} of {to_text(f)} w.r.t. {name}"
     if derivative.layout and derivative.expr is not derivative._check_form:
-        steps.append(Step(("in " + derivative.layout + " layout", r"\text{in " + derivative.layout + " layout}"),
-                          derivative.expr, ("transpose",)))
+        label = steps[-1].lhs if steps and isinstance(steps[-1].lhs, tuple) else ("result", r"\text{result}")
+        steps.append(Step(label, derivative.expr, (f"transpose: {derivative.layout} layout",)))
     return Steps(title, steps)
 
 
@@ -143,10 +143,11 @@ def _differential_steps(f: E.Expr, wrt: E.Expr, steps: list):
     chained = d(f)
     events = {node: (rule, shown) for rule, node, shown in recorder.events}
     for node in _preorder(f):
-        if node in events:
+        trivial = node.op == "T" and node.args[0] is wrt   # d(Xᵀ) = dXᵀ is shown in place
+        if node in events and not trivial:
             rule, shown = events[node]
             steps.append(Step(E.differential_of(node), shown, (rule,)))
-    if len(events) > 1:
+    if len(steps) > 1 and to_text(steps[-1].rhs) != to_text(chained) or len(steps) == 0:
         steps.append(Step(E.differential_of(f), chained, ("chain rule",)))
     rules = Recorder()
     simplified = simplify(chained, rules)
