@@ -217,7 +217,7 @@ class Derivatives(Mapping):
     def source(self) -> str:
         return self.to_numpy().source
 
-    def check(self, seed=None, trials: int = 3) -> "CheckReports":
+    def check(self, seed=None, trials: int = 3) -> CheckReports:
         """The check of each derivative, by name; ``.ok`` when all pass."""
         return CheckReports({name: d.check(seed=seed, trials=trials) for name, d in self._items.items()})
 
