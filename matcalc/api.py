@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from . import expr as E
 from .errors import MatcalcError, ShapeError
+from .limits import guarded
 from .ops import FUNCTIONS
 from .parse import build_expression
 from .shapes import SCALAR, parse_dim
@@ -60,6 +61,7 @@ def ones(rows, cols=1) -> E.Expr:
     return E.ones((parse_dim(rows), parse_dim(cols)))
 
 
+@guarded
 def parse(text: str, shapes: dict | None = None, syntax: str = "numpy") -> E.Expr:
     """An expression from a string; ``shapes`` as in ``derive``."""
     from .derivative import make_variables

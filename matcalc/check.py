@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import expr as E
+from .limits import guarded
 from .printing.numpy import NumpyFunction
 from .shapes import resolve_dim
 
@@ -189,6 +190,7 @@ def vec(a) -> np.ndarray:
     return np.asarray(a, dtype=float).reshape(-1, order="F")
 
 
+@guarded
 def check_derivative(f: E.Expr, wrt: E.Expr, numeric, kind: str, variables, seed=None,
                      trials: int = 3, tolerance: float = 1e-6, entries: bool = False,
                      direction: E.Expr | None = None) -> CheckReport:

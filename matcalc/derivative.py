@@ -24,6 +24,7 @@ from .check import check_derivative
 from .diff import Differentiator, gradient_from_differential, jacobian_from_differential
 from .errors import MatcalcError, UnknownNameError, UnsupportedDerivativeError
 from .factor import factor
+from .limits import guarded
 from .parse import build_expression
 from .printing.latex import to_latex
 from .printing.numpy import NumpyFunction
@@ -326,6 +327,7 @@ def _resolve(f, wrt, shapes, syntax, definitions=None):
     return f_expr, pairs, many, inputs, program, assumed
 
 
+@guarded
 def derive(f, wrt, shapes: dict | None = None, *, order: int = 1, layout=None,
            syntax: str = "numpy", symmetric_gradient: str = "sym", definitions: dict | None = None):
     """The derivative of ``f`` with respect to ``wrt`` in closed form.
@@ -361,6 +363,7 @@ def derive(f, wrt, shapes: dict | None = None, *, order: int = 1, layout=None,
     return results[pairs[0][1].name]
 
 
+@guarded
 def hvp(f, wrt, v, shapes: dict | None = None, *, syntax: str = "numpy") -> Derivative:
     """The Hessian-vector product ``H v`` of a scalar ``f`` in closed form, without forming ``H``:
     the differential of the gradient with ``dx`` replaced by ``v``."""

@@ -41,7 +41,10 @@ class Differentiator:
     def __call__(self, e: E.Expr) -> E.Expr:
         hit = self.memo.get(e)
         if hit is None:
-            hit = self.memo[e] = self._differential(e)
+            for node in E.walk(e):   # operands first, so that no call recurses deeply
+                if node not in self.memo:
+                    self.memo[node] = self._differential(node)
+            hit = self.memo[e]
         return hit
 
     def _differential(self, e: E.Expr) -> E.Expr:

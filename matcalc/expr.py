@@ -54,33 +54,12 @@ class Expr:
     @property
     def key(self) -> tuple:
         """A total order on expressions, used to sort the operands of commutative operations."""
-        k = self._key
-        if k is None:
-            data = self.data
-            if self.op == "var":
-                data = (data[0], tuple(sorted(data[1])))
-            elif self.op == "const":
-                data = float(data)
-            k = (_RANK.get(self.op, 9), self.op, data, tuple(a.key for a in self.args),
-                 tuple(str(d) for d in self.shape))
-            self._key = k
-        return k
+        return self._key
 
     @property
     def free_vars(self) -> frozenset:
         """The variables (``op == "var"``) this expression contains."""
-        v = self._vars
-        if v is None:
-            if self.op == "var":
-                v = frozenset((self,))
-            elif not self.args:
-                v = frozenset()
-            elif len(self.args) == 1:
-                v = self.args[0].free_vars
-            else:
-                v = frozenset().union(*(a.free_vars for a in self.args))
-            self._vars = v
-        return v
+        return self._vars
 
     def depends_on(self, variable: Expr) -> bool:
         return variable in self.free_vars
@@ -185,8 +164,21 @@ def _node(op: str, args: tuple, shape: tuple, data=None) -> Expr:
         node.args = args
         node.shape = shape
         node.data = data
-        node._key = None
-        node._vars = None
+        # computed once, from the operands' (which exist already): no recursion on deep trees
+        sort_data = data
+        if op == "var":
+            sort_data = (data[0], tuple(sorted(data[1])))
+        elif op == "const":
+            sort_data = float(data)
+        node._key = (_RANK.get(op, 9), op, sort_data, tuple(a._key for a in args), tuple(str(d) for d in shape))
+        if op == "var":
+            node._vars = frozenset((node,))
+        elif not args:
+            node._vars = frozenset()
+        elif len(args) == 1:
+            node._vars = args[0]._vars
+        else:
+            node._vars = frozenset().union(*(a._vars for a in args))
         _TABLE[key] = node
     return node
 
@@ -564,10 +556,21 @@ def _mixed_products(chain: list) -> list:
 # Transpose
 # ---------------------------------------------------------------------------------------
 
+_TRANSPOSED: dict = {}   # node -> its transpose (nodes are interned, so this never goes stale)
+
+
 def transpose(e: Expr) -> Expr:
     e = as_expr(e)
     if e.shape == SCALAR:
         return e
+    hit = _TRANSPOSED.get(e)
+    if hit is None:
+        hit = _TRANSPOSED[e] = _transpose(e)
+        _TRANSPOSED.setdefault(hit, e)
+    return hit
+
+
+def _transpose(e: Expr) -> Expr:
     op = e.op
     if op == "var":
         props = e.data[1]
@@ -652,11 +655,15 @@ def _fewer_transposes(x: Expr):
     return flipped if _marks(flipped) + 1 <= _marks(x) else None
 
 
+_MARKS: dict = {}
+
+
 def _marks(e: Expr) -> int:
     """How many transposes ``e`` is written with."""
-    if e.op == "T":
-        return 1 + _marks(e.args[0])
-    return sum(_marks(a) for a in e.args)
+    hit = _MARKS.get(e)
+    if hit is None:
+        hit = _MARKS[e] = (1 + _marks(e.args[0])) if e.op == "T" else sum(_marks(a) for a in e.args)
+    return hit
 
 
 # ---------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from . import expr as E
 from .diff import Differentiator, gradient_from_differential, jacobian_from_differential
 from .factor import factor
+from .limits import guarded
 from .printing.latex import to_latex
 from .printing.text import to_text
 from .rewrite import Recorder, simplify
@@ -87,6 +88,7 @@ class Steps(list):
         return f"$${self.latex()}$$"
 
 
+@guarded
 def derivation(derivative) -> Steps:
     """The steps that lead from ``derivative.f`` to ``derivative.expr``."""
     f, wrt = derivative.f, derivative.wrt

@@ -28,6 +28,7 @@ from .check import Sampler
 from .derivative import Derivative, compute, derive, make_variables
 from .errors import MatcalcError, ShapeError
 from .factor import factor
+from .limits import guarded
 from .ops import operation_key
 from .parse import build_expression
 from .printing.numpy import NumpyFunction
@@ -107,6 +108,7 @@ class Verdict:
         return "\n".join(parts)
 
 
+@guarded
 def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, syntax: str = "numpy",
            layout=None, symmetric_gradient: str = "sym", definitions: dict | None = None, seed: int = 0,
            trials: int = 4) -> Verdict:

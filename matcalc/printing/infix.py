@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..expr import Expr, split_coefficient, transpose
+from ..expr import Expr, split_coefficient, transpose, walk
 from ..shapes import SCALAR
 
 # precedence of what an expression prints as
@@ -83,6 +83,9 @@ class InfixPrinter:
         """``(text, precedence)`` of ``e``."""
         hit = self.memo.get(e)
         if hit is None:
+            for node in walk(e)[:-1]:   # operands first, so that no call recurses deeply
+                if node not in self.memo:
+                    self.memo[node] = self.render(node)
             hit = self.memo[e] = self.render(e)
         return hit
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from ..limits import guarded
 from .infix import ATOM, UNARY, InfixPrinter
 
 GREEK_LATEX = {
@@ -133,6 +134,7 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
+@guarded
 def to_latex(e, names: bool = False) -> str:
     printer = LatexPrinter()
     return printer.with_names(e) if names else printer(e)

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import expr as E
 from ..errors import MatcalcError, ShapeError
+from ..limits import guarded
 from ..shapes import SCALAR, resolve_dim, shape_text
 
 HELPERS = {
@@ -72,7 +73,7 @@ class NumpyWriter:
     def __init__(self, exprs: list):
         self.exprs = exprs
         self.lines: list = []
-        self.names: dict = {}
+        self.done: dict = {}
         self.helpers: set = set()
         self.dims: set = set()
         self._temps = 0
@@ -90,15 +91,20 @@ class NumpyWriter:
 
     def code(self, e: E.Expr) -> tuple:
         """``(code, precedence)``, with shared subexpressions assigned to temporaries."""
-        name = self.names.get(e)
-        if name is not None:
-            return name, _ATOM
+        hit = self.done.get(e)
+        if hit is None:
+            for node in E.walk(e):   # operands first, so that no call recurses deeply
+                if node not in self.done:
+                    self.done[node] = self._emit(node)
+            hit = self.done[e]
+        return hit
+
+    def _emit(self, e: E.Expr) -> tuple:
         text, prec = self._code(e)
         if e in self.shared:
             self._temps += 1
             temp = f"t{self._temps}"
             self.lines.append(f"{temp} = {text}")
-            self.names[e] = temp
             return temp, _ATOM
         return text, prec
 
@@ -452,5 +458,6 @@ def resolve_shape(shape, arrays, variables) -> tuple:
     return tuple(resolve_dim(d, sizes) for d in shape)
 
 
+@guarded
 def compile_numpy(e: E.Expr) -> NumpyFunction:
     return NumpyFunction(e, "f")

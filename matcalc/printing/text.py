@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from ..limits import guarded
 from .infix import ATOM, GREEK, MUL, UNARY, InfixPrinter
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -85,6 +86,7 @@ class TextPrinter(InfixPrinter):
         return f"⟨{self(e.args[0])}, {self(e.args[1])}⟩", ATOM
 
 
+@guarded
 def to_text(e, names: bool = False) -> str:
     printer = TextPrinter()
     return printer.with_names(e) if names else printer(e)
