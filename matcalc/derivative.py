@@ -430,7 +430,13 @@ def compute(f: E.Expr, wrt: E.Expr, order: int, override: dict | None = None) ->
         return kind, "differential", differential, differential
 
 
+MAX_DEPTH = 1000   # levels of nesting derive accepts (the cost grows with the square of it)
+
+
 def _derive(f: E.Expr, wrt: E.Expr, original: E.Expr, order, layout, symmetric_gradient, inputs):
+    if f.depth > MAX_DEPTH:
+        raise UnsupportedDerivativeError(f"the expression is {f.depth} levels deep; matcalc differentiates "
+                                         f"expressions up to {MAX_DEPTH} levels deep")
     symmetric = wrt is not original
     f = simplify(f)
     kind, form, result, differential = compute(f, wrt, order)

@@ -21,6 +21,7 @@ expressions in a canonical form, which is what makes like terms meet:
 """
 from __future__ import annotations
 
+import hashlib
 from fractions import Fraction
 
 from . import numbers as num
@@ -40,7 +41,7 @@ PROPERTIES = ("symmetric", "spd", "positive", "invertible")
 class Expr:
     """A node of an expression tree. Build them with the constructors or Python operators."""
 
-    __slots__ = ("op", "args", "shape", "data", "_key", "_vars", "__weakref__")
+    __slots__ = ("op", "args", "shape", "data", "_key", "_vars", "_head", "_digest", "depth", "__weakref__")
 
     op: str
     args: tuple
@@ -164,13 +165,20 @@ def _node(op: str, args: tuple, shape: tuple, data=None) -> Expr:
         node.args = args
         node.shape = shape
         node.data = data
-        # computed once, from the operands' (which exist already): no recursion on deep trees
+        # computed once, from the operands' (which exist already): no recursion on deep trees.
+        # The sort key looks two levels down, then at a digest of the whole structure, so that
+        # comparing keys costs the same at any depth.
         sort_data = data
         if op == "var":
             sort_data = (data[0], tuple(sorted(data[1])))
         elif op == "const":
             sort_data = float(data)
-        node._key = (_RANK.get(op, 9), op, sort_data, tuple(a._key for a in args), tuple(str(d) for d in shape))
+        head = (_RANK.get(op, 9), op, sort_data)
+        node._head = head + (tuple(a._head[:3] for a in args),)
+        node._digest = hashlib.blake2b(repr((op, data, shape, tuple(a._digest for a in args))).encode(),
+                                       digest_size=12).digest()
+        node._key = head + (tuple(a._head for a in args), tuple(str(d) for d in shape), node._digest)
+        node.depth = 1 + max((a.depth for a in args), default=0)
         if op == "var":
             node._vars = frozenset((node,))
         elif not args:

@@ -181,6 +181,15 @@ def match(pattern: E.Expr, target: E.Expr, binding: Binding):
         yield from _match_sequence(pattern.args, flipped, binding)
 
 
+def _head_fits(pattern: E.Expr, target: E.Expr) -> bool:
+    """Whether ``target`` could match ``pattern`` at the top: a quick filter before ``match``."""
+    if _is_wildcard(pattern):
+        return True
+    if pattern.op == "const":
+        return target.op == "const" and target.data == pattern.data
+    return pattern.op == target.op and pattern.data == target.data
+
+
 def _match_sequence(patterns, targets, binding):
     if not patterns:
         yield binding
@@ -201,12 +210,14 @@ def match_within(pattern: E.Expr, target: E.Expr):
         return
     if pattern.op in ("add", "mul"):
         build = E.add if pattern.op == "add" else E.mul
-        for chosen in itertools.combinations(range(len(target.args)), k):
+        # each pattern operand can only match operands with its head: try those, in order
+        candidates = [[i for i, a in enumerate(target.args) if _head_fits(p, a)] for p in pattern.args]
+        for chosen in itertools.product(*candidates):
+            if len(set(chosen)) < k:
+                continue
             rest = [a for i, a in enumerate(target.args) if i not in chosen]
-            part = [target.args[i] for i in chosen]
-            for perm in itertools.permutations(part):
-                for b in _match_sequence(pattern.args, perm, Binding()):
-                    yield b, (lambda r, rest=rest: build(r, *rest))
+            for b in _match_sequence(pattern.args, [target.args[i] for i in chosen], Binding()):
+                yield b, (lambda r, rest=rest: build(r, *rest))
     elif pattern.op == "matmul":
         args = target.args
         for start in range(len(args) - k + 1):

@@ -127,3 +127,18 @@ def test_no_eval_in_the_package_and_exec_in_one_place():
         execs += [path.name for _ in re.finditer(r"(?<![\w.])exec\(", source)]
     assert evals == []
     assert execs == ["numpy.py"]
+
+
+def test_deep_and_wide_expressions_work_or_fail_clearly():
+    x = mc.vector("x", "n")
+    e = x
+    for _ in range(300):
+        e = mc.sin(e)
+    g = mc.derive(mc.sum(e), x)   # 300 levels: fine
+    assert g.check(seed=0, trials=1).ok
+    for _ in range(10_000):
+        e = mc.sin(e)
+    with pytest.raises(mc.UnsupportedDerivativeError, match="levels deep"):
+        mc.derive(mc.sum(e), x)
+    total = " + ".join(f"x{i}.T @ A @ x{i}" for i in range(200))
+    assert str(mc.derive(total, "x7", {"A": "n,n"})) == "(A + Aᵀ) x₇"
