@@ -52,6 +52,8 @@ _CALLS = {
     "softmax": "softmax({})", "log_softmax": "log_softmax({})",
 }
 
+MAX_NESTING = 30   # nested calls before the code takes a temporary (Python's parser allows 200)
+
 # Python precedence levels of what a piece of generated code is
 _ADD, _MUL, _UNARY, _POW, _ATOM = 1, 2, 3, 4, 5
 _RESERVED = {"np", "sigmoid", "softmax", "log_softmax", "commutation"}
@@ -74,6 +76,7 @@ class NumpyWriter:
         self.exprs = exprs
         self.lines: list = []
         self.done: dict = {}
+        self.levels: dict = {}   # how deep the code of a node nests (temporaries reset it)
         self.helpers: set = set()
         self.dims: set = set()
         self._temps = 0
@@ -100,12 +103,16 @@ class NumpyWriter:
         return hit
 
     def _emit(self, e: E.Expr) -> tuple:
+        """The code of ``e`` (its operands are done); a temporary if ``e`` is used more than once,
+        or if its code nests too deep for Python's parser."""
         text, prec = self._code(e)
-        if e in self.shared:
+        level = 1 + max((self.levels.get(a, 0) for a in e.args), default=0)
+        if e in self.shared or level > MAX_NESTING:
             self._temps += 1
             temp = f"t{self._temps}"
             self.lines.append(f"{temp} = {text}")
             return temp, _ATOM
+        self.levels[e] = level
         return text, prec
 
     def at(self, e: E.Expr, level: int) -> str:
