@@ -1,0 +1,464 @@
+"""One code generator, several array libraries: numpy, jax (``jax.numpy``) and torch.
+
+``source(exprs, backend)`` writes a plain Python function of 2-D arrays (vectors ``(n, 1)``)
+that imports only its array library. The code is written for speed, not just transcribed:
+
+- every subexpression used more than once is computed once (into ``t1``, ``t2``, …);
+- a diagonal factor scales rows or columns instead of being formed (``diag(d) M`` -> ``d * M``);
+- ``inv(A) B`` is ``solve(A, B)``; ``tr(A B)`` is ``sum(A ⊙ Bᵀ)``; a Kronecker product applied
+  to a vector is two matrix products on the reshaped vector, never formed;
+- a product of three or more matrices is ``multi_dot``, which picks the cheapest order for the
+  sizes at call time;
+- ``Xᵀ diag(d) X`` with ``d ≥ 0`` is ``Zᵀ Z`` with ``Z = √d ⊙ X`` (a symmetric product);
+- ``logdet`` of a positive definite variable goes through its Cholesky factor;
+- for XLA (jax), ``Aᵀ x`` is written ``(xᵀ A)ᵀ``, which avoids materialising a transpose;
+- ``sigmoid``, ``softplus`` and ``log_softmax`` are the numerically stable forms.
+
+``TensorWriter`` writes a differential as the full array of an order-3 or order-4 derivative
+with ``einsum``.
+"""
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from .. import expr as E
+from ..errors import MatcalcError
+
+MAX_NESTING = 30   # nested calls before the code takes a temporary (Python's parser allows 200)
+
+# Python precedence levels of what a piece of generated code is
+ADD, MUL, UNARY, POW, ATOM = 1, 2, 3, 4, 5
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What one array library calls things. Templates take ``{x}`` (and ``{a}``, ``{b}``)."""
+    name: str
+    header: str
+    functions: dict                 # elementwise function -> template
+    calls: dict                     # operation -> template
+    helpers: dict                   # helper function name -> source
+    zeros: str
+    ones: str
+    eye: str
+    solve: str
+    multi_dot: str
+    cholesky_logdet: str
+    asarray: str
+    permute: str                    # axes (1, 0, 2, 3) of a 4-D array
+    sum_first_two: str
+    kron: str
+    einsum: str
+    transpose_free: bool = False    # write Aᵀ x as (xᵀ A)ᵀ (XLA)
+    reserved: frozenset = field(default_factory=frozenset)
+
+
+def array_backend(name: str, xp: str, header: str, transpose_free: bool = False) -> Backend:
+    """The backend of a numpy-like library imported as ``xp`` (numpy, jax.numpy)."""
+    helpers = {
+        "sigmoid": f"def sigmoid(z):\n    return {xp}.exp(-{xp}.logaddexp(0.0, -z))\n",
+        "softmax": f"def softmax(z):\n    e = {xp}.exp(z - {xp}.max(z))\n    return e / {xp}.sum(e)\n",
+        "log_softmax": (f"def log_softmax(z):\n    shifted = z - {xp}.max(z)\n"
+                        f"    return shifted - {xp}.log({xp}.sum({xp}.exp(shifted)))\n"),
+        "commutation": (f"def commutation(m, n):\n"   # row i n + j has its 1 in column j m + i
+                        f"    i, j = {xp}.meshgrid({xp}.arange(m), {xp}.arange(n), indexing='ij')\n"
+                        f"    return {xp}.eye(m * n)[(j * m + i).ravel()]\n"),
+    }
+    return Backend(
+        name=name, header=header,
+        functions={
+            "exp": f"{xp}.exp({{x}})", "log": f"{xp}.log({{x}})", "sin": f"{xp}.sin({{x}})",
+            "cos": f"{xp}.cos({{x}})", "tan": f"{xp}.tan({{x}})", "tanh": f"{xp}.tanh({{x}})",
+            "sigmoid": "sigmoid({x})", "relu": f"{xp}.maximum({{x}}, 0.0)",
+            "softplus": f"{xp}.logaddexp(0.0, {{x}})", "abs": f"{xp}.abs({{x}})",
+            "step": f"{xp}.heaviside({{x}}, 0.0)", "sign": f"{xp}.sign({{x}})", "sqrt": f"{xp}.sqrt({{x}})",
+        },
+        calls={
+            "inv": f"{xp}.linalg.inv({{x}})", "det": f"{xp}.linalg.det({{x}})",
+            "logdet": f"{xp}.linalg.slogdet({{x}})[1]", "trace": f"{xp}.trace({{x}})",
+            "sum": f"{xp}.sum({{x}})", "norm2": f"{xp}.linalg.norm({{x}})", "diag": f"{xp}.diagflat({{x}})",
+            "diagvec": f"{xp}.diag({{x}}).reshape(-1, 1)", "softmax": "softmax({x})",
+            "log_softmax": "log_softmax({x})",
+        },
+        helpers=helpers,
+        zeros=f"{xp}.zeros({{x}})", ones=f"{xp}.ones({{x}})", eye=f"{xp}.eye({{x}})",
+        solve=f"{xp}.linalg.solve({{a}}, {{b}})", multi_dot=f"{xp}.linalg.multi_dot([{{x}}])",
+        cholesky_logdet=f"2 * {xp}.sum({xp}.log({xp}.diag({xp}.linalg.cholesky({{x}}))))",
+        asarray=f"{xp}.asarray({{x}})", permute="{x}.transpose(1, 0, 2, 3)",
+        sum_first_two="{x}.sum(axis=(0, 1), keepdims=True)", kron=f"{xp}.kron({{a}}, {{b}})",
+        einsum=f"{xp}.einsum", transpose_free=transpose_free,
+        reserved=frozenset({xp, "sigmoid", "softmax", "log_softmax", "commutation"}),
+    )
+
+
+def python_name(name: str, backend: Backend) -> str:
+    safe = name if name.isidentifier() and not keyword.iskeyword(name) else "v_" + \
+        "".join(ch if ch.isalnum() else "_" for ch in name)
+    return safe + "_" if safe in backend.reserved else safe
+
+
+def dim_name(d) -> str:
+    return "size_" + "_".join(str(f) for f in (d if isinstance(d, tuple) else (d,)))
+
+
+def nonnegative(e: E.Expr) -> bool:
+    """Known to be ``≥ 0`` everywhere (used to write ``Xᵀ diag(d) X`` as ``Zᵀ Z``)."""
+    op = e.op
+    if op == "const":
+        return e.data >= 0
+    if op in ("ones", "dim", "norm2", "softmax"):
+        return True
+    if op == "var":
+        return E.is_positive(e)
+    if op == "fn":
+        return e.data in ("exp", "sigmoid", "softplus", "abs", "relu", "step") or \
+            (e.data == "sign" and nonnegative(e.args[0]))
+    if op == "pow":
+        p = e.args[1]
+        return p.op == "const" and (getattr(p.data, "denominator", 0) == 1 and p.data % 2 == 0
+                                    or nonnegative(e.args[0]))
+    if op == "mul":
+        return all(nonnegative(a) for a in e.args)
+    if op == "add":   # 1 − σ(z) is a probability too
+        if len(e.args) == 2 and E.is_const(e.args[1], 1) or E.is_const(e.args[0], 1):
+            others = [a for a in e.args if not E.is_const(a, 1)]
+            c, rest = E.split_coefficient(others[0]) if len(others) == 1 else (0, None)
+            if c == -1 and rest is not None and rest.op == "fn" and rest.data == "sigmoid":
+                return True
+        return all(nonnegative(a) for a in e.args)
+    if op == "T":
+        return nonnegative(e.args[0])
+    return False
+
+
+class CodeWriter:
+    """Writes the body of a function that evaluates one or more expressions with ``backend``."""
+
+    def __init__(self, exprs: list, backend: Backend):
+        self.exprs = exprs
+        self.backend = backend
+        self.lines: list = []
+        self.done: dict = {}
+        self.levels: dict = {}   # how deep the code of a node nests (temporaries reset it)
+        self.helpers: set = set()
+        self.dims: set = set()
+        self._temps = 0
+        uses: dict = {}
+        seen: set = set()
+        for e in exprs:
+            uses[e] = uses.get(e, 0) + 1   # a result is a use
+            for node in E.walk(e):
+                if node in seen:
+                    continue
+                seen.add(node)
+                for a in node.args:
+                    uses[a] = uses.get(a, 0) + 1
+        self.shared = {n for n, k in uses.items() if k > 1 and n.args}
+
+    # -- the driver ------------------------------------------------------------------------------
+    def code(self, e: E.Expr) -> tuple:
+        """``(code, precedence)``, with shared subexpressions assigned to temporaries."""
+        hit = self.done.get(e)
+        if hit is None:
+            for node in E.walk(e):   # operands first, so that no call recurses deeply
+                if node not in self.done:
+                    self.done[node] = self._emit(node)
+            hit = self.done[e]
+        return hit
+
+    def _emit(self, e: E.Expr) -> tuple:
+        """The code of ``e`` (its operands are done); a temporary if ``e`` is used more than once,
+        or if its code nests too deep for Python's parser."""
+        text, prec = self._code(e)
+        level = 1 + max((self.levels.get(a, 0) for a in e.args), default=0)
+        if e in self.shared or level > MAX_NESTING:
+            return self.temporary(text), ATOM
+        self.levels[e] = level
+        return text, prec
+
+    def temporary(self, text: str) -> str:
+        self._temps += 1
+        temp = f"t{self._temps}"
+        self.lines.append(f"{temp} = {text}")
+        return temp
+
+    def at(self, e: E.Expr, level: int) -> str:
+        text, prec = self.code(e)
+        return text if prec >= level else f"({text})"
+
+    def number(self, value) -> tuple:
+        if isinstance(value, Fraction):
+            if value.denominator == 1:
+                text = f"{value.numerator}"
+            else:
+                text = f"{value.numerator} / {value.denominator}"
+                return (text, MUL) if value > 0 else (text, UNARY)
+        else:
+            text = repr(float(value))
+        return text, (UNARY if text.startswith("-") else ATOM)
+
+    def dim(self, d) -> str:
+        if isinstance(d, int):
+            return str(d)
+        self.dims.add(d)
+        return dim_name(d)
+
+    def shape(self, shape) -> str:
+        return f"({self.dim(shape[0])}, {self.dim(shape[1])})"
+
+    def call(self, template: str, **parts) -> str:
+        return template.format(**parts)
+
+    # -- operations ---------------------------------------------------------------------------------
+    def _code(self, e: E.Expr) -> tuple:
+        b = self.backend
+        op = e.op
+        if op == "var":
+            return python_name(e.data[0], b), ATOM
+        if op == "const":
+            return self.number(e.data)
+        if op == "dim":
+            return self.dim(e.data), ATOM
+        if op == "zero":
+            return self.call(b.zeros, x=self.shape(e.shape)), ATOM
+        if op == "ones":
+            return self.call(b.ones, x=self.shape(e.shape)), ATOM
+        if op == "eye":
+            return self.call(b.eye, x=self.dim(e.shape[0])), ATOM
+        if op == "add":
+            return self.sum_code(e), ADD
+        if op == "mul":
+            return self.product_code(e)
+        if op == "matmul":
+            return self.chain_code(list(e.args))
+        if op == "pow":
+            base, exponent = e.args
+            if exponent.op == "const" and exponent.data == Fraction(1, 2):
+                return self.call(b.functions["sqrt"], x=self.code(base)[0]), ATOM
+            if exponent.op == "const" and exponent.data == -1:
+                return f"1.0 / {self.at(base, POW)}", MUL
+            return f"{self.at(base, POW + 1)} ** {self.at(exponent, POW)}", POW
+        if op == "T":
+            return f"{self.at(e.args[0], ATOM)}.T", ATOM
+        if op == "fn":
+            return self.helper_call(e.data, b.functions[e.data], self.code(e.args[0])[0]), ATOM
+        if op == "trace" and e.args[0].op == "matmul":   # tr(A B) = sum(A ⊙ Bᵀ)
+            *left, last = e.args[0].args
+            product = self.chain_code(left)[0] if len(left) > 1 else self.at(left[0], ATOM)
+            return self.call(b.calls["sum"], x=f"{_group(product)} * {self.at(last, ATOM)}.T"), ATOM
+        if op == "logdet" and e.args[0].op == "var" and "spd" in e.args[0].data[1]:
+            return self.call(b.cholesky_logdet, x=self.code(e.args[0])[0]), MUL
+        if op in b.calls:
+            return self.helper_call(op, b.calls[op], self.code(e.args[0])[0]), ATOM
+        if op == "vec":   # column-major: the rows of the transpose
+            return f"{self.at(e.args[0], ATOM)}.T.reshape(-1, 1)", ATOM
+        if op == "unvec":
+            rows, cols = (self.dim(d) for d in e.shape)
+            return f"{self.at(e.args[0], ATOM)}.reshape({cols}, {rows}).T", ATOM
+        if op == "commutation":
+            self.helpers.add("commutation")
+            return f"commutation({self.dim(e.data[0])}, {self.dim(e.data[1])})", ATOM
+        if op == "kron":
+            return self.call(b.kron, a=self.code(e.args[0])[0], b=self.code(e.args[1])[0]), ATOM
+        raise MatcalcError(f"no {b.name} form for {op}")
+
+    def helper_call(self, name: str, template: str, argument: str) -> str:
+        if name in self.backend.helpers and template.startswith(name + "("):
+            self.helpers.add(name)
+        return self.call(template, x=argument)
+
+    def chain_code(self, factors: list) -> tuple:
+        """A matrix product, with the lowerings of the module docstring."""
+        b = self.backend
+        symmetric = _symmetric_product(factors)
+        if symmetric is not None:   # Xᵀ diag(d) X = Zᵀ Z, Z = √d ⊙ X
+            x, d = symmetric
+            z = self.temporary(f"{self.call(b.functions['sqrt'], x=self.code(d)[0])} * {self.at(x, ATOM)}")
+            return f"{z}.T @ {z}", MUL
+        for i, f in enumerate(factors):
+            if f.op == "inv" and i < len(factors) - 1:   # A⁻¹ B = solve(A, B)
+                rest = self.chain_code(factors[i + 1:])
+                solved = self.call(b.solve, a=self.code(f.args[0])[0], b=_group(rest[0]) if rest[1] < ATOM
+                                   else rest[0])
+                return (self.chain_code(factors[:i])[0] + " @ " + solved, MUL) if i else (solved, ATOM)
+            if f.op == "kron" and i == len(factors) - 2 and factors[-1].shape[1] == 1:
+                applied = self.kron_times_vector(f, factors[-1])
+                return (self.chain_code(factors[:i])[0] + " @ " + applied, MUL) if i else (applied, ATOM)
+        pieces = []
+        pending = None
+        for f in factors:
+            if f.op == "diag":   # diag(d) M = d ⊙ M; M diag(d) = M ⊙ dᵀ
+                d = self.at(f.args[0], ATOM)
+                if pieces:
+                    pieces[-1] = f"({pieces[-1]} * {d}.T)"
+                else:
+                    pending = d if pending is None else f"({pending} * {d})"
+                continue
+            code = self.at(f, MUL + 1)
+            if pending is not None:
+                code, pending = f"({pending} * {code})", None
+            pieces.append(code)
+        if pending is not None:   # only diagonal factors
+            return self.call(b.calls["diag"], x=pending), ATOM
+        if b.transpose_free and len(pieces) == 2 and factors[0].op == "T" and factors[-1].shape[1] == 1 \
+                and not any(f.op == "diag" for f in factors):
+            return f"({self.at(factors[-1], ATOM)}.T @ {self.at(factors[0].args[0], MUL + 1)}).T", ATOM
+        if len(pieces) >= 3:
+            return self.call(b.multi_dot, x=", ".join(pieces)), ATOM
+        return " @ ".join(pieces), MUL
+
+    def kron_times_vector(self, k: E.Expr, v: E.Expr) -> str:
+        """``(A ⊗ B) v = vec(B V Aᵀ)`` with ``V`` the ``cols(B) × cols(A)`` reshape of ``v``."""
+        a, bm = k.args
+        rows_b, cols_b = (self.dim(d) for d in bm.shape)
+        cols_a = self.dim(a.shape[1])
+        v_matrix = f"{self.at(v, ATOM)}.reshape({cols_a}, {cols_b}).T"
+        product = f"{self.at(bm, MUL + 1)} @ {v_matrix} @ {self.at(a, ATOM)}.T"
+        return f"({product}).T.reshape(-1, 1)"
+
+    def sum_code(self, e: E.Expr) -> str:
+        pieces = []
+        for i, term in enumerate(e.args):
+            c, rest = E.split_coefficient(term)
+            if c < 0 and i > 0:
+                positive = E.scale(-c, rest) if rest is not None else E.const(-c)
+                pieces.append(" - " + self.at(positive, MUL))
+            else:
+                pieces.append((" + " if i else "") + self.at(term, ADD if i == 0 else MUL))
+        return "".join(pieces)
+
+    def product_code(self, e: E.Expr) -> tuple:
+        top, bottom = [], []
+        for f in e.args:
+            if f.op == "pow" and f.args[1].op == "const" and f.args[1].data < 0:
+                bottom.append(f.args[0] if f.args[1].data == -1 else E.power(f.args[0], E.const(-f.args[1].data)))
+            else:
+                top.append(f)
+        negative = bool(top) and top[0].op == "const" and top[0].data == -1 and len(top) > 1
+        if negative:
+            top = top[1:]
+        # * and @ share a precedence level, left to right: later factors need parentheses
+        text = " * ".join(self.at(f, MUL if i == 0 else MUL + 1) for i, f in enumerate(top)) if top else "1.0"
+        for f in bottom:
+            text += " / " + self.at(f, MUL + 1)
+        return (f"-({text})" if " " in text else f"-{text}", UNARY) if negative else (text, MUL)
+
+
+def _group(text: str) -> str:
+    return f"({text})"
+
+
+def _symmetric_product(factors: list):
+    """``(X, d)`` if the product is ``Xᵀ diag(d) X`` with ``d ≥ 0``."""
+    if len(factors) != 3 or factors[1].op != "diag":
+        return None
+    first, middle, last = factors
+    if E.transpose(first) is last and nonnegative(middle.args[0]):
+        return last, middle.args[0]
+    return None
+
+
+class TensorWriter(CodeWriter):
+    """Writes a differential ``dF`` (linear in ``dX``) as the full array of the derivative:
+    shape ``(rows of F, cols of F, rows of X, cols of X)``, entry ``[i, j, k, l] = ∂F_ij/∂X_kl``.
+
+    Every node that depends on ``dX`` becomes a 4-D array whose last two axes follow ``dX``;
+    products are ``einsum``s, so no Kronecker product is ever formed."""
+
+    def __init__(self, exprs: list, backend: Backend, dx: E.Expr):
+        super().__init__(exprs, backend)
+        self.dx = dx
+
+    def _code(self, e: E.Expr) -> tuple:
+        if not e.depends_on(self.dx):
+            return super()._code(e)
+        b = self.backend
+        einsum = b.einsum
+        op = e.op
+        if e is self.dx:
+            r, c = (self.dim(d) for d in self.dx.shape)
+            return f"{self.call(b.eye, x=r)}[:, None, :, None] * {self.call(b.eye, x=c)}[None, :, None, :]", MUL
+        if op == "add":
+            return " + ".join(self.at(a, ADD + 1) for a in e.args), ADD
+        if op == "mul":
+            inner = next(a for a in e.args if a.depends_on(self.dx))
+            scale = self.code(E.mul(*[a for a in e.args if a is not inner]))[0]
+            return f"{self.call(b.asarray, x=scale)}[..., None, None] * {self.at(inner, MUL + 1)}", MUL
+        if op == "matmul":
+            i = next(k for k, a in enumerate(e.args) if a.depends_on(self.dx))
+            if e.args[i] is self.dx:   # (L dX R)[i, j, k, l] = L[i, k] R[l, j]
+                rows, cols = (self.dim(d) for d in self.dx.shape)
+                left = self.code(E.matmul(*e.args[:i]))[0] if i > 0 else self.call(b.eye, x=rows)
+                right = self.code(E.matmul(*e.args[i + 1:]))[0] if i < len(e.args) - 1 else self.call(b.eye, x=cols)
+                return f"{einsum}('ik,lj->ijkl', {left}, {right})", ATOM
+            operands, spec = [], []
+            if i > 0:
+                operands.append(self.code(E.matmul(*e.args[:i]))[0])
+                spec.append("ia")
+            operands.append(self.code(e.args[i])[0])
+            spec.append(("a" if i > 0 else "i") + ("b" if i < len(e.args) - 1 else "j") + "kl")
+            if i < len(e.args) - 1:
+                operands.append(self.code(E.matmul(*e.args[i + 1:]))[0])
+                spec.append("bj")
+            return f"{einsum}('{','.join(spec)}->ijkl', {', '.join(operands)})", ATOM
+        inner = self.at(e.args[0], ATOM) if e.args else ""
+        if op == "T":
+            return self.call(b.permute, x=inner), ATOM
+        if op == "trace":
+            return f"{einsum}('iikl->kl', {inner})[None, None]", ATOM
+        if op == "sum":
+            return self.call(b.sum_first_two, x=inner), ATOM
+        if op == "diag":
+            return f"{einsum}('ij,ikl->ijkl', {self.call(b.eye, x=self.dim(e.shape[0]))}, {inner}[:, 0])", ATOM
+        if op == "diagvec":
+            return f"{einsum}('iikl->ikl', {inner})[:, None]", ATOM
+        if op == "vec":
+            return f"{self.call(b.permute, x=inner)}.reshape(-1, 1, *{inner}.shape[2:])", ATOM
+        if op == "unvec":
+            rows, cols = (self.dim(d) for d in e.shape)
+            return self.call(b.permute, x=f"{inner}[:, 0].reshape({cols}, {rows}, *{inner}.shape[2:])"), ATOM
+        raise MatcalcError(f"no array form for a derivative through {op}")
+
+
+def source(exprs, backend: Backend, name: str = "f", variables=None, writer=None) -> tuple:
+    """``(source, parameter names, free dims)`` of a function returning ``exprs`` (one
+    expression, or a list: then a tuple).
+
+    Dimensions are read from the shapes of the inputs; a dimension that no input has (as in
+    ``trace(eye(n))``) becomes a parameter ``size_n`` after the variables, listed in free dims."""
+    single = isinstance(exprs, E.Expr)
+    exprs = [exprs] if single else list(exprs)
+    if variables is None:
+        variables = sorted(set().union(*(e.free_vars for e in exprs)), key=lambda v: v.name)
+    writer = writer or CodeWriter(exprs, backend)
+    results = [writer.code(e)[0] for e in exprs]
+    params = [python_name(v.name, backend) for v in variables]
+    known = {d: f"{python_name(v.name, backend)}.shape[{axis}]"
+             for v in reversed(variables) for axis, d in enumerate(v.shape) if isinstance(d, str)}
+    names = {f for d in writer.dims for f in (d if isinstance(d, tuple) else (d,)) if isinstance(f, str)}
+    free_dims = sorted(names - known.keys())
+    params += [dim_name(d) for d in free_dims]
+    dim_lines = [f"{dim_name(d)} = {_dim_code(d, known)}" for d in sorted(writer.dims, key=str)
+                 if d not in free_dims]
+    body = dim_lines + writer.lines + [f"return {results[0] if single else '(' + ', '.join(results) + ',)'}"]
+    parts = [backend.header, ""]
+    for h in sorted(writer.helpers):
+        parts += ["", backend.helpers[h]]
+    parts += ["", f"def {name}({', '.join(params)}):"] + [f"    {line}" for line in body]
+    return "\n".join(parts).strip() + "\n", params, free_dims
+
+
+def _dim_code(d, known: dict) -> str:
+    if isinstance(d, tuple):
+        return " * ".join(_dim_code(f, known) if f in known else dim_name(f) for f in d)
+    return known[d]
+
+
+def compile_source(text: str, name: str):
+    """Compile generated source. This is matcalc's only ``exec``: the code comes from a
+    validated expression tree, never from user text."""
+    namespace: dict = {}
+    exec(compile(text, f"<matcalc {name}>", "exec"), namespace)  # noqa: S102
+    return namespace[name]
