@@ -27,7 +27,7 @@ from .factor import factor
 from .limits import guarded
 from .parse import build_expression
 from .printing.latex import to_latex
-from .printing.numpy import NumpyFunction
+from .printing.numpy import CompiledFunction, NumpyAdapter
 from .printing.text import format_name, to_text
 from .rewrite import Recorder, simplify
 from .shapes import SCALAR, parse_dims, shape_text
@@ -117,25 +117,44 @@ class Derivative:
         return "\n".join(lines)
 
     # -- numbers ---------------------------------------------------------------------------------
-    def to_numpy(self) -> NumpyFunction:
-        """A numpy function of the variables of ``f`` (by name) that evaluates the derivative.
+    def compile(self, backend: str = "numpy", with_value: bool = False) -> CompiledFunction:
+        """The derivative as a function of the variables of ``f`` (arrays by name), generated
+        for ``backend`` (``"numpy"``, ``"jax"`` or ``"torch"``); with ``with_value=True`` it
+        returns ``(f, derivative)``, sharing the work of both.
 
         Gradients come back shaped like the variable as passed (``(n,)`` or ``(n, 1)``);
         Jacobians and Hessians that are matrices as 2-D arrays; order-3 and order-4 derivatives
-        as the full array, computed from the differential (no Kronecker product is formed)."""
+        as the full array, computed from the differential (no Kronecker product is formed).
+        ``.function`` is the generated function itself and ``.source`` its code."""
+        adapter = adapter_for(backend)
         if self.form != "matrix":
             dx = next(v for v in self.differential.free_vars if "differential" in v.data[1])
-            return NumpyFunction(self.differential, self.kind, "tensor", required=self.variables,
-                                 differential_of=(dx, self.wrt))
-        if self.kind in ("gradient", "hvp") and self.layout != "numerator":
-            output = ("like", self.wrt.name)
+            exprs, outputs = [self.differential], ["tensor"]
+            options = dict(differential_of=(dx, self.wrt))
         else:
-            output = "matrix"
-        return NumpyFunction(self.expr, self.kind, output, required=self.variables)
+            like = self.kind in ("gradient", "hvp") and self.layout != "numerator"
+            exprs, outputs, options = [self.expr], [("like", self.wrt.name) if like else "matrix"], {}
+        if with_value:
+            exprs, outputs = [self.f] + exprs, ["value"] + outputs
+        single = exprs[0] if len(exprs) == 1 else exprs
+        return CompiledFunction(single, self.kind, outputs if len(exprs) > 1 else outputs[0],
+                                required=self.variables, adapter=adapter, **options)
 
-    def source(self) -> str:
-        """The generated numpy code."""
-        return self.to_numpy().source
+    def to_numpy(self, with_value: bool = False) -> CompiledFunction:
+        """``compile("numpy")``: see ``compile``."""
+        return self.compile("numpy", with_value)
+
+    def to_jax(self, with_value: bool = False) -> CompiledFunction:
+        """``compile("jax")``: pure ``jax.numpy`` code; ``jax.jit(result.function)`` compiles it."""
+        return self.compile("jax", with_value)
+
+    def to_torch(self, with_value: bool = False) -> CompiledFunction:
+        """``compile("torch")``: code in torch operations on float64 tensors."""
+        return self.compile("torch", with_value)
+
+    def source(self, backend: str = "numpy", with_value: bool = False) -> str:
+        """The generated code."""
+        return self.compile(backend, with_value).source
 
     def steps(self):
         """The derivation, step by step (``str()`` for text, ``latex()`` for an aligned block)."""
@@ -145,7 +164,7 @@ class Derivative:
     def check(self, seed=None, trials: int = 3, tolerance: float = 1e-6):
         """Finite-difference check on random inputs; see ``matcalc.check``."""
         if self.form == "matrix":
-            numeric = NumpyFunction(self._check_form, self.kind, "matrix" if self.kind != "gradient" else "value",
+            numeric = CompiledFunction(self._check_form, self.kind, "matrix" if self.kind != "gradient" else "value",
                                     required=self.variables)
         else:
             numeric = self.to_numpy()
@@ -194,33 +213,67 @@ class Derivatives(Mapping):
     def _repr_latex_(self):
         return f"$${self.latex()}$$"
 
-    def to_numpy(self):
-        parts = list(self._items.values())
-        if any(d.form != "matrix" for d in parts):
-            functions = {name: d.to_numpy() for name, d in self._items.items()}
-            return lambda **arrays: {name: fn(**{k: v for k, v in arrays.items() if k in fn.accepts})
-                                     for name, fn in functions.items()}
-        variables = frozenset().union(*(d.variables for d in parts))
-        joint = NumpyFunction([d.expr for d in parts], "derivatives", "matrix", required=variables)
-        names = list(self._items)
+    def compile(self, backend: str = "numpy", with_value: bool = False) -> CompiledDerivatives:
+        """One function that computes every derivative (and ``f`` with ``with_value=True``) in
+        one pass, sharing their common subexpressions; it returns a dict by variable name (and
+        the value first). Order-3 and order-4 derivatives are computed separately."""
+        return CompiledDerivatives(self, backend, with_value)
 
-        def evaluate(**arrays):
-            values = joint(**arrays)
-            out = {}
-            for name, d, value in zip(names, parts, values):
-                like = arrays[d.wrt.name]
-                out[name] = value.reshape(-1) if d.kind == "gradient" and d.layout != "numerator" and \
-                    getattr(like, "ndim", 2) == 1 and value.size == len(like) else value
-            return out
-        evaluate.source = joint.source
-        return evaluate
+    def to_numpy(self, with_value: bool = False) -> CompiledDerivatives:
+        return self.compile("numpy", with_value)
 
-    def source(self) -> str:
-        return self.to_numpy().source
+    def to_jax(self, with_value: bool = False) -> CompiledDerivatives:
+        return self.compile("jax", with_value)
+
+    def to_torch(self, with_value: bool = False) -> CompiledDerivatives:
+        return self.compile("torch", with_value)
+
+    def source(self, backend: str = "numpy", with_value: bool = False) -> str:
+        return self.compile(backend, with_value).source
 
     def check(self, seed=None, trials: int = 3) -> CheckReports:
         """The check of each derivative, by name; ``.ok`` when all pass."""
         return CheckReports({name: d.check(seed=seed, trials=trials) for name, d in self._items.items()})
+
+
+class CompiledDerivatives:
+    """Several derivatives of one function as one generated function: call it with arrays by
+    name; it returns ``{name: derivative}`` (or ``(value, {…})`` with ``with_value``)."""
+
+    def __init__(self, derivatives: Derivatives, backend: str, with_value: bool):
+        parts = list(derivatives._items.values())
+        self.names = list(derivatives._items)
+        self.with_value = with_value
+        tensors = [d for d in parts if d.form != "matrix"]
+        if tensors:   # their arrays come from differentials: one function each
+            self.separate = {name: d.compile(backend) for name, d in derivatives._items.items()}
+            self.value = CompiledFunction(derivatives.f, "f", "value", adapter=adapter_for(backend)) \
+                if with_value else None
+            self.source = "\n\n".join(fn.source for fn in self.separate.values())
+            return
+        self.separate = None
+        exprs = [d.expr for d in parts]
+        outputs = [("like", d.wrt.name) if d.kind == "gradient" and d.layout != "numerator" else "matrix"
+                   for d in parts]
+        if with_value:
+            exprs, outputs = [derivatives.f] + exprs, ["value"] + outputs
+        variables = frozenset().union(*(d.variables for d in parts))
+        self.joint = CompiledFunction(exprs, "derivatives", outputs, required=variables,
+                                      adapter=adapter_for(backend))
+        self.source = self.joint.source
+        self.function = self.joint.function
+
+    def __call__(self, **arrays):
+        if self.separate is not None:
+            out = {name: fn(**{k: v for k, v in arrays.items() if k in fn.accepts})
+                   for name, fn in self.separate.items()}
+            if self.with_value:
+                return self.value(**{k: v for k, v in arrays.items() if k in self.value.accepts}), out
+            return out
+        results = self.joint(**arrays)
+        if self.with_value:
+            return results[0], dict(zip(self.names, results[1:]))
+        return dict(zip(self.names, results))
 
 
 class CheckReports(dict):
@@ -232,6 +285,19 @@ class CheckReports(dict):
 
     def __str__(self):
         return "\n".join(f"∂/∂{format_name(name)}: {report}" for name, report in self.items())
+
+
+def adapter_for(backend: str):
+    """The adapter of a code-generation backend: numpy, jax or torch."""
+    if backend == "numpy":
+        return NumpyAdapter()
+    if backend == "jax":
+        from .printing.jax import JaxAdapter
+        return JaxAdapter()
+    if backend == "torch":
+        from .printing.torch import TorchAdapter
+        return TorchAdapter()
+    raise MatcalcError(f"unknown backend {backend!r}; use 'numpy', 'jax' or 'torch'")
 
 
 # ---------------------------------------------------------------------------------------

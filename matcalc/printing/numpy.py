@@ -69,7 +69,8 @@ def coerce_input(name: str, value, shape, sizes: dict):
 class CompiledFunction:
     """A compiled expression (or several, computed together): call it with arrays by name.
 
-    ``output``: ``"value"`` returns scalars as floats (0-d arrays for jax and torch) and other
+    ``output`` (one for all results, or a list with one per result): ``"value"`` returns scalars
+    as floats (0-d arrays for jax and torch) and other
     results as 2-D arrays (vectors as ``(n,)`` when every vector input was given 1-D);
     ``"matrix"`` always a 2-D array; ``("like", name)`` an array shaped like the input ``name``
     was passed (gradients); ``"tensor"`` the full array of a differential (``differential_of``).
@@ -124,13 +125,14 @@ class CompiledFunction:
             results = self.function(*args)
         if self.single:
             results = (results,)
-        shaped = [self._shape_output(r, e, arrays, sizes) for r, e in zip(results, self.exprs)]
+        outputs = self.output if isinstance(self.output, list) else [self.output] * len(self.exprs)
+        shaped = [self._shape_output(r, e, arrays, sizes, out) for r, e, out in zip(results, self.exprs, outputs)]
         return shaped[0] if self.single else tuple(shaped)
 
-    def _shape_output(self, value, e: E.Expr, arrays, sizes):
+    def _shape_output(self, value, e: E.Expr, arrays, sizes, output):
         adapter = self.adapter
         full = tuple(resolve_dim(d, sizes) for d in e.shape)
-        if self.output == "tensor":   # out axes then variable axes, without the unit axes of vectors
+        if output == "tensor":   # out axes then variable axes, without the unit axes of vectors
             full = full + tuple(resolve_dim(d, sizes) for d in self.wrt.shape)
             keep = [n for n, d in zip(full, e.shape + self.wrt.shape) if d != 1]
             if len(getattr(value, "shape", ())) < 4:   # a differential that does not depend on dX is zero
@@ -138,11 +140,11 @@ class CompiledFunction:
             return adapter.result(value, full, keep)
         if e.shape == SCALAR:
             return adapter.scalar(value)
-        if self.output == "value":
+        if output == "value":
             vectors = [np.ndim(arrays[v.name]) for v in self.variables if v.shape != SCALAR and 1 in v.shape]
             flat = bool(vectors) and all(n == 1 for n in vectors) and 1 in e.shape
-        elif isinstance(self.output, tuple):   # ("like", name)
-            flat = np.ndim(arrays[self.output[1]]) == 1 and 1 in e.shape
+        elif isinstance(output, tuple):   # ("like", name)
+            flat = np.ndim(arrays[output[1]]) == 1 and 1 in e.shape
         else:
             flat = False
         return adapter.result(value, full, (-1,) if flat else None)

@@ -1,0 +1,65 @@
+"""torch: code in ``torch`` operations on float64 tensors (an optional dependency)."""
+from __future__ import annotations
+
+import contextlib
+
+from ..errors import MatcalcError
+from .code import Backend
+
+TORCH = Backend(
+    name="torch", header="import torch",
+    functions={
+        "exp": "torch.exp({x})", "log": "torch.log({x})", "sin": "torch.sin({x})", "cos": "torch.cos({x})",
+        "tan": "torch.tan({x})", "tanh": "torch.tanh({x})", "sigmoid": "torch.sigmoid({x})",
+        "relu": "torch.relu({x})", "softplus": "softplus({x})", "abs": "torch.abs({x})",
+        "step": "step({x})", "sign": "torch.sign({x})", "sqrt": "torch.sqrt({x})",
+    },
+    calls={
+        "inv": "torch.linalg.inv({x})", "det": "torch.linalg.det({x})",
+        "logdet": "torch.linalg.slogdet({x})[1]", "trace": "torch.trace({x})", "sum": "torch.sum({x})",
+        "norm2": "torch.linalg.norm({x})", "diag": "torch.diagflat({x})",
+        "diagvec": "torch.diagonal({x}).reshape(-1, 1)", "softmax": "torch.softmax({x}, dim=0)",
+        "log_softmax": "torch.log_softmax({x}, dim=0)",
+    },
+    helpers={
+        "softplus": "def softplus(z):\n    return torch.logaddexp(z, torch.zeros_like(z))\n",
+        "step": "def step(z):\n    return (z > 0).to(z.dtype)\n",
+        "commutation": ("def commutation(m, n):\n"   # row i n + j has its 1 in column j m + i
+                        "    i, j = torch.meshgrid(torch.arange(m), torch.arange(n), indexing='ij')\n"
+                        "    return torch.eye(m * n, dtype=torch.float64)[(j * m + i).reshape(-1)]\n"),
+    },
+    zeros="torch.zeros({x}, dtype=torch.float64)", ones="torch.ones({x}, dtype=torch.float64)",
+    eye="torch.eye({x}, dtype=torch.float64)", solve="torch.linalg.solve({a}, {b})",
+    multi_dot="torch.linalg.multi_dot([{x}])",
+    cholesky_logdet="2 * torch.sum(torch.log(torch.diagonal(torch.linalg.cholesky({x}))))",
+    asarray="torch.as_tensor({x}, dtype=torch.float64)", permute="{x}.permute(1, 0, 2, 3)",
+    sum_first_two="{x}.sum(dim=(0, 1), keepdim=True)", kron="torch.kron({a}, {b})", einsum="torch.einsum",
+    reserved=frozenset({"torch", "softplus", "step", "commutation"}),
+)
+
+
+class TorchAdapter:
+    backend = TORCH
+
+    def __init__(self):
+        try:
+            import torch
+        except ImportError:   # pragma: no cover - depends on the environment
+            raise MatcalcError("the torch backend needs torch: pip install torch") from None
+        self.torch = torch
+
+    def array(self, a):
+        return self.torch.as_tensor(a, dtype=self.torch.float64)
+
+    def result(self, value, full, keep=None):
+        a = self.torch.as_tensor(value, dtype=self.torch.float64).broadcast_to(full)
+        return a.reshape(keep) if keep is not None else a
+
+    def scalar(self, value):
+        return self.torch.as_tensor(value, dtype=self.torch.float64).reshape(())
+
+    def zeros(self, shape):
+        return self.torch.zeros(shape, dtype=self.torch.float64)
+
+    def quiet(self):
+        return contextlib.nullcontext()

@@ -1,0 +1,128 @@
+"""The generated code: the same derivative from numpy, jax and torch, structure-aware lowering,
+value-and-gradient. jax and torch are optional: their tests are skipped when absent."""
+import numpy as np
+import pytest
+
+import matcalc as mc
+
+CASES = [
+    ("x.T @ A @ x", "x", 1, {"x": "n", "A": "n,n"}),
+    ("sum(log(1 + exp(-y * (X @ w))))", "w", 2, {"X": "N,n", "y": "N", "w": "n"}),
+    ("norm2(W2 @ sigmoid(W1 @ x) - t) ** 2", "W1", 1, {"W1": "h,n", "W2": "m,h", "x": "n", "t": "m"}),
+    ("a.T @ inv(X) @ b", "X", 1, {"a": "n", "b": "n", "X": "n,n"}),
+    ("logdet(X) + trace(A @ X)", "X", 1, {"X": "n,n", "A": "n,n"}),
+    ("-t.T @ log_softmax(W @ x)", "W", 1, {"W": "m,n", "x": "n", "t": "m"}),
+    ("sum(softplus(A @ x)) + sum(relu(A @ x)) + sum(abs(x))", "x", 1, {"A": "m,n", "x": "n"}),
+    ("A @ X @ B", "X", 1, {"A": "m,n", "X": "n,p", "B": "p,q"}),
+    ("norm2(X @ W - Y) ** 2", "W", 2, {"X": "N,n", "W": "n,p", "Y": "N,p"}),
+    ("trace(X @ X @ X)", "X", 2, {"X": "n,n"}),
+]
+SIZES = {"n": 3, "m": 4, "N": 5, "h": 2, "p": 3, "q": 2}
+
+
+def inputs(g, seed=0):
+    rng = np.random.default_rng(seed)
+    out = {}
+    for v in g.variables:
+        shape = tuple(SIZES.get(d, d) if isinstance(d, str) else d for d in v.shape)
+        a = rng.standard_normal(shape)
+        if shape[0] == shape[1] and shape[0] > 1:
+            a = a + 3 * np.eye(shape[0])
+        out[v.name] = a
+    return out
+
+
+def reference(g, values):
+    return np.asarray(g.to_numpy()(**values))
+
+
+@pytest.mark.parametrize("f, wrt, order, shapes", CASES, ids=[c[0] for c in CASES])
+def test_numpy_code_is_right(f, wrt, order, shapes):
+    g = mc.derive(f, wrt, shapes, order=order)
+    assert g.check(seed=1).ok
+    assert "matcalc" not in g.source()
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+@pytest.mark.parametrize("f, wrt, order, shapes", CASES, ids=[c[0] for c in CASES])
+def test_jax_and_torch_agree_with_numpy(backend, f, wrt, order, shapes):
+    if backend == "jax":
+        jax = pytest.importorskip("jax")
+        jax.config.update("jax_enable_x64", True)
+    else:
+        pytest.importorskip("torch")
+    g = mc.derive(f, wrt, shapes, order=order)
+    values = inputs(g)
+    got = np.asarray(g.compile(backend)(**values))
+    np.testing.assert_allclose(got, reference(g, values), rtol=1e-10, atol=1e-12)
+    assert "import numpy" not in g.source(backend) and "matcalc" not in g.source(backend)
+
+
+def test_jax_function_is_jit_compatible():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    g = mc.hessian("sum(log(1 + exp(-y * (X @ w))))", "w", {"X": "N,n", "y": "N", "w": "n"})
+    fn = g.to_jax()
+    values = inputs(g)
+    args = [jax.numpy.asarray(values[name].reshape(-1, 1) if values[name].ndim == 1 else values[name])
+            for name in fn.params]
+    np.testing.assert_allclose(np.asarray(jax.jit(fn.function)(*args)), reference(g, values), rtol=1e-10)
+    # for XLA, Aᵀ v is written (vᵀ A)ᵀ
+    source = mc.derive("norm2(A @ x - b) ** 2", "x", {"A": "m,n", "x": "n", "b": "m"}).source("jax")
+    assert "((A @ x - b).T @ A).T" in source
+
+
+def test_value_and_gradient_share_the_forward_pass():
+    g = mc.derive("norm2(W2 @ sigmoid(W1 @ x) - t) ** 2", "W1", {"W1": "h,n", "W2": "m,h", "x": "n", "t": "m"})
+    fn = g.to_numpy(with_value=True)
+    assert fn.source.count("sigmoid(W1 @ x)") == 1
+    values = inputs(g)
+    value, gradient = fn(**values)
+    assert np.isclose(value, (g.f.to_numpy())(**values))
+    np.testing.assert_allclose(gradient, g.to_numpy()(**values))
+    grads = mc.derive("norm2(W2 @ sigmoid(W1 @ x + b) - t) ** 2", ["W1", "W2", "b"],
+                      {"W1": "h,n", "W2": "m,h", "x": "n", "t": "m", "b": "h"})
+    value, parts = grads.to_numpy(with_value=True)(**inputs(grads["W1"]))
+    assert isinstance(value, float) and set(parts) == {"W1", "W2", "b"}
+
+
+@pytest.mark.parametrize("f, wrt, shapes, order, fragment", [
+    ("sum(log(1 + exp(-y * (X @ w))))", "w", {"X": "N,n", "y": "N", "w": "n"}, 2, "t2.T @ t2"),   # Zᵀ Z
+    ("a.T @ inv(X) @ b", "X", {"a": "n", "b": "n", "X": "n,n"}, 1, "np.linalg.solve("),
+    ("norm2(A @ B @ C @ x) ** 2", "x", {"A": "n,n", "B": "n,n", "C": "n,n", "x": "n"}, 1, "multi_dot"),
+    ("sigmoid(W @ x)", "x", {"W": "m,n", "x": "n"}, 1, "* W"),                                      # no diag
+    ("logdet(P)", "P", {"P": mc.matrix("P", "n", "n", spd=True)}, 1, "np.linalg.inv"),
+])
+def test_structure_aware_lowering(f, wrt, shapes, order, fragment):
+    g = mc.derive(f, wrt, shapes, order=order)
+    src = g.source()
+    assert fragment in src, src
+    assert "diagflat" not in src
+    assert g.check(seed=0).ok
+
+
+def test_logdet_of_an_spd_matrix_uses_cholesky_and_trace_a_sum():
+    P = mc.matrix("P", "n", "n", spd=True)
+    f = mc.logdet(P) + mc.trace(mc.matrix("A", "n", "n") @ P @ mc.matrix("B", "n", "n"))
+    src = f.to_numpy().source
+    assert "cholesky" in src and "np.sum(" in src and "np.trace" not in src
+    rng = np.random.default_rng(0)
+    M, A, B = rng.standard_normal((3, 3, 3))
+    Pv = M @ M.T + 3 * np.eye(3)
+    assert np.isclose(f.to_numpy()(P=Pv, A=A, B=B), np.linalg.slogdet(Pv)[1] + np.trace(A @ Pv @ B))
+
+
+def test_kronecker_products_are_applied_not_formed():
+    from matcalc import expr as E
+    A, B, v = mc.matrix("A", 2, 3), mc.matrix("B", 4, 5), mc.vector("v", 15)
+    e = E.kron(A, B) @ v
+    src = e.to_numpy().source
+    assert "kron" not in src and "reshape" in src
+    rng = np.random.default_rng(0)
+    a, b, vv = rng.standard_normal((2, 3)), rng.standard_normal((4, 5)), rng.standard_normal(15)
+    np.testing.assert_allclose(e.to_numpy()(A=a, B=b, v=vv).ravel(), np.kron(a, b) @ vv)
+
+
+def test_unknown_backend():
+    with pytest.raises(mc.MatcalcError, match="unknown backend"):
+        mc.derive("x.T @ x", "x", {"x": "n"}).compile("fortran")
