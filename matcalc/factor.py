@@ -18,8 +18,13 @@ def factor(e: E.Expr) -> E.Expr:
     memo: dict = {}
     for node in E.walk(e):
         args = [memo[a] for a in node.args]
-        memo[node] = factor_sum(args, node.shape) if node.op == "add" else \
-            (E.rebuild(node, args) if args else node)
+        if node.op == "add":
+            memo[node] = factor_sum(args, node.shape)
+        elif node.op == "mul" and len(args) == 2 and args[0].op == "const" and args[1].op == "add":
+            # c (a + b + …): distribute, then take out what the terms really share
+            memo[node] = factor_sum([E.scale(args[0].data, t) for t in args[1].args], node.shape)
+        else:
+            memo[node] = E.rebuild(node, args) if args else node
     return memo[e]
 
 
@@ -78,16 +83,33 @@ def _pull_common_scalars(terms: list, shape) -> E.Expr:
         return E.add(*terms)
     coefficients = [E.split_coefficient(t)[0] for t in terms]
     common = _common_coefficient(coefficients)
+    if common.denominator != 1 and len({abs(c) for c in coefficients}) > 1:
+        common = Fraction(1)   # ½ out of P⁻¹ + ½ A would put a 2 in: group equal coefficients instead
     scalar_sets = [set(_split(t)[0]) if t.shape != SCALAR else set(t.args if t.op == "mul" else (t,))
                    for t in terms]
     shared = set.intersection(*scalar_sets) - {f for f in scalar_sets[0] if f.op == "const"}
     if common == 1 and not shared:
-        return E.add(*terms)
+        return _group_equal_coefficients(terms)
     factor_expr = E.mul(E.const(common), *sorted(shared, key=lambda f: f.key))
     inner = E.add(*[E.divide(t, factor_expr) for t in terms])
     if inner.op != "add":
         return E.add(*terms)
     return E.mul(factor_expr, inner)
+
+
+def _group_equal_coefficients(terms: list) -> E.Expr:
+    """``P⁻¹ + ½ A + ½ Aᵀ`` -> ``P⁻¹ + ½ (A + Aᵀ)``: terms with the same coefficient together."""
+    groups: dict = {}
+    for t in terms:
+        c, rest = E.split_coefficient(t)
+        if rest is not None and c not in (1, -1) and isinstance(c, Fraction):
+            groups.setdefault(c, []).append(rest)
+    out = [t for t in terms if not (E.split_coefficient(t)[1] is not None
+                                    and len(groups.get(E.split_coefficient(t)[0], ())) >= 2)]
+    for c, rests in groups.items():
+        if len(rests) >= 2:
+            out.append(E.mul(E.const(c), E.add(*rests)))
+    return E.add(*out)
 
 
 def _common_coefficient(values) -> Fraction:
