@@ -172,12 +172,15 @@ def step_for(x) -> float:
     return 1e-3 * max(1.0, float(np.max(np.abs(x), initial=0.0)))
 
 
-def relative_error(got, want) -> float:
+def relative_error(got, want, noise: float = 0.0) -> float:
+    """``‖got − want‖ / ‖want‖``, where a difference within the finite differences' own noise
+    (10× the Richardson estimate) counts as none: a zero derivative measured as roundoff is
+    not an error."""
     got = np.asarray(got, dtype=float).reshape(-1)
     want = np.asarray(want, dtype=float).reshape(-1)
-    scale = np.linalg.norm(want)
-    diff = np.linalg.norm(got - want)
-    return float(diff / scale) if scale > 1e-8 else float(diff)
+    diff = max(0.0, float(np.linalg.norm(got - want)) - 10 * noise)
+    scale = max(float(np.linalg.norm(want)), float(np.linalg.norm(got)))
+    return diff / scale if scale > 1e-8 else diff
 
 
 def pair(a, b) -> float:
@@ -262,7 +265,7 @@ def _compare(f_num, numeric, wrt, kind, inputs, entries=False, direction=None):
     h = step_for(x0)
     dirs = directions(wrt, x0)
     in_shape = x0.shape if x0.ndim == 2 else (x0.size, 1)
-    predicted, measured = [], []
+    predicted, measured, noises = [], [], []
     if kind in ("hessian", "hvp"):
         if kind == "hvp":
             v = np.asarray(inputs[direction.name], dtype=float)
@@ -272,16 +275,18 @@ def _compare(f_num, numeric, wrt, kind, inputs, entries=False, direction=None):
             pairs = [(di, dj) for i, di in enumerate(dirs) for dj in dirs[i:]]
         for di, dj in pairs:
             value, noise = _second_difference(lambda x: vec(f_at(x)), x0, di, dj, h)
+            noises.append(noise)
             if not np.isfinite(value) or noise > 1e-4 * max(1.0, abs(value)):
                 return None
             predicted.append(pair(got.reshape(x0.shape), di) if kind == "hvp" else vec(di) @ matrix @ vec(dj))
             measured.append(value)
-        return relative_error(predicted, measured)
+        return relative_error(predicted, measured, float(np.linalg.norm(noises)))
     if kind == "jacobian":
         out_shape = base.shape if base.ndim == 2 else (base.size, 1)
         matrix = as_vec_jacobian(got, out_shape, in_shape)
     for d in dirs:
         value, noise = richardson(lambda x: vec(f_at(x)), x0, d, h)
+        noises.append(noise)
         if not np.all(np.isfinite(value)) or noise > 1e-4 * max(1.0, float(np.max(np.abs(value)))):
             return None
         measured.append(value)
@@ -291,7 +296,7 @@ def _compare(f_num, numeric, wrt, kind, inputs, entries=False, direction=None):
             predicted.append(np.array([estimate]))
         else:
             predicted.append(matrix @ vec(d))
-    return relative_error(np.concatenate(predicted), np.concatenate(measured))
+    return relative_error(np.concatenate(predicted), np.concatenate(measured), float(np.linalg.norm(noises)))
 
 
 def _second_difference(f_at, x0, di, dj, h):
