@@ -126,6 +126,16 @@ def timed(fn: Callable, number: int = 1):
             gc.enable()
 
 
+def timed_fresh(derive: Callable):
+    """``(result, seconds)`` of one matcalc derivation ``derive()`` from scratch: matcalc's
+    simplification memo (``matcalc.rewrite._MEMO``) is cleared first. (The node interning table
+    ``matcalc.expr._TABLE`` is left alone: clearing it is not safe; it only makes node
+    construction a dictionary hit.)"""
+    import matcalc.rewrite
+    matcalc.rewrite._MEMO.clear()
+    return timed(derive)
+
+
 class TimeLimit(Exception):
     pass
 
@@ -265,8 +275,9 @@ class Measurement:
         return a / b if a is not None and b else None
 
     def max_rel_diff(self):
-        return max((c.rel_diff for c in self.contenders.values() if c.rel_diff is not None),
-                   default=None)
+        """The largest relative difference to the reference among the contenders timed."""
+        return max((c.rel_diff for c in self.contenders.values()
+                    if c.rel_diff is not None and not c.error), default=None)
 
 
 def measure_thunks(problem, n: int, label: str, thunks: dict, reference: str, settings: Settings,

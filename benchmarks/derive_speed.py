@@ -31,14 +31,11 @@ Usage: ``python benchmarks/derive_speed.py [--rounds N | --quick] [--write]``
 from __future__ import annotations
 
 import argparse
-import gc
 import platform
-import signal
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -52,7 +49,6 @@ from sympy import (
     ImmutableMatrix,
     Inverse,
     MatrixSymbol,
-    OneMatrix,
     S,
     Symbol,
     Trace,
@@ -61,11 +57,13 @@ from sympy import (
 )
 from sympy.core.cache import clear_cache
 
+from _problems import ew, log_softmax, sig, sq, total
+from _timing import cell, describe, time_limit, timed, timed_fresh
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import matcalc as mc  # noqa: E402
-import matcalc.rewrite  # noqa: E402
 
 RESULTS_FILE = HERE / "RESULTS-derive.md"
 DEFAULT_ROUNDS = 7
@@ -74,34 +72,6 @@ SYMPY_LIMIT_S = 5.0
 CHECK_SIZES = (3, 4, 2, 5, 6)      # concrete sizes given to the dims, in order of appearance
 CHECK_TOLERANCE = 1e-5
 FD_STEP = 1e-6
-
-
-# ---------------------------------------------------------------------------------------
-# sympy spellings of the matcalc functions
-# ---------------------------------------------------------------------------------------
-
-def sig(u):
-    return 1 / (1 + exp(-u))
-
-
-def ew(m, fn):
-    """Elementwise ``fn`` of a matrix expression."""
-    return m.applyfunc(fn)
-
-
-def total(m):
-    """``sum`` of a column vector: ``1ᵀ m`` (a 1×1 matrix)."""
-    return OneMatrix(1, m.shape[0]) * m
-
-
-def sq(v):
-    """``norm2(v)**2`` as ``vᵀ v`` (sympy has no norm of a symbolic vector)."""
-    return v.T * v
-
-
-def log_softmax(z):
-    """``z - 1 log(1ᵀ exp(z))``."""
-    return z - OneMatrix(z.shape[0], 1) * ew(total(ew(z, exp)), log)
 
 
 # ---------------------------------------------------------------------------------------
@@ -269,52 +239,9 @@ def check_sympy(case: Case, f, wrt, d, seed: int = 0) -> str:
 # Timing
 # ---------------------------------------------------------------------------------------
 
-class TimeLimit(Exception):
-    pass
-
-
-def describe(exc: BaseException, limit: int = 80) -> str:
-    """A short reason for a failure; where the message is empty, the function that raised."""
-    message = str(exc)
-    if not message and exc.__traceback__ is not None:
-        tb = exc.__traceback__
-        while tb.tb_next is not None:
-            tb = tb.tb_next
-        message = f"raised at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
-    return f"{type(exc).__name__}: {message}"[:limit]
-
-
-@contextmanager
-def time_limit(seconds: float):
-    """Raise ``TimeLimit`` in the block after ``seconds`` (SIGALRM; sympy is pure Python)."""
-    def on_alarm(signum, frame):
-        raise TimeLimit(f"over {seconds:g} s")
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def timed(fn):
-    """``(result, seconds)`` of ``fn()``, with garbage collection off during the call."""
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        result = fn()
-        return result, time.perf_counter() - start
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-
-
 def run_matcalc(case: Case):
     """One fresh matcalc derivation (parse + derive + simplify): ``(Derivative, seconds)``."""
-    matcalc.rewrite._MEMO.clear()
-    return timed(lambda: mc.derive(case.f, case.wrt, shapes=dict(case.shapes)))
+    return timed_fresh(lambda: mc.derive(case.f, case.wrt, shapes=dict(case.shapes)))
 
 
 def run_sympy(case: Case):
@@ -395,10 +322,6 @@ def measure(rows: list, rounds: int):
 # ---------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------
-
-def cell(text) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
 
 def ms(value) -> str:
     return "n/a" if value is None else f"{value:.2f}"

@@ -29,7 +29,8 @@ def _props(name: str, shape, given: dict) -> frozenset:
     return frozenset(props)
 
 
-def _name(name) -> str:
+def check_name(name) -> str:
+    """A variable name: a plain identifier, not a dunder."""
     if not isinstance(name, str) or not name.isidentifier() or name.startswith("__"):
         raise MatcalcError(f"a variable name must be a plain identifier, got {name!r}")
     return name
@@ -38,17 +39,17 @@ def _name(name) -> str:
 def vector(name: str, dim, **props) -> E.Expr:
     """A column vector ``dim×1``; ``dim`` is an int or a name like ``"n"``."""
     shape = (parse_dim(dim, f" for {name!r}"), 1)
-    return E.variable(_name(name), shape, _props(name, shape, props))
+    return E.variable(check_name(name), shape, _props(name, shape, props))
 
 
 def matrix(name: str, rows, cols, **props) -> E.Expr:
     """A ``rows×cols`` matrix. Properties: ``symmetric``, ``spd``, ``positive``, ``invertible``."""
     shape = (parse_dim(rows, f" for {name!r}"), parse_dim(cols, f" for {name!r}"))
-    return E.variable(_name(name), shape, _props(name, shape, props))
+    return E.variable(check_name(name), shape, _props(name, shape, props))
 
 
 def scalar(name: str, **props) -> E.Expr:
-    return E.variable(_name(name), SCALAR, _props(name, SCALAR, props))
+    return E.variable(check_name(name), SCALAR, _props(name, SCALAR, props))
 
 
 def eye(n) -> E.Expr:

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 
 from . import expr as E
+from .api import check_name
 from .check import check_derivative
 from .diff import Differentiator, gradient_from_differential, jacobian_from_differential
 from .errors import MatcalcError, UnknownNameError, UnsupportedDerivativeError
@@ -309,8 +310,7 @@ def make_variables(shapes: dict | None) -> dict:
     ``""``) or a variable made by ``vector``/``matrix``/``scalar``."""
     out = {}
     for name, spec in (shapes or {}).items():
-        if not isinstance(name, str) or not name.isidentifier():
-            raise MatcalcError(f"bad variable name {name!r}")
+        check_name(name)
         if isinstance(spec, E.Expr):
             if spec.op != "var":
                 raise MatcalcError(f"shapes[{name!r}] must be a variable, not the expression {spec}")

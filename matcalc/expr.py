@@ -416,13 +416,13 @@ def mul(*factors) -> Expr:
                     rest.append(g)
         else:
             rest.append(p)
-    # ones are neutral where the other factors already have the full shape
-    if any(f.op == "ones" for f in rest):
-        others = [f for f in rest if f.op != "ones"]
-        covered = SCALAR
-        for f in others:
-            covered = broadcast(covered, f.shape)
-        rest = others if covered == shape else others + [ones(shape)]
+    # ones are neutral where the other factors already have the full shape; where a cancelled
+    # factor carried the shape (x ⊙ x⁻¹ ⊙ c), the ones keep it
+    others = [f for f in rest if f.op != "ones"]
+    covered = SCALAR
+    for f in others:
+        covered = broadcast(covered, f.shape)
+    rest = others if covered == shape else others + [ones(shape)]
     if not rest:
         return _broadcast_to(const(coefficient), shape) if coefficient != 1 or shape == SCALAR \
             else ones(shape)

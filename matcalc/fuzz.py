@@ -1,6 +1,7 @@
 """Random well-typed expressions, differentiated and compared with independent oracles.
 
     python -m matcalc.fuzz --n 10000 [--seed 0] [--sympy-every 10] [--no-jax]
+    python -m matcalc.fuzz --strings --n 100000        # hostile strings: parse, derive, never crash
 
 For each random expression (over every operation and function matcalc supports, with variables
 of several shapes and properties), matcalc derives the gradient, Jacobian or Hessian, and the
@@ -311,6 +312,56 @@ def run_case(seed: int, sympy_every: int = 0, use_jax: bool = True, depth: int =
     return ("inconclusive" if report.status == "inconclusive" else "ok"), text
 
 
+# ---------------------------------------------------------------------------------------
+# Hostile strings: the parser and the command line
+# ---------------------------------------------------------------------------------------
+
+SEEDS = ["x.T @ A @ x", "norm2(W @ x - y) ** 2", "sum(log(sigmoid(X @ w)))", "trace(A @ X @ B)",
+         "logdet(X) + inv(X)", "x'*A*x + norm2(B*x - c)^2", "z = W1 @ x\nh = sigmoid(z)\nL = sum(h)",
+         "softmax(W @ x).T @ y", "diag(x) @ A @ diag(y)", "(x - a) / norm2(x - a)"]
+ALPHABET = list("xyzAWXab12.0+-*/@()^',._ =\n;#[]{}\"\\") + ["**", ".T", "sum(", "exp(", "inv(", "__",
+                                                             "lambda", "import", "−", "ᵀ", "\x00", "é"]
+
+
+def hostile_string(chooser) -> str:
+    """A random string: tokens, or a valid expression with random edits."""
+    if chooser.integer(0, 2) == 0:
+        return "".join(chooser.pick(ALPHABET) for _ in range(chooser.integer(0, 40)))
+    text = list(chooser.pick(SEEDS))
+    for _ in range(chooser.integer(1, 4)):
+        i = chooser.integer(0, len(text))
+        action = chooser.integer(0, 2)
+        if action == 0 and text:
+            del text[min(i, len(text) - 1)]
+        elif action == 1:
+            text.insert(i, chooser.pick(ALPHABET))
+        elif text:
+            text[min(i, len(text) - 1)] = chooser.pick(ALPHABET)
+    return "".join(text)
+
+
+def run_hostile(seed: int) -> tuple:
+    """``(outcome, text)``: the string is parsed (numpy or MATLAB syntax), and if that works
+    differentiated; ``rejected`` and ``accepted`` are fine, ``crash`` (an exception that is not a
+    ``MatcalcError``) is a failure."""
+    from .api import parse
+    chooser = RandomChooser(seed)
+    text = hostile_string(chooser)
+    syntax = chooser.pick(["numpy", "matlab"])
+    try:
+        f = parse(text, syntax=syntax) if "=" not in text else None
+        wrt = next(iter(sorted(f.free_vars, key=lambda v: v.name)), None) if f is not None else None
+        if f is not None and wrt is not None and f.shape[1] == 1:
+            derive(f, wrt)
+        elif "=" in text:
+            derive(text, "x", syntax=syntax)
+    except MatcalcError:
+        return "rejected", text
+    except Exception as err:   # noqa: BLE001 - a crash is a finding
+        return "crash", f"{text!r} ({syntax}): {type(err).__name__}: {err}"
+    return "accepted", text
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m matcalc.fuzz", description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1000, help="number of random cases")
@@ -318,14 +369,19 @@ def main(argv=None) -> int:
     parser.add_argument("--sympy-every", type=int, default=10, help="check every k-th case with sympy (0: never)")
     parser.add_argument("--no-jax", action="store_true", help="skip the jax oracle")
     parser.add_argument("--depth", type=int, default=3)
+    parser.add_argument("--strings", action="store_true",
+                        help="fuzz the parser and derive with random and mutated strings instead")
     args = parser.parse_args(argv)
     counts: Counter = Counter()
     failures = []
     start = time.time()
     for seed in range(args.seed, args.seed + args.n):
-        outcome, text = run_case(seed, args.sympy_every, not args.no_jax, args.depth)
+        if args.strings:
+            outcome, text = run_hostile(seed)
+        else:
+            outcome, text = run_case(seed, args.sympy_every, not args.no_jax, args.depth)
         counts[outcome] += 1
-        if outcome not in ("ok", "unsupported", "inconclusive"):
+        if outcome not in ("ok", "unsupported", "inconclusive", "accepted", "rejected"):
             failures.append((outcome, text))
             print(f"FAIL {outcome}: {text}", flush=True)
     elapsed = time.time() - start

@@ -1,0 +1,126 @@
+"""Hostile and malformed input: always a MatcalcError with a clear message — never another
+exception, a hang, or a wrong answer."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import matcalc as mc
+from matcalc.fuzz import run_hostile
+
+SHAPES = {"x": "n", "y": "n", "A": "n,n", "B": "m,n"}
+
+
+@pytest.mark.parametrize("text", [
+    "", "   ", "x +", "+", "* x", "x * * y", "x @", "(x", "x)", "((x)", "(x))", "[x]", "{x}", "x,y",
+    "x.", "x..T", "2..3", "1e", "x # comment", "x;", "x = y", "x == y", "x => y", ".T", "exp()",
+    "exp(x,", "exp(x y)", "sum(,)", "x ** ", "x ** * 2", "\\", "\"x\"", "'x'", "x\x00", "x\ty\n",
+])
+def test_syntax_errors(text):
+    with pytest.raises(mc.MatcalcError):
+        mc.derive(text, "x", SHAPES)
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("x − y", "did you mean '-'"), ("x × y", "did you mean '*'"), ("xᵀ @ x", "did you mean '.T'"),
+    ("x·y", "did you mean '*'"), ("ｘ + y", "unexpected character"),
+])
+def test_unicode_look_alikes(text, fragment):
+    with pytest.raises(mc.ParseError, match=fragment):
+        mc.parse(text, SHAPES)
+
+
+def test_a_megabyte_string_fails_fast():
+    with pytest.raises(mc.ParseError, match="too long"):
+        mc.parse("x + " * 250_000 + "x", SHAPES)
+
+
+@pytest.mark.parametrize("text", [
+    "x.__class__", "x.shape", "x.T.__dict__", "__import__('os')", "__builtins__", "x.__add__(x)",
+    "lambda: x", "(lambda x: x)(y)", "[x for x in y]", "{x: y}", "eval(x)", "exec(x)", "open(x)",
+    "getattr(x, 'T')", "import os", "os.system", "exp(x=y)", "exp(*x)", "exp(**x)", "foo(x)",
+    "x if y else x", "not x", "x and y", "print(x)", "__x",
+])
+def test_no_escape_from_the_parser(text):
+    with pytest.raises(mc.MatcalcError):
+        mc.parse(text, SHAPES)
+
+
+@pytest.mark.parametrize("name", ["x y", "1x", "x-y", "", "__class__", "x.T", 3])
+def test_variable_names_must_be_identifiers(name):
+    with pytest.raises(mc.MatcalcError):
+        mc.derive("x.T @ x", "x", {name: "n", "x": "n"})
+    with pytest.raises(mc.MatcalcError):
+        mc.vector(name, "n")
+
+
+def test_shape_mismatch_deep_in_an_expression_names_the_operation_and_both_shapes():
+    text = "sum(exp(A @ (x + sigmoid(B @ (A @ x)))))"
+    with pytest.raises(mc.ShapeError) as info:
+        mc.parse(text, SHAPES)
+    lines = str(info.value).splitlines()
+    assert lines[0] == "cannot add n×1 and m×1"
+    assert lines[-1].index("^") - 2 == text.index("+")
+    with pytest.raises(mc.ShapeError, match="matrix product of m×n and m×1"):
+        mc.parse("sum(exp(A @ (x + sigmoid(B @ (B @ x)))))", SHAPES)
+
+
+@pytest.mark.parametrize("f, wrt, order, fragment", [
+    ("x.T @ x", "x", 3, "order 3"),
+    ("A @ x", "x", 2, "needs a scalar function"),
+    ("x.T @ x", "q", 1, "unknown variable 'q'"),
+])
+def test_unsupported_derivatives_say_which_and_why(f, wrt, order, fragment):
+    with pytest.raises(mc.MatcalcError, match=fragment):
+        mc.derive(f, wrt, SHAPES, order=order)
+
+
+def test_checks_at_singular_inputs_are_inconclusive_not_wrong():
+    # A Aᵀ with A n×1 is singular everywhere: logdet is -inf, no usable input exists
+    g = mc.derive("logdet(A @ A.T)", "A", {"A": "n,1"})
+    report = g.check(seed=0, trials=2)
+    assert report.status == "inconclusive" and not report.ok
+
+
+def test_checks_near_kinks_redraw_instead_of_failing():
+    g = mc.derive("sum(relu(x)) + sum(abs(x))", "x", {"x": "n"})
+    assert g.check(seed=0).ok
+
+
+def test_numeric_inputs_are_validated():
+    fn = mc.derive("x.T @ A @ x", "x", SHAPES).to_numpy()
+    with pytest.raises(mc.ShapeError):
+        fn(A=np.eye(3), x="not numbers")
+    with pytest.raises(mc.ShapeError):
+        fn(A=np.ones((2, 3)), x=np.ones(3))
+    with pytest.raises(mc.ShapeError):
+        fn(A=np.eye(3), x=np.ones((3, 3)))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.integers(0, 10**9))
+def test_random_and_mutated_strings_never_crash(seed):
+    outcome, text = run_hostile(seed)
+    assert outcome != "crash", text
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.text(alphabet="xyA.T@*+-()' ,=:/^12", max_size=20),
+       st.lists(st.sampled_from(["--shape", "x=n", "A=n,n", "--latex", "--check", "--steps", "--syntax",
+                                 "matlab", "--order", "2", "--wrt", "x", "y=", ":sym"]), max_size=6))
+def test_the_command_line_never_crashes(expr, extra):
+    from matcalc.cli import main
+    try:
+        code = main(["derive", expr, "--wrt", "x", *extra])
+    except SystemExit as err:   # argparse's own usage errors
+        code = err.code
+    assert code in (0, 1, 2)
+
+
+def test_cli_errors_are_one_line_and_status_2():
+    result = subprocess.run([sys.executable, "-m", "matcalc", "derive", "x.__class__", "--wrt", "x"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
