@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from functools import cache
 from types import SimpleNamespace
 
-import numpy as np
-from sympy import Determinant, HadamardProduct, OneMatrix, Trace, exp, log
+from _timing import load_jax, load_torch  # first: sets the thread-pool environment for numpy
 
-from _timing import load_jax, load_torch
+import numpy as np  # noqa: E402
+from sympy import Determinant, HadamardProduct, OneMatrix, Trace, exp, log  # noqa: E402
 
 MLP_OUTPUTS = 10              # K, the rows of Y in the two-layer network
 

@@ -355,6 +355,44 @@ def environment(matcalc_version: str) -> str:
             f"{os.cpu_count()} CPU(s); {settle}; float64 throughout")
 
 
+class OtherWork:
+    """CPU time used by other processes since ``mark()``, in cores (averaged over the wall time):
+    the machine's busy time from ``/proc/stat`` minus this process's own CPU time. Other work
+    matters more than its share suggests: a multithreaded BLAS call whose helper thread finds its
+    core taken waits a scheduler tick (~4-8 ms) for it. None where ``/proc/stat`` is missing."""
+
+    def __init__(self):
+        self.mark()
+
+    @staticmethod
+    def _read():
+        try:
+            with open("/proc/stat", encoding="ascii") as stat:
+                ticks = [int(v) for v in stat.readline().split()[1:9]]
+        except OSError:
+            return None
+        busy = sum(ticks) - ticks[3] - ticks[4]          # all but idle and iowait
+        own = os.times()
+        return busy / os.sysconf("SC_CLK_TCK"), own.user + own.system, time.perf_counter()
+
+    def mark(self):
+        self.start = self._read()
+
+    def cores(self) -> float | None:
+        now = self._read()
+        if now is None or self.start is None or now[2] <= self.start[2]:
+            return None
+        busy, own, wall = (a - b for a, b in zip(now, self.start))
+        return max(0.0, (busy - own) / wall)
+
+
+def other_work_now(seconds: float = 1.0) -> float | None:
+    """Cores used by other processes over the next ``seconds`` (this process sleeps)."""
+    probe = OtherWork()
+    time.sleep(seconds)
+    return probe.cores()
+
+
 def load_average() -> str:
     """The 1-minute load average (other work on the machine skews the timings)."""
     return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "n/a"

@@ -40,9 +40,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
-import sympy
-from sympy import (
+from _timing import cell, describe, time_limit, timed, timed_fresh  # first: thread settings
+
+import numpy as np  # noqa: E402
+import sympy  # noqa: E402
+from sympy import (  # noqa: E402
     Derivative,
     Determinant,
     HadamardProduct,
@@ -55,10 +57,9 @@ from sympy import (
     exp,
     log,
 )
-from sympy.core.cache import clear_cache
+from sympy.core.cache import clear_cache  # noqa: E402
 
-from _problems import ew, log_softmax, sig, sq, total
-from _timing import cell, describe, time_limit, timed, timed_fresh
+from _problems import ew, log_softmax, sig, sq, total  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))

@@ -297,9 +297,18 @@ def contender_thunks(task: Task, derivation: Derivation, values: dict, sympy: Sy
     return thunks, compile_s
 
 
-def run_task(task: Task, derivation: Derivation, sizes: tuple, settings: Settings, start: float):
-    """The measurements of ``task`` at each size, and its sympy state."""
+@dataclass
+class TaskResult:
+    rows: list                        # _timing.Measurement per size
+    sympy: SympyState
+    other_cores: float | None         # CPU used by other processes meanwhile (cores)
+
+
+def run_task(task: Task, derivation: Derivation, sizes: tuple, settings: Settings,
+             start: float) -> TaskResult:
+    """The measurements of ``task`` at each size."""
     sympy = SympyState()
+    other = OtherWork()
     rows = []
     for n in sizes:
         label = f"{task.label}, n={n}"
@@ -317,7 +326,7 @@ def run_task(task: Task, derivation: Derivation, sizes: tuple, settings: Setting
             print(line, flush=True)
         rows.append(row)
         print(f"  done: {label} ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
-    return rows, sympy
+    return TaskResult(rows, sympy, other.cores())
 
 
 # ---------------------------------------------------------------------------------------
@@ -387,7 +396,8 @@ def targets(results: dict, derivations: list, depths: list, settings: Settings) 
         return "PASS" if ok else "MISS"
 
     out = []
-    for task, (rows, _) in results.items():
+    for task, result in results.items():
+        rows = result.rows
         if task.hessian:
             continue
         ratios = [(r.ratio("matcalc raw", REFERENCE), r) for r in sized_rows(rows, GRADIENT_TARGET_FROM)]
@@ -402,7 +412,8 @@ def targets(results: dict, derivations: list, depths: list, settings: Settings) 
         out.append(f"- {verdict(worst <= GRADIENT_TARGET)}: gradient within {GRADIENT_TARGET:g}× of "
                    f"hand-written at n ≥ {GRADIENT_TARGET_FROM}, {task.problem.name}: matcalc raw / "
                    f"hand-written worst {fmt_ratio(worst)} (n={row.n}); wrapper worst {fmt_ratio(wrapper)}")
-    for task, (rows, _) in results.items():
+    for task, result in results.items():
+        rows = result.rows
         if not task.hessian:
             continue
         for other in ("jax", "torch"):
@@ -415,7 +426,7 @@ def targets(results: dict, derivations: list, depths: list, settings: Settings) 
                        f"{task.problem.name}: smallest speed-up {fmt_ratio(least)} (n={row.n}); "
                        "by size: " + ", ".join(f"n={r.n} {fmt_ratio(v)}" for v, r in speedups))
     for key, n, other, reference in REFERENCE_SPEEDUPS:
-        rows = next((rows for t, (rows, _) in results.items() if t.hessian and t.problem.key == key), [])
+        rows = next((r.rows for t, r in results.items() if t.hessian and t.problem.key == key), [])
         row = next((r for r in rows if r.n == n), None)
         value = None if row is None else row.ratio(other, "matcalc raw")
         measured = "not measured" + (" (--quick)" if settings.quick else "") if value is None \
@@ -443,7 +454,8 @@ def summary_table(results: dict) -> list:
     shown = [c for c in CONTENDERS if c != REFERENCE]
     lines = ["| problem | derivative | sizes | " + " | ".join(shown) + " |",
              "|---|---|---|" + "---:|" * len(shown)]
-    for task, (rows, sympy) in results.items():
+    for task, result in results.items():
+        rows, sympy = result.rows, result.sympy
         rows_big = sized_rows(rows, GRADIENT_TARGET_FROM) or rows
         cells = []
         for name in shown:
@@ -485,7 +497,7 @@ def derivation_table(derivations: list, results: dict) -> list:
              "| to_jax ms | sympy diff + lambdify ms |",
              "|---|---|---|---:|---:|---:|---:|---|"]
     for d in derivations:
-        sympy = results[d.task][1] if d.task in results else None
+        sympy = results[d.task].sympy if d.task in results else None
         if sympy is None:
             sympy_text = "not run"
         elif sympy.derive_ms is not None and not sympy.na:
@@ -575,7 +587,8 @@ def report(results: dict, derivations: list, depths: list, warning_lines: list,
          "contenders timed). n/a: not installed, failed, or disagreed (see the warnings)."),
         "",
     ]
-    for task, (rows, _) in results.items():
+    for task, result in results.items():
+        rows = result.rows
         lines += [f"### {task.label}", "", *task_table(rows), ""]
     lines += [
         "## Derivation cost",
@@ -648,7 +661,8 @@ def plot(results: dict, depths: list, path: Path, quick: bool) -> str:
     cols = 3
     fig, axes = plt.subplots(math.ceil(panels / cols), cols, figsize=(15, 4.2 * math.ceil(panels / cols)))
     axes = list(np.ravel(axes))
-    for ax, (task, (rows, _)) in zip(axes, results.items()):
+    for ax, (task, result) in zip(axes, results.items()):
+        rows = result.rows
         for name in CONTENDERS:
             points = [(r.n, r.ms(name)) for r in rows if r.ms(name) is not None]
             if points:

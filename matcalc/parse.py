@@ -240,6 +240,24 @@ _FORBIDDEN_NAMES = frozenset({"lambda", "import", "eval", "exec", "open", "globa
 MAX_DEPTH = 200  # nesting levels; deeper input fails clearly instead of overflowing the stack
 
 
+_OPERATOR_TEXT = {"add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@", "pow": "**"}
+
+
+def unparse(node: Node) -> str:
+    """A syntax tree (numpy notation) back to text, fully parenthesised."""
+    kind = node.kind
+    if kind in ("num", "name"):
+        return node.text
+    if kind == "neg":
+        return f"(-{unparse(node.children[0])})"
+    if kind == "T":
+        return f"({unparse(node.children[0])}).T"
+    if kind == "binop":
+        left, right = (unparse(c) for c in node.children)
+        return f"({left} {_OPERATOR_TEXT[node.text]} {right})"
+    return f"{node.text}({', '.join(unparse(c) for c in node.children)})"
+
+
 def parse(source: str, syntax: str = "numpy") -> Node:
     """The syntax tree of one expression."""
     if not isinstance(source, str):
