@@ -61,6 +61,7 @@ from _timing import (  # first: sets the thread-pool environment before numpy/to
     DEFAULT,
     MIN_REPS,
     NOISY,
+    OtherWork,
     QUICK,
     SETTLE_BELOW_S,
     Settings,
@@ -77,6 +78,7 @@ from _timing import (  # first: sets the thread-pool environment before numpy/to
     measure_thunks,
     measure_with_retries,
     median_ms,
+    other_work_now,
     relative_difference,
     time_limit,
     timed,
@@ -526,8 +528,32 @@ def depth_table(depths: list) -> list:
     return lines
 
 
-def notes(results: dict, wall_s: float) -> list:
-    rows = [r for rows, _ in results.values() for r in rows]
+BUSY_CORES = 0.25             # other work above this (in cores) makes the timings suspect
+
+
+@dataclass
+class Conditions:
+    """How the machine was during the run."""
+    load_start: str                   # 1-min load average at the start
+    other_start: float | None         # cores used by other processes, 1 s probe before the run
+    other_during: float | None = None  # ... averaged over the whole run
+    wall_s: float = 0.0
+
+    def line(self) -> str:
+        def cores(v):
+            return "n/a" if v is None else f"{v:.2f}"
+        text = (f"1-min load average {self.load_start} at the start, {load_average()} at the end; "
+                f"other processes used {cores(self.other_start)} cores just before the run and "
+                f"{cores(self.other_during)} on average during it")
+        if max(self.other_start or 0.0, self.other_during or 0.0) > BUSY_CORES:
+            text += (" — **the machine was not quiet: multithreaded numpy calls stall a scheduler "
+                     "tick (~8 ms) when a BLAS helper thread finds its core taken; treat the "
+                     "timings with care**")
+        return text
+
+
+def notes(results: dict, conditions: Conditions) -> list:
+    rows = [r for result in results.values() for r in result.rows]
     out = []
     overhead = [r.ms("matcalc wrapper") - r.ms("matcalc raw") for r in rows
                 if r.ms("matcalc wrapper") is not None and r.ms("matcalc raw") is not None
@@ -550,18 +576,23 @@ def notes(results: dict, wall_s: float) -> list:
     skipped = [name for name, mod in (("jax", load_jax()), ("torch", load_torch())) if mod is None]
     if skipped:
         out.append(f"- not installed, skipped: {', '.join(skipped)}")
-    out.append(f"- whole run: {wall_s:.0f} s")
+    busy = [f"{cell(task.label)} ({r.other_cores:.2f})" for task, r in results.items()
+             if r.other_cores is not None and r.other_cores > BUSY_CORES]
+    if busy:
+        out.append(f"- measured while other processes used over {BUSY_CORES:g} cores: {', '.join(busy)}")
+    out.append(f"- whole run: {conditions.wall_s:.0f} s")
     return out
 
 
 def report(results: dict, derivations: list, depths: list, warning_lines: list,
-           settings: Settings, wall_s: float, load_at_start: str) -> str:
+           settings: Settings, conditions: Conditions) -> str:
     lines = [
         "# matcalc benchmarks: evaluation speed, derivation cost, depth scaling",
         "",
-        f"{environment(mc.__version__)}; 1-min load average {load_at_start} at the start, "
-        f"{load_average()} at the end{'; **--quick run**' if settings.quick else ''}. "
+        f"{environment(mc.__version__)}{'; **--quick run**' if settings.quick else ''}. "
         "Produced by `python benchmarks/run_all.py`; method in its docstring.",
+        "",
+        f"Machine: {conditions.line()}.",
         "",
         "## Targets",
         "",
@@ -617,7 +648,7 @@ def report(results: dict, derivations: list, depths: list, warning_lines: list,
         "",
         "## Notes",
         "",
-        *notes(results, wall_s),
+        *notes(results, conditions),
         *([""] + warning_lines if warning_lines else []),
         "",
         "## Generated code",
@@ -631,7 +662,8 @@ def report(results: dict, derivations: list, depths: list, warning_lines: list,
                 "import jax.numpy as jnp", "import numpy as np") != d.fn.source:
             lines += [f"{d.task.label}, jax (differs):", "", "```python",
                       d.jax_fn.source.rstrip(), "```", ""]
-    for task, (_, sympy) in results.items():
+    for task, result in results.items():
+        sympy = result.sympy
         if sympy.source and not sympy.na:
             lines += [f"{task.label}, sympy lambdify (n={sympy.derive_n}):", "", "```python",
                       sympy.source.rstrip(), "```", ""]
@@ -702,8 +734,12 @@ def main(argv=None):
     settings = QUICK if args.quick else DEFAULT
     warnings.filterwarnings("ignore", category=UserWarning)   # e.g. torch/jax start-up notices
 
-    load_at_start = load_average()
     load_jax(), load_torch()                                  # imports are not timed
+    conditions = Conditions(load_average(), other_work_now())
+    if conditions.other_start is not None and conditions.other_start > BUSY_CORES:
+        print(f"WARNING: other processes are using {conditions.other_start:.2f} cores; the timings "
+              "will be unreliable (see RESULTS.md)", file=sys.stderr, flush=True)
+    other = OtherWork()
     start = time.perf_counter()
 
     derivations = [derive(task, settings.derive_runs) for task in TASKS]
@@ -719,15 +755,16 @@ def main(argv=None):
     for task, derivation in zip(TASKS, derivations):
         sizes = tuple(n for n in task.sizes if n in QUICK_SIZES) if settings.quick else task.sizes
         results[task] = run_task(task, derivation, sizes, settings, start)
-    warning_lines = failures + [line for rows, _ in results.values() for r in rows for line in r.warnings]
+    warning_lines = failures + [line for result in results.values() for r in result.rows
+                                for line in r.warnings]
     warning_lines += [f"WARNING: {d.L}-layer MLP: generated gradient disagrees (max rel. diff "
                       f"{d.rel_diff:.1e})" for d in depths if not d.rel_diff < AGREE]
 
     plot_note = plot(results, depths, PLOT_FILE, settings.quick)
     if plot_note:
         warning_lines.append(f"NOTE: {plot_note}")
-    text = report(results, derivations, depths, warning_lines, settings,
-                  time.perf_counter() - start, load_at_start)
+    conditions.wall_s, conditions.other_during = time.perf_counter() - start, other.cores()
+    text = report(results, derivations, depths, warning_lines, settings, conditions)
     RESULTS_FILE.write_text(text, encoding="utf-8")
     print(text)
     print(f"written: {RESULTS_FILE}" + ("" if plot_note else f", {PLOT_FILE}"))
