@@ -27,8 +27,8 @@ Method
   (interquartile range / median) over ``NOISY`` - other work on the machine - is taken again, up
   to ``Settings.retries`` times, keeping the least noisy one.
 * jax compile time (``jax_contender``) is timed on its own, ahead of time
-  (``jitted.lower(*args).compile()``: trace + XLA compile, no run); the jitted function then
-  compiles once more at its warm-up, which is excluded from the samples.
+  (``jitted.lower(*args).compile()``: trace + XLA compile, no run, jax's caches cleared first);
+  the jitted function then compiles once more at its warm-up, which is excluded from the samples.
 """
 from __future__ import annotations
 
@@ -98,10 +98,21 @@ def load_torch():
     return torch
 
 
+def failing(exc: Exception):
+    """A thunk that raises ``exc``: a contender that could not be set up is then reported by its
+    warm-up like one that fails when called."""
+    def thunk():
+        raise exc
+    return thunk
+
+
 def jax_contender(fn: Callable, args: list):
     """``(thunk, compile seconds)`` for ``jax.jit(fn)`` on ``args`` put on the device first. The
-    compile time is that of an ahead-of-time ``lower(*args).compile()`` (no run)."""
+    compile time is that of an ahead-of-time ``lower(*args).compile()`` (no run), with jax's
+    caches cleared first: a computation measured again (a noisy size) would otherwise find its
+    executable cached and report a compile time of well under a millisecond."""
     jax = load_jax()
+    jax.clear_caches()
     jitted = jax.jit(fn)
     args = [jax.device_put(a).block_until_ready() for a in args]
     compile_s = timed(lambda: jitted.lower(*args).compile())[1]

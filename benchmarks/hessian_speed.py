@@ -52,6 +52,7 @@ from _timing import (  # first: sets the thread-pool environment before numpy/to
     Settings,
     cell,
     environment,
+    failing,
     fmt_ms,
     fmt_ratio,
     geometric_mean,
@@ -161,9 +162,7 @@ def contender_thunks(problem: Problem, fn, values: dict):
         try:
             thunks["jax"], compile_s["jax"] = jax_thunk(problem, values)
         except Exception as exc:  # noqa: BLE001 - reported by its warm-up
-            def failed(exc=exc):
-                raise exc
-            thunks["jax"] = failed
+            thunks["jax"] = failing(exc)
     if load_torch() is not None:
         thunks["torch"] = torch_thunk(problem, values)
     return thunks, compile_s

@@ -39,8 +39,10 @@ Method
   and the generated gradient checked against hand-written backpropagation (and ``jax.grad``).
 * Targets (``targets``): PASS/MISS lines for the goals the project set itself.
 
-Usage: ``python benchmarks/run_all.py [--quick]`` (``--quick``: sizes 10 and 100, few repetitions,
-about a minute; it writes the same files).
+Usage: ``python benchmarks/run_all.py [--quick] [--wait-quiet SECONDS]``. ``--quick``: sizes 10 and
+100, few repetitions, well under a minute; it writes the same files. ``--wait-quiet``: first wait
+(up to SECONDS) for other processes to leave the CPU; the report gives the CPU other processes
+used before and during the run, since on a small machine they distort the timings.
 """
 from __future__ import annotations
 
@@ -68,6 +70,7 @@ from _timing import (  # first: sets the thread-pool environment before numpy/to
     cell,
     describe,
     environment,
+    failing,
     fmt_ms,
     fmt_ratio,
     geometric_mean,
@@ -155,14 +158,6 @@ TASKS = (
     Task(P.MLP, "gradient", (10, 100, 1000, 2000)),
     Task(P.LOGDET, "gradient", (10, 100, 1000, 2000)),
 )
-
-
-def failing(exc: Exception):
-    """A thunk that raises ``exc``: a contender that could not be set up is reported by its
-    warm-up like one that fails when called."""
-    def thunk():
-        raise exc
-    return thunk
 
 
 # ---------------------------------------------------------------------------------------
@@ -315,7 +310,7 @@ def run_task(task: Task, derivation: Derivation, sizes: tuple, settings: Setting
     for n in sizes:
         label = f"{task.label}, n={n}"
 
-        def run():
+        def run(n=n, label=label):
             values = task.problem.inputs(n, np.random.default_rng(n))
             thunks, compile_s = contender_thunks(task, derivation, values, sympy)
             return measure_thunks(task, n, label, thunks, REFERENCE, settings, compile_s)
@@ -552,6 +547,18 @@ class Conditions:
         return text
 
 
+def wait_quiet(seconds: float) -> float | None:
+    """Wait up to ``seconds`` until other processes use under ``BUSY_CORES`` cores (probed for
+    1 s every 5 s); the cores they use at the last probe."""
+    deadline = time.perf_counter() + seconds
+    while True:
+        busy = other_work_now()
+        if busy is None or busy <= BUSY_CORES or time.perf_counter() >= deadline:
+            return busy
+        print(f"  other processes use {busy:.2f} cores; waiting", file=sys.stderr, flush=True)
+        time.sleep(min(4.0, max(0.0, deadline - time.perf_counter())))
+
+
 def notes(results: dict, conditions: Conditions) -> list:
     rows = [r for result in results.values() for r in result.rows]
     out = []
@@ -730,12 +737,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help=f"sizes {QUICK_SIZES} only, few repetitions (about a minute)")
+    parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                        help=f"first wait up to SECONDS for other processes to use under "
+                             f"{BUSY_CORES:g} cores (polled every few seconds)")
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else DEFAULT
     warnings.filterwarnings("ignore", category=UserWarning)   # e.g. torch/jax start-up notices
 
     load_jax(), load_torch()                                  # imports are not timed
-    conditions = Conditions(load_average(), other_work_now())
+    conditions = Conditions(load_average(), wait_quiet(args.wait_quiet))
     if conditions.other_start is not None and conditions.other_start > BUSY_CORES:
         print(f"WARNING: other processes are using {conditions.other_start:.2f} cores; the timings "
               "will be unreliable (see RESULTS.md)", file=sys.stderr, flush=True)
