@@ -92,6 +92,8 @@ def test_value_and_gradient_share_the_forward_pass():
     ("norm2(A @ B @ C @ x) ** 2", "x", {"A": "n,n", "B": "n,n", "C": "n,n", "x": "n"}, 1, "multi_dot"),
     ("sigmoid(W @ x)", "x", {"W": "m,n", "x": "n"}, 1, "* W"),                                      # no diag
     ("logdet(P)", "P", {"P": mc.matrix("P", "n", "n", spd=True)}, 1, "np.linalg.inv"),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, 1, "A @ x + A.T @ x"),       # (A + Aᵀ) x distributed
+    ("x.T @ (A - 3 * B) @ y", "x", {"x": "n", "y": "n"}, 1, "A @ y - 3 * (B @ y)"),
 ])
 def test_structure_aware_lowering(f, wrt, shapes, order, fragment):
     g = mc.derive(f, wrt, shapes, order=order)
@@ -99,6 +101,16 @@ def test_structure_aware_lowering(f, wrt, shapes, order, fragment):
     assert fragment in src, src
     assert "diagflat" not in src
     assert g.check(seed=0).ok
+
+
+def test_a_sum_is_not_distributed_when_it_is_formed_anyway():
+    hessian = mc.derive("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, order=2).source()
+    assert "A + A.T" in hessian
+    from matcalc.printing.code import source
+    from matcalc.printing.numpy import NUMPY
+    A, B, x = mc.matrix("A", "n", "n"), mc.matrix("B", "n", "n"), mc.vector("x", "n")
+    text, _, _ = source([(A + B) @ x, A + B], NUMPY)
+    assert "t1 = A + B" in text and "t1 @ x" in text, text   # shared: formed once, then one product
 
 
 def test_logdet_of_an_spd_matrix_uses_cholesky_and_trace_a_sum():
@@ -126,3 +138,38 @@ def test_kronecker_products_are_applied_not_formed():
 def test_unknown_backend():
     with pytest.raises(mc.MatcalcError, match="unknown backend"):
         mc.derive("x.T @ x", "x", {"x": "n"}).compile("fortran")
+
+
+TAILS = np.array([-800.0, -40.0, -1.0, 0.0, 1e-9, 2.0, 40.0, 800.0])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax", "torch"])
+def test_stable_functions_are_accurate_in_both_tails_without_warnings(backend):
+    if backend == "jax":
+        pytest.importorskip("jax").config.update("jax_enable_x64", True)
+    elif backend == "torch":
+        pytest.importorskip("torch")
+    exact_sigmoid = [0.0, np.exp(-40) / (1 + np.exp(-40)), 1 / (1 + np.e), 0.5, 0.5 + 0.25e-9,
+                     1 / (1 + np.exp(-2)), 1 / (1 + np.exp(-40)), 1.0]
+    exact_softplus = [0.0, np.log1p(np.exp(-40)), np.log1p(np.exp(-1)), np.log(2), np.log(2) + 0.5e-9,
+                      2 + np.log1p(np.exp(-2)), 40 + np.log1p(np.exp(-40)), 800.0]
+    for f, exact in (("sigmoid(z)", exact_sigmoid), ("softplus(z)", exact_softplus)):
+        compiled = mc.derive(f"sum({f} * c)", "c", {"z": "k", "c": "k"}).compile(backend)
+        z = compiled.adapter.array(TAILS.reshape(-1, 1))
+        with np.errstate(all="raise", under="ignore"):   # numpy: a warning it shows would fail this
+            got = np.asarray(compiled.function(c=z, z=z)).ravel()   # the generated function itself
+        np.testing.assert_allclose(got, exact, rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_a_result_never_shares_memory_with_an_input(backend):
+    if backend == "torch":
+        pytest.importorskip("torch")
+    g = mc.derive("trace(A.T @ X) + x.T @ a", ["X", "x"], {"A": "n,m", "X": "n,m", "a": "n", "x": "n"})
+    assert str(g) == "∂/∂X: A\n∂/∂x: a"   # the generated code returns the inputs themselves
+    rng = np.random.default_rng(0)
+    A, a = rng.standard_normal((3, 2)), rng.standard_normal((3, 1))
+    out = g.compile(backend)(A=A, X=np.zeros((3, 2)), a=a, x=np.zeros((3, 1)))
+    for result, given in ((out["X"], A), (out["x"], a)):
+        result = np.asarray(result)
+        assert np.array_equal(result, given) and not np.shares_memory(result, given)

@@ -7,6 +7,7 @@ that imports only its array library. The code is written for speed, not just tra
 - a diagonal factor scales rows or columns instead of being formed (``diag(d) M`` -> ``d * M``);
 - ``inv(A) B`` is ``solve(A, B)``; ``tr(A B)`` is ``sum(A ⊙ Bᵀ)``; a Kronecker product applied
   to a vector is two matrix products on the reshaped vector, never formed;
+- a sum of matrices times a vector is distributed (``(A + Aᵀ) x`` -> ``A @ x + A.T @ x``);
 - a product of three or more matrices is ``multi_dot``, which picks the cheapest order for the
   sizes at call time;
 - ``Xᵀ diag(d) X`` with ``d ≥ 0`` is ``Zᵀ Z`` with ``Z = √d ⊙ X`` (a symmetric product);
@@ -55,10 +56,18 @@ class Backend:
     reserved: frozenset = field(default_factory=frozenset)
 
 
-def array_backend(name: str, xp: str, header: str, transpose_free: bool = False) -> Backend:
-    """The backend of a numpy-like library imported as ``xp`` (numpy, jax.numpy)."""
+def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
+                  eager: bool = False) -> Backend:
+    """The backend of a numpy-like library imported as ``xp`` (numpy, jax.numpy).
+
+    ``eager``: each operation runs on its own (numpy), so the stable forms are written to make few
+    passes over the data; a compiler (XLA) fuses the elementwise forms itself."""
+    # σ(z) = 1/(1 + e⁻ᶻ) is accurate in both tails (e⁻ᶻ = inf gives 0); numpy warns on the overflow
+    sigmoid = f"def sigmoid(z):\n    return 1 / (1 + {xp}.exp(-z))\n"
+    if eager:
+        sigmoid = f"def sigmoid(z):\n    with {xp}.errstate(over='ignore'):\n        return 1 / (1 + {xp}.exp(-z))\n"
     helpers = {
-        "sigmoid": f"def sigmoid(z):\n    return {xp}.exp(-{xp}.logaddexp(0.0, -z))\n",
+        "sigmoid": sigmoid,
         "softmax": f"def softmax(z):\n    e = {xp}.exp(z - {xp}.max(z))\n    return e / {xp}.sum(e)\n",
         "log_softmax": (f"def log_softmax(z):\n    shifted = z - {xp}.max(z)\n"
                         f"    return shifted - {xp}.log({xp}.sum({xp}.exp(shifted)))\n"),
@@ -66,13 +75,18 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False)
                         f"    i, j = {xp}.meshgrid({xp}.arange(m), {xp}.arange(n), indexing='ij')\n"
                         f"    return {xp}.eye(m * n)[(j * m + i).ravel()]\n"),
     }
+    softplus = f"{xp}.logaddexp(0.0, {{x}})"
+    if eager:   # softplus(z) = max(z, 0) + log(1 + e^−|z|): fast passes where logaddexp is one slow one
+        helpers["softplus"] = (f"def softplus(z):\n"
+                               f"    return {xp}.maximum(z, 0.0) + {xp}.log1p({xp}.exp(-{xp}.abs(z)))\n")
+        softplus = "softplus({x})"
     return Backend(
         name=name, header=header,
         functions={
             "exp": f"{xp}.exp({{x}})", "log": f"{xp}.log({{x}})", "sin": f"{xp}.sin({{x}})",
             "cos": f"{xp}.cos({{x}})", "tan": f"{xp}.tan({{x}})", "tanh": f"{xp}.tanh({{x}})",
             "sigmoid": "sigmoid({x})", "relu": f"{xp}.maximum({{x}}, 0.0)",
-            "softplus": f"{xp}.logaddexp(0.0, {{x}})", "abs": f"{xp}.abs({{x}})",
+            "softplus": softplus, "abs": f"{xp}.abs({{x}})",
             "step": f"{xp}.heaviside({{x}}, 0.0)", "sign": f"{xp}.sign({{x}})", "sqrt": f"{xp}.sqrt({{x}})",
         },
         calls={
@@ -89,7 +103,7 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False)
         asarray=f"{xp}.asarray({{x}})", permute="{x}.transpose(1, 0, 2, 3)",
         sum_first_two="{x}.sum(axis=(0, 1), keepdims=True)", kron=f"{xp}.kron({{a}}, {{b}})",
         einsum=f"{xp}.einsum", transpose_free=transpose_free,
-        reserved=frozenset({xp, "sigmoid", "softmax", "log_softmax", "commutation"}),
+        reserved=frozenset({xp, *helpers}),
     )
 
 
@@ -228,7 +242,7 @@ class CodeWriter:
         if op == "eye":
             return self.call(b.eye, x=self.dim(e.shape[0])), ATOM
         if op == "add":
-            return self.sum_code(e), ADD
+            return self.sum_code(e.args), ADD
         if op == "mul":
             return self.product_code(e)
         if op == "matmul":
@@ -272,6 +286,9 @@ class CodeWriter:
     def chain_code(self, factors: list) -> tuple:
         """A matrix product, with the lowerings of the module docstring."""
         b = self.backend
+        distributed = self._distributed(factors)
+        if distributed is not None:
+            return self.sum_code(distributed), ADD
         symmetric = _symmetric_product(factors)
         if symmetric is not None:   # Xᵀ diag(d) X = Zᵀ Z, Z = √d ⊙ X
             x, d = symmetric
@@ -309,6 +326,23 @@ class CodeWriter:
             return self.call(b.multi_dot, x=", ".join(pieces)), ATOM
         return " @ ".join(pieces), MUL
 
+    def _distributed(self, factors: list):
+        """``[A v, B v]`` for ``(A + B) v`` (and ``[vᵀ A, vᵀ B]`` for ``vᵀ (A + B)``) when the sum is
+        used only here: two matrix-vector products read each matrix once, in place, where forming
+        ``A + B`` first writes a new matrix (and reads ``Bᵀ`` across its rows when ``B = Aᵀ``)."""
+        def distributable(e):   # a sum of matrices of its own shape (no broadcast terms)
+            return e.op == "add" and e not in self.shared and all(t.shape == e.shape for t in e.args)
+
+        if len(factors) < 2:
+            return None
+        if factors[-1].shape[1] == 1 and distributable(factors[-2]):
+            *left, total, v = factors
+            return [E.matmul(*left, term, v) for term in total.args]
+        if factors[0].shape[0] == 1 and distributable(factors[1]):
+            u, total, *right = factors
+            return [E.matmul(u, term, *right) for term in total.args]
+        return None
+
     def kron_times_vector(self, k: E.Expr, v: E.Expr) -> str:
         """``(A ⊗ B) v = vec(B V Aᵀ)`` with ``V`` the ``cols(B) × cols(A)`` reshape of ``v``."""
         a, bm = k.args
@@ -318,9 +352,9 @@ class CodeWriter:
         product = f"{self.at(bm, MUL + 1)} @ {v_matrix} @ {self.at(a, ATOM)}.T"
         return f"({product}).T.reshape(-1, 1)"
 
-    def sum_code(self, e: E.Expr) -> str:
+    def sum_code(self, terms) -> str:
         pieces = []
-        for i, term in enumerate(e.args):
+        for i, term in enumerate(terms):
             c, rest = E.split_coefficient(term)
             if c < 0 and i > 0:
                 positive = E.scale(-c, rest) if rest is not None else E.const(-c)

@@ -27,7 +27,7 @@ class JaxAdapter:
     def array(self, a):
         return self.jnp.asarray(a)
 
-    def result(self, value, full, keep=None):
+    def result(self, value, full, keep=None, fresh=False):   # jax arrays are immutable: no copies
         a = self.jnp.broadcast_to(self.jnp.asarray(value), full)
         return a.reshape(keep) if keep is not None else a
 

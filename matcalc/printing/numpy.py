@@ -15,7 +15,7 @@ from ..limits import guarded
 from ..shapes import SCALAR, resolve_dim, shape_text
 from .code import CodeWriter, TensorWriter, array_backend, compile_source, source
 
-NUMPY = array_backend("numpy", "np", "import numpy as np")
+NUMPY = array_backend("numpy", "np", "import numpy as np", eager=True)
 
 
 class NumpyAdapter:
@@ -25,9 +25,17 @@ class NumpyAdapter:
     def array(self, a: np.ndarray):
         return a
 
-    def result(self, value, full, keep=None):
-        a = np.broadcast_to(np.asarray(value, dtype=float), full)
-        return (a.reshape(keep) if keep is not None else a).copy()
+    def result(self, value, full, keep=None, fresh=False):
+        """``value`` as an array of shape ``full`` (then ``keep``). An array the generated code made
+        (``fresh``: not an input passed through, not returned twice) is handed over as it is; anything
+        else is copied, since the caller may write to it."""
+        a = np.asarray(value, dtype=float)
+        fresh = fresh and a is value and a.flags.owndata and a.shape == full
+        if a.shape != full:
+            a = np.broadcast_to(a, full)
+        if keep is not None:
+            a = a.reshape(keep)
+        return a if fresh else a.copy()
 
     def scalar(self, value):
         return float(np.asarray(value).reshape(-1)[0])
@@ -97,23 +105,31 @@ class CompiledFunction:
         self.function = compile_source(self.source, name)
         self.output = output
         self.optional = [v for v in accepted if v not in used]
+        self._inputs = [(v.name, v.shape) for v in self.variables]
+        self._required = frozenset([v.name for v in self.variables] + list(self.free_dims))
+        self._accepts = self._required | {v.name for v in self.optional}
+        outputs = output if isinstance(output, list) else [output] * len(self.exprs)
+        self._outputs = list(zip(self.exprs, outputs))
+        # the vector inputs: when all of them come 1-D, so do vector results ("value" output)
+        self._vector_inputs = [v.name for v in self.variables if v.shape != SCALAR and 1 in v.shape]
 
     @property
     def accepts(self) -> set:
         """The keyword arguments this function takes: variable names and free sizes."""
-        return {v.name for v in self.variables} | {v.name for v in self.optional} | set(self.free_dims)
+        return set(self._accepts)
 
     def __call__(self, **arrays):
-        missing = [v.name for v in self.variables if v.name not in arrays]
-        missing += [f"{d} (a size)" for d in self.free_dims if d not in arrays]
-        if missing:
-            raise MatcalcError(f"missing input(s): {', '.join(missing)}")
-        unknown = sorted(set(arrays) - self.accepts)
-        if unknown:
-            raise MatcalcError(f"unknown input(s): {', '.join(unknown)}; expected "
-                               f"{', '.join(sorted(self.accepts))}")
+        given = arrays.keys()
+        if not self._required <= given or not given <= self._accepts:
+            missing = [name for name, _ in self._inputs if name not in arrays]
+            missing += [f"{d} (a size)" for d in self.free_dims if d not in arrays]
+            if missing:
+                raise MatcalcError(f"missing input(s): {', '.join(missing)}")
+            raise MatcalcError(f"unknown input(s): {', '.join(sorted(given - self._accepts))}; expected "
+                               f"{', '.join(sorted(self._accepts))}")
         sizes: dict = {}
-        args = [self.adapter.array(coerce_input(v.name, arrays[v.name], v.shape, sizes)) for v in self.variables]
+        array = self.adapter.array
+        args = [array(coerce_input(name, arrays[name], shape, sizes)) for name, shape in self._inputs]
         for v in self.optional:
             if v.name in arrays:
                 coerce_input(v.name, arrays[v.name], v.shape, sizes)
@@ -123,13 +139,14 @@ class CompiledFunction:
             args.append(int(arrays[d]))
         with self.adapter.quiet():
             results = self.function(*args)
-        if self.single:
-            results = (results,)
-        outputs = self.output if isinstance(self.output, list) else [self.output] * len(self.exprs)
-        shaped = [self._shape_output(r, e, arrays, sizes, out) for r, e, out in zip(results, self.exprs, outputs)]
+        seen = {id(a) for a in args}   # an input, or a result already returned, is not handed over as is
+        shaped = []
+        for r, (e, out) in zip((results,) if self.single else results, self._outputs):
+            shaped.append(self._shape_output(r, e, out, arrays, sizes, id(r) not in seen))
+            seen.add(id(r))
         return shaped[0] if self.single else tuple(shaped)
 
-    def _shape_output(self, value, e: E.Expr, arrays, sizes, output):
+    def _shape_output(self, value, e: E.Expr, output, arrays, sizes, fresh):
         adapter = self.adapter
         full = tuple(resolve_dim(d, sizes) for d in e.shape)
         if output == "tensor":   # out axes then variable axes, without the unit axes of vectors
@@ -137,17 +154,17 @@ class CompiledFunction:
             keep = [n for n, d in zip(full, e.shape + self.wrt.shape) if d != 1]
             if len(getattr(value, "shape", ())) < 4:   # a differential that does not depend on dX is zero
                 return adapter.zeros(keep)
-            return adapter.result(value, full, keep)
+            return adapter.result(value, full, keep, fresh)
         if e.shape == SCALAR:
             return adapter.scalar(value)
         if output == "value":
-            vectors = [np.ndim(arrays[v.name]) for v in self.variables if v.shape != SCALAR and 1 in v.shape]
-            flat = bool(vectors) and all(n == 1 for n in vectors) and 1 in e.shape
+            vectors = self._vector_inputs
+            flat = bool(vectors) and 1 in e.shape and all(np.ndim(arrays[name]) == 1 for name in vectors)
         elif isinstance(output, tuple):   # ("like", name)
             flat = np.ndim(arrays[output[1]]) == 1 and 1 in e.shape
         else:
             flat = False
-        return adapter.result(value, full, (-1,) if flat else None)
+        return adapter.result(value, full, (-1,) if flat else None, fresh)
 
     def __repr__(self):
         return f"<{self.adapter.backend.name} function of {', '.join(self.params)}>"

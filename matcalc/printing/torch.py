@@ -51,8 +51,10 @@ class TorchAdapter:
     def array(self, a):
         return self.torch.as_tensor(a, dtype=self.torch.float64)
 
-    def result(self, value, full, keep=None):
-        a = self.torch.as_tensor(value, dtype=self.torch.float64).broadcast_to(full)
+    def result(self, value, full, keep=None, fresh=False):
+        a = self.torch.as_tensor(value, dtype=self.torch.float64)
+        if not fresh or a is not value or tuple(a.shape) != full:   # never a view of an input or a broadcast
+            a = a.broadcast_to(full).clone()
         return a.reshape(keep) if keep is not None else a
 
     def scalar(self, value):
