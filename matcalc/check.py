@@ -172,6 +172,21 @@ def step_for(x) -> float:
     return 1e-3 * max(1.0, float(np.max(np.abs(x), initial=0.0)))
 
 
+UNRESOLVED = "unresolved"   # _compare's outcome when the derivative is lost in the differences' noise
+
+
+def _verdict(predicted, measured, noise: float):
+    """``(relative error, the same less the differences' noise)``, or ``UNRESOLVED`` when a nonzero
+    predicted derivative and the measured one are both within the noise: nothing was compared,
+    so the check must not say ``ok``."""
+    predicted = np.asarray(predicted, dtype=float).reshape(-1)
+    measured = np.asarray(measured, dtype=float).reshape(-1)
+    scale = max(float(np.linalg.norm(predicted)), float(np.linalg.norm(measured)))
+    if np.any(predicted != 0) and scale <= 10 * noise:
+        return UNRESOLVED
+    return relative_error(predicted, measured), relative_error(predicted, measured, noise)
+
+
 def relative_error(got, want, noise: float = 0.0) -> float:
     """``‖got − want‖ / ‖want‖``, where a difference within the finite differences' own noise
     (10× the Richardson estimate) counts as none: a zero derivative measured as roundoff is
@@ -180,7 +195,7 @@ def relative_error(got, want, noise: float = 0.0) -> float:
     want = np.asarray(want, dtype=float).reshape(-1)
     diff = max(0.0, float(np.linalg.norm(got - want)) - 10 * noise)
     scale = max(float(np.linalg.norm(want)), float(np.linalg.norm(got)))
-    return diff / scale if scale > 1e-8 else diff
+    return diff / scale if scale > 0 else 0.0
 
 
 def pair(a, b) -> float:
@@ -211,23 +226,32 @@ def check_derivative(f: E.Expr, wrt: E.Expr, numeric, kind: str, variables, seed
     f_num = NumpyFunction(f, "f", required=variables)
     sampler = Sampler(f, variables, rng, f_num.free_dims + numeric.free_dims)
     sizes = sampler.sizes
-    errors: list = []
+    errors: list = []     # relative errors, one per trial
+    beyond_noise: list = []   # the same, less the finite differences' noise: the verdict's measure
+    unresolved = 0
     with np.errstate(all="ignore"):   # inputs outside the domain are found and redrawn, not reported
         for _ in range(trials):
             for _attempt in range(MAX_DRAWS):
                 inputs = sampler.draw()
                 outcome = _compare(f_num, numeric, wrt, kind, inputs, entries, direction)
+                if outcome is UNRESOLVED:   # a trial without a verdict either way
+                    unresolved += 1
+                    break
                 if outcome is not None:
-                    errors.append(outcome)
+                    errors.append(outcome[0])
+                    beyond_noise.append(outcome[1])
                     break
             else:
                 break
     if not errors:
-        return CheckReport("inconclusive", math.nan, 0, sizes, seed, tolerance, [],
-                           "no input was found where f is finite and smooth")
+        reason = ("the derivative is below what finite differences can resolve at every input tried "
+                  "(a vanishing gradient?)" if unresolved else "no input was found where f is finite and smooth")
+        return CheckReport("inconclusive", math.nan, 0, sizes, seed, tolerance, [], reason)
     worst = max(errors)
-    status = "ok" if worst <= tolerance else "wrong"
+    status = "ok" if max(beyond_noise) <= tolerance else "wrong"
     message = ""
+    if status == "ok" and worst > tolerance:
+        message = "the differences are within the finite differences' own noise"
     if len(errors) < trials:
         message = f"only {len(errors)} of {trials} trials found usable inputs"
         if status == "ok":
@@ -265,6 +289,10 @@ def _compare(f_num, numeric, wrt, kind, inputs, entries=False, direction=None):
         return None
     h = step_for(x0)
     dirs = directions(wrt, x0)
+
+    def rounding(step, count):   # the roundoff in `count` differences of f over `step` (≈ ε |f| / step each)
+        return 4 * np.finfo(float).eps * float(np.max(np.abs(base), initial=0.0)) / step * np.sqrt(count)
+
     in_shape = x0.shape if x0.ndim == 2 else (x0.size, 1)
     predicted, measured, noises = [], [], []
     if kind in ("hessian", "hvp"):
@@ -281,7 +309,7 @@ def _compare(f_num, numeric, wrt, kind, inputs, entries=False, direction=None):
                 return None
             predicted.append(pair(got.reshape(x0.shape), di) if kind == "hvp" else vec(di) @ matrix @ vec(dj))
             measured.append(value)
-        return relative_error(predicted, measured, float(np.linalg.norm(noises)))
+        return _verdict(predicted, measured, max(float(np.linalg.norm(noises)), rounding(h * h, len(pairs))))
     if kind == "jacobian":
         out_shape = base.shape if base.ndim == 2 else (base.size, 1)
         matrix = as_vec_jacobian(got, out_shape, in_shape)
@@ -297,7 +325,8 @@ def _compare(f_num, numeric, wrt, kind, inputs, entries=False, direction=None):
             predicted.append(np.array([estimate]))
         else:
             predicted.append(matrix @ vec(d))
-    return relative_error(np.concatenate(predicted), np.concatenate(measured), float(np.linalg.norm(noises)))
+    return _verdict(np.concatenate(predicted), np.concatenate(measured),
+                    max(float(np.linalg.norm(noises)), rounding(h, len(dirs))))
 
 
 def _second_difference(f_at, x0, di, dj, h):

@@ -13,6 +13,7 @@ Syntax ("numpy", the default): ``@`` matrix product, ``*`` ``/`` elementwise (or
 """
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -523,9 +524,10 @@ class Builder:
                 self._settle()
 
     def name_dimensions(self):
-        """Give the dimensions left unknown the names n, m, p, … in order of appearance."""
+        """Give the dimensions left unknown the names n, m, p, … in order of appearance (then n1, n2, …)."""
         taken = {d for v in self.variables.values() for d in v.shape if isinstance(d, str)}
-        letters = iter(c for c in "nmpqklrsuvwabcdefghijo" if c not in taken)
+        numbered = (f"n{i}" for i in itertools.count(1))
+        letters = (c for c in itertools.chain("nmpqklrsuvwabcdefghijo", numbered) if c not in taken)
         for shape in list(self.inferred.values()) + list(self.shapes.values()):
             for d in shape:
                 root = self.unifier.find(d)

@@ -82,6 +82,20 @@ def test_hessian_of_trace_cubed_needs_a_commutation_matrix():
     assert H.check(seed=0).ok
 
 
+def test_names_nest_through_a_deep_network():
+    g = mc.derive("norm2(sigmoid(W3 @ sigmoid(W2 @ sigmoid(W1 @ x))) - t)**2", "W1", {"x": "n", "t": "m"})
+    assert str(g) == ("2 ((W₂ᵀ ((W₃ᵀ (s₃ ⊙ (1 − s₃) ⊙ (s₃ − t))) ⊙ s₂ ⊙ (1 − s₂))) ⊙ s₁ ⊙ (1 − s₁)) xᵀ, "
+                      "where s₁ = σ(W₁ x), s₂ = σ(W₂ s₁), s₃ = σ(W₃ s₂)")
+    assert r"s_{3} = \sigma\left(W_{3} s_{2}\right)" in g.latex()
+
+    def printed_length(layers):
+        f = "x"
+        for i in range(1, layers + 1):
+            f = f"sigmoid(W{i} @ {f})"
+        return len(str(mc.derive(f"norm2({f} - t)**2", "W1", {"x": "n", "t": "m"})))
+    assert printed_length(32) < 2.2 * printed_length(16)   # linear in depth, not quadratic
+
+
 def test_several_variables_share_one_pass():
     x, b = mc.vector("x", "n"), mc.vector("b", "h")
     W1, W2, t = mc.matrix("W1", "h", "n"), mc.matrix("W2", "m", "h"), mc.vector("t", "m")

@@ -85,6 +85,22 @@ def test_checks_at_singular_inputs_are_inconclusive_not_wrong():
     assert report.status == "inconclusive" and not report.ok
 
 
+def test_a_derivative_too_small_to_measure_is_inconclusive_not_ok():
+    report = mc.derive("1 + 1e-20 * sum(x)", "x", {"x": "n"}).check(seed=0)
+    assert report.status == "inconclusive" and "resolve" in report.message
+
+
+def test_a_small_but_wrong_derivative_is_wrong():
+    from matcalc.check import check_derivative
+    from matcalc.printing.numpy import NumpyFunction
+    x = mc.vector("x", "n")
+    f = 1e-10 * (x.T @ x)
+    wrong = NumpyFunction(1e-10 * x, "g")            # the gradient is 2e-10 x
+    right = NumpyFunction(2e-10 * x, "g")
+    assert check_derivative(f, x, wrong, "gradient", [x], seed=0).status == "wrong"
+    assert check_derivative(f, x, right, "gradient", [x], seed=0).status == "ok"
+
+
 def test_checks_near_kinks_redraw_instead_of_failing():
     g = mc.derive("sum(relu(x)) + sum(abs(x))", "x", {"x": "n"})
     assert g.check(seed=0).ok

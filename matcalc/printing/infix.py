@@ -49,11 +49,10 @@ class InfixPrinter:
         names = choose_names(e, lambda node: TextPrinterProxy.text(node))
         if not names:
             return self(e)
-        definitions = []
-        for node, letter in names.items():
-            definitions.append(self.definition(letter, self(node)))
         for node, letter in names.items():
             self.memo[node] = (self.name(letter, False), ATOM)
+        # each definition is the node's own operation, over the names of the nodes inside it
+        definitions = [self.definition(letter, self.render(node)[0]) for node, letter in names.items()]
         body = self.doc(e)[0]
         return self.where(body, definitions)
 

@@ -3,7 +3,9 @@
 ``Xᵀ diag(y∘² ⊙ σ(−y ⊙ (X w)) ⊙ (1 − σ(−y ⊙ (X w)))) X`` prints as
 ``Xᵀ diag(y∘² ⊙ s ⊙ (1 − s)) X, where s = σ(−y ⊙ (X w))``: a function application that occurs
 more than once and is long enough gets a letter (``s`` for σ, ``p`` for softmax, ...), chosen
-not to clash with the variables. Only printing changes; the expression is the same.
+not to clash with the variables. Names nest: in a deep network every layer's activation that
+repeats gets a name defined through the one before (``s₂ = σ(W₂ s₁)``), so the printed result
+grows with the depth, not with its square. Only printing changes; the expression is the same.
 """
 from __future__ import annotations
 
@@ -27,20 +29,53 @@ def occurrences(e: E.Expr) -> dict:
 
 
 def choose_names(e: E.Expr, text_of) -> dict:
-    """Names for the repeated function applications of ``e``, outermost first.
-    ``text_of(node)`` is the node's printed text (used to judge its length)."""
-    taken = {v.name for v in e.free_vars}
-    names: dict = {}
+    """Names for the repeated function applications of ``e``, innermost first (the order their
+    definitions print in). ``text_of(node)`` is the node's printed text (used to judge its length).
+
+    Outermost first, a candidate is named if it still prints at least twice: once a node has a
+    name, what is inside it prints once, in its definition."""
     count = occurrences(e)
-    candidates = [n for n in E.walk(e) if n.op in _NAMEABLE and count[n] >= 2 and n is not e
-                  and len(text_of(n)) >= MIN_LENGTH]
-    for node in reversed(candidates):   # outermost first: inner ones may then occur once
-        if any(node in E.walk(named) for named in names):
+    repeated = [n for n in E.walk(e) if n.op in _NAMEABLE and n is not e and count[n] >= 2]
+    long = {n for n in repeated if len(text_of(n)) >= MIN_LENGTH}
+    chosen = _outermost_first(e, [n for n in repeated if n in long])
+    # once σ(W₂ σ(W₁ x)) has a name, the short σ(W₁ x) that repeats beside it gets one too
+    kinds = {_kind(n) for n in chosen}
+    if any(n not in long and _kind(n) in kinds for n in repeated):
+        chosen = _outermost_first(e, [n for n in repeated if n in long or _kind(n) in kinds])
+    return _letters(e, chosen)
+
+
+def _kind(node: E.Expr) -> str:
+    return node.data if node.op == "fn" else node.op
+
+
+def _outermost_first(e: E.Expr, candidates: list) -> list:
+    """The candidates (in walk order) that still print twice when taken outermost first, innermost first."""
+    count = occurrences(e)
+    chosen = []
+    for node in reversed(candidates):
+        if count[node] < 2:
             continue
-        key = node.data if node.op == "fn" else node.op
+        chosen.append(node)
+        for inner, times in occurrences(node).items():   # its subtree now prints once, not count[node] times
+            if inner is not node:
+                count[inner] -= (count[node] - 1) * times
+    return chosen[::-1]
+
+
+def _letters(e: E.Expr, nodes: list) -> dict:
+    """A letter for each node (by its function); several of one function get subscripts 1, 2, …
+    from the inside out."""
+    taken = {v.name for v in e.free_vars}
+    groups: dict = {}
+    for node in nodes:
+        groups.setdefault(_kind(node), []).append(node)
+    names: dict = {}
+    for key, members in groups.items():
         for letter in [_PREFERRED.get(key, "u")] + list(_FALLBACK):
-            if letter not in taken:
-                taken.add(letter)
-                names[node] = letter
+            wanted = [letter] if len(members) == 1 else [f"{letter}{i}" for i in range(1, len(members) + 1)]
+            if letter not in taken and not taken & set(wanted):
+                taken.update(wanted + [letter])
+                names.update(zip(members, wanted))
                 break
-    return names
+    return {node: names[node] for node in nodes}
