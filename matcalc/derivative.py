@@ -22,7 +22,7 @@ from fractions import Fraction
 from . import expr as E
 from .api import check_name
 from .check import check_derivative
-from .diff import Differentiator, gradient_from_differential, jacobian_from_differential
+from .diff import Differentiator, differential_variable, gradient_from_differential, jacobian_from_differential
 from .errors import MatcalcError, UnknownNameError, UnsupportedDerivativeError
 from .factor import factor
 from .limits import guarded
@@ -129,7 +129,9 @@ class Derivative:
         ``.function`` is the generated function itself and ``.source`` its code."""
         adapter = adapter_for(backend)
         if self.form != "matrix":
-            dx = next(v for v in self.differential.free_vars if "differential" in v.data[1])
+            # a differential free of dX (a zero derivative) still has dX's axes in its array
+            dx = next((v for v in self.differential.free_vars if "differential" in v.data[1]),
+                      differential_variable(self.wrt))
             exprs, outputs = [self.differential], ["tensor"]
             options = dict(differential_of=(dx, self.wrt))
         else:
