@@ -227,9 +227,8 @@ def _vec_jacobian(linear: E.Expr, dx: E.Expr) -> E.Expr:
         inner = next(f for f in linear.args if f.depends_on(dx))
         others = E.mul(*[f for f in linear.args if f is not inner])
         j = _vec_jacobian(inner, dx)
-        if others.shape == SCALAR:  # vec(c D) = c vec D
-            return E.matmul(_spread(inner.shape, linear.shape), E.mul(others, j)) \
-                if inner.shape != linear.shape else E.mul(others, j)
+        if others.shape == SCALAR:  # vec(c D) = c vec D (a scalar factor broadcasts nothing)
+            return E.mul(others, j)
         if inner.shape == SCALAR:  # vec(C d) = vec(C) d
             return E.matmul(_vec_of_full(others, linear.shape), j)
         spread = [] if inner.shape == linear.shape else [_spread(inner.shape, linear.shape)]

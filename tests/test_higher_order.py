@@ -69,6 +69,42 @@ def test_order_3_and_4_forms(f, wrt, order, differential, vec_form, truth):
         np.testing.assert_allclose(got, want.reshape(got.shape), atol=1e-12)
 
 
+VEC_FORMS = [c[:3] for c in ORDER_3_4] + [
+    ("(A @ W).T", "W", 1), ("trace(S) * x", "S", 1), ("sum(W) * x", "W", 1), ("W + s", "s", 1),
+    ("W + x", "x", 1), ("W + y.T", "y", 1), ("x * s + W", "s", 1), ("trace(S @ S @ S)", "S", 2),
+]
+
+
+@pytest.mark.parametrize("f, wrt, order", VEC_FORMS, ids=[c[0] for c in VEC_FORMS])
+def test_vec_form_equals_the_checked_full_array(f, wrt, order):
+    """The Kronecker (vec) form is printed, the full array is computed from the differential and
+    checked against finite differences: evaluated, the two must be the same matrix."""
+    from matcalc.check import as_vec_jacobian
+    from matcalc.printing.numpy import NumpyFunction
+    from matcalc.shapes import resolve_dim
+    shapes = dict(SHAPES, P="m,n", Q="p,q", A="m,n", S="n,n", s="1,1", y="p")
+    g = mc.derive(f, wrt, shapes, order=order)
+    assert g.form == "vec" and g.check(seed=3).ok
+    sizes = {"m": 2, "n": 3, "p": 4, "q": 5, "N": 6}
+    rng = np.random.default_rng(4)
+    inputs = {v.name: rng.standard_normal(tuple(resolve_dim(d, sizes) for d in v.shape)) for v in g.variables}
+    inputs.update(sizes)
+    vec_function = NumpyFunction(g.expr, "J", output="matrix")
+    vec_form = vec_function(**{k: v for k, v in inputs.items() if k in vec_function.accepts})
+    of = g.f if order == 1 else mc.derive(g.f, wrt, shapes).expr
+    out_shape = tuple(resolve_dim(d, sizes) for d in of.shape)
+    in_shape = tuple(resolve_dim(d, sizes) for d in g.wrt.shape)
+    tensor = g.to_numpy()
+    full = as_vec_jacobian(tensor(**{k: v for k, v in inputs.items() if k in tensor.accepts}), out_shape, in_shape)
+    np.testing.assert_allclose(vec_form, full, rtol=1e-12, atol=1e-12)
+
+
+def test_a_row_broadcast_has_a_gradient():
+    g = mc.derive("sum((A + y.T) ** 2)", "y", {"A": "m,p", "y": "p"})
+    assert str(g) == "2 (y + Aᵀ) 𝟏"   # Σ_i (A_i + yᵀ)ᵀ: the rows of A plus m copies of y
+    assert g.check(seed=0).ok
+
+
 def test_full_array_axes_are_output_then_variable():
     g = mc.derive("A @ W", "W", {"A": "m,n", "W": "n,p"})
     arr = g.to_numpy()(A=np.ones((2, 3)), W=np.ones((3, 4)))
