@@ -72,6 +72,7 @@ def test_order_3_and_4_forms(f, wrt, order, differential, vec_form, truth):
 VEC_FORMS = [c[:3] for c in ORDER_3_4] + [
     ("(A @ W).T", "W", 1), ("trace(S) * x", "S", 1), ("sum(W) * x", "W", 1), ("W + s", "s", 1),
     ("W + x", "x", 1), ("W + y.T", "y", 1), ("x * s + W", "s", 1), ("trace(S @ S @ S)", "S", 2),
+    ("x @ y.T + x", "x", 1), ("exp(x @ y.T) + s * x", "x", 1),   # a sum with a broadcast term
 ]
 
 
