@@ -133,6 +133,11 @@ def test_names_nest_through_a_deep_network():
     assert printed_length(32) < 2.2 * printed_length(16)   # linear in depth, not quadratic
 
 
+def test_a_short_subexpression_printed_four_times_gets_a_name():
+    g = mc.derive("-t.T @ log_softmax(W2 @ sigmoid(W1 @ x))", "W1", {"x": "n", "t": "m"})
+    assert str(g) == "(sum(t) (W₂ᵀ softmax(W₂ s)) ⊙ s ⊙ (1 − s) − (W₂ᵀ t) ⊙ s ⊙ (1 − s)) xᵀ, where s = σ(W₁ x)"
+
+
 def test_several_variables_share_one_pass():
     x, b = mc.vector("x", "n"), mc.vector("b", "h")
     W1, W2, t = mc.matrix("W1", "h", "n"), mc.matrix("W2", "m", "h"), mc.vector("t", "m")

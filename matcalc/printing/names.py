@@ -2,10 +2,11 @@
 
 ``Xᵀ diag(y∘² ⊙ σ(−y ⊙ (X w)) ⊙ (1 − σ(−y ⊙ (X w)))) X`` prints as
 ``Xᵀ diag(y∘² ⊙ s ⊙ (1 − s)) X, where s = σ(−y ⊙ (X w))``: a function application that occurs
-more than once and is long enough gets a letter (``s`` for σ, ``p`` for softmax, ...), chosen
-not to clash with the variables. Names nest: in a deep network every layer's activation that
-repeats gets a name defined through the one before (``s₂ = σ(W₂ s₁)``), so the printed result
-grows with the depth, not with its square. Only printing changes; the expression is the same.
+more than once and is long enough (or is short and printed four times or more) gets a letter
+(``s`` for σ, ``p`` for softmax, ...), chosen not to clash with the variables. Names nest: in a
+deep network every layer's activation that repeats gets a name defined through the one before
+(``s₂ = σ(W₂ s₁)``), so the printed result grows with the depth, not with its square. Only
+printing changes; the expression is the same.
 """
 from __future__ import annotations
 
@@ -36,12 +37,14 @@ def choose_names(e: E.Expr, text_of) -> dict:
     name, what is inside it prints once, in its definition."""
     count = occurrences(e)
     repeated = [n for n in E.walk(e) if n.op in _NAMEABLE and n is not e and count[n] >= 2]
-    long = {n for n in repeated if len(text_of(n)) >= MIN_LENGTH}
-    chosen = _outermost_first(e, [n for n in repeated if n in long])
+    # worth a name: long and printed twice, or short and printed four times or more (the textbook
+    # 2 ((W₂ᵀ (W₂ σ(W₁ x) − t)) ⊙ σ(W₁ x) ⊙ (1 − σ(W₁ x))) xᵀ keeps its three)
+    worth = {n for n in repeated if count[n] >= 4 or len(text_of(n)) >= MIN_LENGTH}
+    chosen = _outermost_first(e, [n for n in repeated if n in worth])
     # once σ(W₂ σ(W₁ x)) has a name, the short σ(W₁ x) that repeats beside it gets one too
     kinds = {_kind(n) for n in chosen}
-    if any(n not in long and _kind(n) in kinds for n in repeated):
-        chosen = _outermost_first(e, [n for n in repeated if n in long or _kind(n) in kinds])
+    if any(n not in worth and _kind(n) in kinds for n in repeated):
+        chosen = _outermost_first(e, [n for n in repeated if n in worth or _kind(n) in kinds])
     return _letters(e, chosen)
 
 
