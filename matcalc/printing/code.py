@@ -62,12 +62,9 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
 
     ``eager``: each operation runs on its own (numpy), so the stable forms are written to make few
     passes over the data; a compiler (XLA) fuses the elementwise forms itself."""
-    # σ(z) = 1/(1 + e⁻ᶻ) is accurate in both tails (e⁻ᶻ = inf gives 0); numpy warns on the overflow
-    sigmoid = f"def sigmoid(z):\n    return 1 / (1 + {xp}.exp(-z))\n"
-    if eager:
-        sigmoid = f"def sigmoid(z):\n    with {xp}.errstate(over='ignore'):\n        return 1 / (1 + {xp}.exp(-z))\n"
     helpers = {
-        "sigmoid": sigmoid,
+        # σ(z) = 1/(1 + e⁻ᶻ) is accurate in both tails (e⁻ᶻ = inf gives 0)
+        "sigmoid": f"def sigmoid(z):\n    return 1 / (1 + {xp}.exp(-z))\n",
         "softmax": f"def softmax(z):\n    e = {xp}.exp(z - {xp}.max(z))\n    return e / {xp}.sum(e)\n",
         "log_softmax": (f"def log_softmax(z):\n    shifted = z - {xp}.max(z)\n"
                         f"    return shifted - {xp}.log({xp}.sum({xp}.exp(shifted)))\n"),
@@ -76,7 +73,11 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
                         f"    return {xp}.eye(m * n)[(j * m + i).ravel()]\n"),
     }
     softplus = f"{xp}.logaddexp(0.0, {{x}})"
-    if eager:   # softplus(z) = max(z, 0) + log(1 + e^−|z|): fast passes where logaddexp is one slow one
+    if eager:
+        # numpy warns when e⁻ᶻ overflows (the result, 0, is right)
+        helpers["sigmoid"] = (f"def sigmoid(z):\n    with {xp}.errstate(over='ignore'):\n"
+                              f"        return 1 / (1 + {xp}.exp(-z))\n")
+        # softplus(z) = max(z, 0) + log(1 + e^−|z|): fast passes where logaddexp is one slow one
         helpers["softplus"] = (f"def softplus(z):\n"
                                f"    return {xp}.maximum(z, 0.0) + {xp}.log1p({xp}.exp(-{xp}.abs(z)))\n")
         softplus = "softplus({x})"

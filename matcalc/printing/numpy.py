@@ -103,7 +103,6 @@ class CompiledFunction:
         self.variables = sorted(used, key=lambda v: v.name)
         self.source, self.params, self.free_dims = source(exprs, backend, name, self.variables, writer)
         self.function = compile_source(self.source, name)
-        self.output = output
         self.optional = [v for v in accepted if v not in used]
         self._inputs = [(v.name, v.shape) for v in self.variables]
         self._required = frozenset([v.name for v in self.variables] + list(self.free_dims))
