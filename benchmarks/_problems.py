@@ -212,13 +212,10 @@ def least_squares_inputs(n, rng):
     return {"x": rng.normal(size=n), "A": rng.normal(size=(m, n)), "b": rng.normal(size=m)}
 
 
-def logistic_inputs(n, rng, direction=False):
+def logistic_inputs(n, rng):
     N = 2 * n
-    values = {"w": rng.normal(size=n), "X": rng.normal(size=(N, n)) / math.sqrt(n),
-              "y": rng.choice([-1.0, 1.0], size=N)}
-    if direction:
-        values["v"] = rng.normal(size=n)
-    return values
+    return {"w": rng.normal(size=n), "X": rng.normal(size=(N, n)) / math.sqrt(n),
+            "y": rng.choice([-1.0, 1.0], size=N)}
 
 
 def mlp_inputs(n, rng):
@@ -257,6 +254,7 @@ class Problem:
     gradient: Callable                # hand-written closed form, by keyword
     hessian: Callable | None = None   # hand-written Hessian (None where not a matrix)
     sympy: Callable | None = None     # namespace of MatrixSymbols -> sympy expression
+    hvp: Callable | None = None       # hand-written Hessian-vector product (direction ``v``)
 
 
 LOGISTIC = "sum(log(1 + exp(-y * (X @ w))))"
@@ -276,7 +274,7 @@ LEAST_SQUARES = Problem(
 LOGISTIC_REGRESSION = Problem(
     "logistic", "logistic Σ log(1 + exp(−y ⊙ Xw)) (N = 2n)", LOGISTIC, "w", LOGISTIC_SHAPES,
     logistic_loss, ("X", "y"), logistic_inputs, logistic_gradient, logistic_hessian,
-    lambda s: total(ew(HadamardProduct(s.y, s.X * s.w), lambda u: log(1 + exp(-u)))))
+    lambda s: total(ew(HadamardProduct(s.y, s.X * s.w), lambda u: log(1 + exp(-u)))), logistic_hvp)
 
 MLP = Problem(
     "mlp", f"MLP ‖W₂ σ(W₁ X) − Y‖² (D = H = N = n, K = {MLP_OUTPUTS})",
@@ -289,8 +287,6 @@ LOGDET = Problem(
     "logdet", "logdet(X) + trace(A X)", "logdet(X) + trace(A @ X)", "X", {"X": "n,n", "A": "n,n"},
     logdet_loss, ("A",), logdet_inputs, logdet_gradient, None,
     lambda s: log(Determinant(s.X)) + Trace(s.A * s.X))
-
-PROBLEMS = (QUADRATIC, LEAST_SQUARES, LOGISTIC_REGRESSION, MLP, LOGDET)
 
 
 def deep_mlp(L: int) -> Problem:

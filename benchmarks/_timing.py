@@ -1,4 +1,4 @@
-"""Shared measurement machinery of the benchmarks (``run_all.py``, ``hessian_speed.py``,
+"""Shared measurement machinery of the benchmarks (``run_all.py`` and
 ``derive_speed.py``): thread settings, timing, interleaved sampling, agreement checks, formatting.
 
 Import this module before numpy and torch: it sets the thread-pool environment they read once.

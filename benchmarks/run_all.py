@@ -7,16 +7,17 @@ Method
 ------
 * Problems (``_problems.py``): xᵀAx, ‖Ax − b‖², logistic regression Σ log(1 + exp(−y ⊙ Xw)), a
   two-layer network ‖W₂ σ(W₁ X) − Y‖² on a batch (gradient w.r.t. W₁) and logdet(X) + trace(A X);
-  gradients of all five, Hessians of the three whose variable is a vector (``TASKS``, with the
-  sizes of each). Each problem is spelled once per contender and given the same float64 inputs.
+  gradients of all five, Hessians of the three whose variable is a vector and the logistic
+  Hessian-vector product (``mc.hvp``, no Hessian formed) (``TASKS``, with the sizes of each).
+  Each problem is spelled once per contender and given the same float64 inputs.
 * Contenders, all in this process (``contender_thunks``):
   - ``matcalc raw``: ``g.to_numpy().function``, the generated function, called with positional
     2-D arrays in the order ``fn.params`` (vectors as ``(n, 1)``), no input checking;
   - ``matcalc wrapper``: the ``NumpyFunction`` a user calls, ``fn(**arrays)`` (vectors ``(n,)``);
   - ``matcalc jax``: ``jax.jit(g.to_jax().function)`` on the same 2-D arrays, on the device;
   - ``hand-written``: the numpy closed form, the reference of the ratios and the checks;
-  - ``jax``: ``jax.jit(jax.grad(f))`` / ``jax.jit(jax.hessian(f))``;
-  - ``torch``: ``torch.func.grad(f)`` / ``torch.func.hessian(f)``, eager;
+  - ``jax``: ``jax.jit(jax.grad(f))`` / ``jax.jit(jax.hessian(f))`` / ``jax.jit`` of ``jvp(grad(f))``;
+  - ``torch``: ``torch.func.grad(f)`` / ``torch.func.hessian(f)`` / ``jvp(grad(f))``, eager;
   - ``sympy``: ``lambdify(..., "numpy")`` of sympy's own derivative of the problem written with
     ``MatrixSymbol``s of the concrete sizes (``.diff``, twice for a Hessian). Where sympy raises,
     leaves a ``Derivative``, takes over ``SYMPY_LIMIT_S`` seconds or its answer is wrong, it is
@@ -28,7 +29,7 @@ Method
   disagrees is reported and not timed), then interleaved round-robin samples in a shuffled order,
   garbage collection off, medians; noisy sizes measured again. jax compile time (ahead-of-time
   ``lower(...).compile()``) is reported separately and excluded from the medians.
-* Derivation cost: ``mc.derive(f, wrt, shapes=...)`` (``mc.hessian`` for Hessians) from the
+* Derivation cost: ``mc.derive(f, wrt, shapes=...)`` (``mc.hessian``, ``mc.hvp``) from the
   string, then ``.to_numpy()`` (code generation + compile), and ``.to_jax()``, each run with
   matcalc's simplification memo (``matcalc.rewrite._MEMO``) cleared first; median over
   ``Settings.derive_runs`` runs. sympy's ``diff`` + ``lambdify`` time at the smallest size, once.
@@ -121,11 +122,15 @@ REFERENCE_SPEEDUPS = (("logistic", 1000, "jax", 2.0), ("logistic", 1000, "torch"
                       ("quadratic", 3000, "jax", 45.0))
 
 
+HVP = "Hessian-vector product"
+DIRECTION = "v"                       # the direction of a Hessian-vector product
+
+
 @dataclass(frozen=True, eq=False)        # hashed by identity: a key of the results
 class Task:
-    """A problem and a derivative of it (gradient or Hessian), with the sizes to time."""
+    """A problem and a derivative of it (gradient, Hessian or ``HVP``), with the sizes to time."""
     problem: P.Problem
-    kind: str                         # "gradient" or "Hessian"
+    kind: str                         # "gradient", "Hessian" or HVP
     sizes: tuple
 
     @property
@@ -133,15 +138,23 @@ class Task:
         return f"{self.problem.name}, {self.kind}"
 
     @property
-    def hessian(self) -> bool:
-        return self.kind == "Hessian"
+    def second_order(self) -> bool:
+        return self.kind != "gradient"
 
     def closed_form(self):
-        return self.problem.hessian if self.hessian else self.problem.gradient
+        return {"gradient": self.problem.gradient, "Hessian": self.problem.hessian, HVP: self.problem.hvp}[self.kind]
+
+    def inputs(self, n: int, rng) -> dict:
+        values = self.problem.inputs(n, rng)
+        if self.kind == HVP:   # a direction shaped like the variable
+            values[DIRECTION] = rng.normal(size=values[self.problem.wrt].shape)
+        return values
 
     def derive(self):
         p = self.problem
-        if self.hessian:
+        if self.kind == HVP:
+            return mc.hvp(p.f, p.wrt, DIRECTION, shapes={**p.shapes, DIRECTION: p.shapes[p.wrt]})
+        if self.kind == "Hessian":
             return mc.hessian(p.f, p.wrt, shapes=dict(p.shapes))
         return mc.derive(p.f, p.wrt, shapes=dict(p.shapes))
 
@@ -155,6 +168,7 @@ TASKS = (
     Task(P.LEAST_SQUARES, "Hessian", (10, 100, 300, 1000)),
     Task(P.LOGISTIC_REGRESSION, "gradient", (10, 100, 1000, 3000)),
     Task(P.LOGISTIC_REGRESSION, "Hessian", (10, 100, 300, 1000)),
+    Task(P.LOGISTIC_REGRESSION, HVP, (10, 100, 1000, 3000)),
     Task(P.MLP, "gradient", (10, 100, 1000, 2000)),
     Task(P.LOGDET, "gradient", (10, 100, 1000, 2000)),
 )
@@ -213,7 +227,7 @@ class SympyState:
 def sympy_thunk(task: Task, values: dict, state: SympyState):
     """A thunk evaluating sympy's derivative (lambdified) on ``values``, or None once sympy is
     n/a for this task (``state.na`` says why)."""
-    if state.na or task.problem.sympy is None:
+    if state.na or task.problem.sympy is None or task.kind == HVP:
         state.na = state.na or "not written"
         return None
     from sympy import Derivative, MatrixSymbol, lambdify
@@ -225,7 +239,7 @@ def sympy_thunk(task: Task, values: dict, state: SympyState):
 
     def derive_and_lambdify():
         d = task.problem.sympy(SimpleNamespace(**symbols)).diff(wrt)
-        if task.hessian:
+        if task.kind == "Hessian":
             d = d.diff(wrt)
         if d.has(Derivative):
             raise NotImplementedError("unevaluated Derivative")
@@ -252,22 +266,35 @@ def sympy_thunk(task: Task, values: dict, state: SympyState):
 def autodiff_thunks(task: Task, values: dict) -> tuple[dict, dict]:
     """``({name: thunk}, {name: compile seconds})`` for jax and torch, where installed."""
     p = task.problem
-    args = [values[k] for k in (p.wrt,) + p.others]
+    names = (p.wrt, DIRECTION) + p.others if task.kind == HVP else (p.wrt,) + p.others
+    args = [values[k] for k in names]
     thunks, compile_s = {}, {}
     jax, torch = load_jax(), load_torch()
     if jax is not None:
-        f = functools.partial(p.loss, P.jax_ops())
         try:
             thunks["jax"], compile_s["jax"] = jax_contender(
-                jax.hessian(f) if task.hessian else jax.grad(f), args)
+                derivative_of(task, functools.partial(p.loss, P.jax_ops()), jax.grad, jax.hessian, jax.jvp), args)
         except Exception as exc:  # noqa: BLE001 - reported by its warm-up
             thunks["jax"] = failing(exc)
     if torch is not None:
         f = functools.partial(p.loss, P.torch_ops())
-        call = torch.func.hessian(f) if task.hessian else torch.func.grad(f)
+        call = derivative_of(task, f, torch.func.grad, torch.func.hessian, torch.func.jvp)
         targs = [torch.from_numpy(a) for a in args]
         thunks["torch"] = lambda: call(*targs)
     return thunks, compile_s
+
+
+def derivative_of(task: Task, f, grad, hessian, jvp):
+    """The autodiff derivative of ``f(w, *others)`` that ``task`` asks for; a Hessian-vector
+    product as ``jvp(grad f)``, taking ``(w, v, *others)``."""
+    if task.kind == "gradient":
+        return grad(f)
+    if task.kind == "Hessian":
+        return hessian(f)
+
+    def product(w, v, *others):
+        return jvp(lambda u: grad(f)(u, *others), (w,), (v,))[1]
+    return product
 
 
 def contender_thunks(task: Task, derivation: Derivation, values: dict, sympy: SympyState):
@@ -311,7 +338,7 @@ def run_task(task: Task, derivation: Derivation, sizes: tuple, settings: Setting
         label = f"{task.label}, n={n}"
 
         def run(n=n, label=label):
-            values = task.problem.inputs(n, np.random.default_rng(n))
+            values = task.inputs(n, np.random.default_rng(n))
             thunks, compile_s = contender_thunks(task, derivation, values, sympy)
             return measure_thunks(task, n, label, thunks, REFERENCE, settings, compile_s)
 
@@ -395,7 +422,7 @@ def targets(results: dict, derivations: list, depths: list, settings: Settings) 
     out = []
     for task, result in results.items():
         rows = result.rows
-        if task.hessian:
+        if task.second_order:
             continue
         ratios = [(r.ratio("matcalc raw", REFERENCE), r) for r in sized_rows(rows, GRADIENT_TARGET_FROM)]
         ratios = [(v, r) for v, r in ratios if v is not None]
@@ -411,7 +438,7 @@ def targets(results: dict, derivations: list, depths: list, settings: Settings) 
                    f"hand-written worst {fmt_ratio(worst)} (n={row.n}); wrapper worst {fmt_ratio(wrapper)}")
     for task, result in results.items():
         rows = result.rows
-        if not task.hessian:
+        if not task.second_order:
             continue
         for other in ("jax", "torch"):
             speedups = [(r.ratio(other, "matcalc raw"), r) for r in rows]
@@ -419,11 +446,11 @@ def targets(results: dict, derivations: list, depths: list, settings: Settings) 
             if not speedups:
                 continue
             least, row = min(speedups, key=lambda t: t[0])
-            out.append(f"- {verdict(least > 1)}: generated Hessian ahead of {other}, "
+            out.append(f"- {verdict(least > 1)}: generated {task.kind} ahead of {other}, "
                        f"{task.problem.name}: smallest speed-up {fmt_ratio(least)} (n={row.n}); "
                        "by size: " + ", ".join(f"n={r.n} {fmt_ratio(v)}" for v, r in speedups))
     for key, n, other, reference in REFERENCE_SPEEDUPS:
-        rows = next((r.rows for t, r in results.items() if t.hessian and t.problem.key == key), [])
+        rows = next((r.rows for t, r in results.items() if t.kind == "Hessian" and t.problem.key == key), [])
         row = next((r for r in rows if r.n == n), None)
         value = None if row is None else row.ratio(other, "matcalc raw")
         measured = "not measured" + (" (--quick)" if settings.quick else "") if value is None \
@@ -610,8 +637,8 @@ def report(results: dict, derivations: list, depths: list, warning_lines: list,
         (f"Geometric mean over the sizes n ≥ {GRADIENT_TARGET_FROM} (range in brackets); lower is "
          "faster, 1× = as fast as the hand-written numpy. matcalc raw = generated numpy function "
          "with positional 2-D arrays; wrapper = the `NumpyFunction` called by name; matcalc jax = "
-         "`jax.jit` of the generated jax function; jax = `jax.jit(jax.grad / jax.hessian)`; "
-         "torch = `torch.func.grad / hessian`, eager; sympy = `lambdify` of sympy's derivative."),
+         "`jax.jit` of the generated jax function; jax = `jax.jit(jax.grad / jax.hessian / jvp(grad))`; "
+         "torch = `torch.func.grad / hessian / jvp(grad)`, eager; sympy = `lambdify` of sympy's derivative."),
         "",
         *summary_table(results),
         "",
@@ -632,7 +659,7 @@ def report(results: dict, derivations: list, depths: list, warning_lines: list,
         "## Derivation cost",
         "",
         (f"Median of {settings.derive_runs} runs, `matcalc.rewrite._MEMO` cleared before each: "
-         "derive = `mc.derive` (`mc.hessian`) from the string; to_numpy / to_jax = code generation "
+         "derive = `mc.derive` (`mc.hessian`, `mc.hvp`) from the string; to_numpy / to_jax = code generation "
          f"and compile. sympy: `diff` (twice for a Hessian) of the `MatrixSymbol` expression at the "
          f"smallest size + `lambdify`, once, cache cleared; n/a where it raises, takes over "
          f"{SYMPY_LIMIT_S:g} s, or is wrong."),
