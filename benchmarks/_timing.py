@@ -139,11 +139,10 @@ def timed(fn: Callable, number: int = 1):
 
 def timed_fresh(derive: Callable):
     """``(result, seconds)`` of one matcalc derivation ``derive()`` from scratch: matcalc's
-    simplification memo (``matcalc.rewrite._MEMO``) is cleared first. (The node interning table
-    ``matcalc.expr._TABLE`` is left alone: clearing it is not safe; it only makes node
-    construction a dictionary hit.)"""
-    import matcalc.rewrite
-    matcalc.rewrite._MEMO.clear()
+    caches (recently made nodes, the memos on live nodes) are cleared first
+    (``matcalc.expr.clear_caches``)."""
+    import matcalc.expr
+    matcalc.expr.clear_caches()
     return timed(derive)
 
 

@@ -12,10 +12,10 @@ Method
 * Timed rounds, interleaved: in every round, for each expression, matcalc is timed, then sympy.
   The table reports the median over the rounds.
 * matcalc: the timed call is ``mc.derive(f_string, wrt, shapes=...)`` - parsing, differentiation
-  and simplification. Before each call its simplification memo (``matcalc.rewrite._MEMO``) is
-  cleared and the expression is rebuilt from the string, so every repetition is a first
-  derivation. (The node interning table ``matcalc.expr._TABLE`` is left alone: clearing it is not
-  safe; it only makes node construction a dictionary hit.)
+  and simplification. Before each call matcalc's caches are cleared (``matcalc.expr.clear_caches``:
+  recently made nodes, memos on live nodes) and the expression is rebuilt from the string, so
+  every repetition is a first derivation. (Nodes still held elsewhere stay: they only make node
+  construction a dictionary hit.)
 * sympy: before each call its cache is cleared (``sympy.core.cache.clear_cache``) and the
   expression is rebuilt (untimed); the timed call is ``expr.diff(wrt)`` only, so sympy's timing
   does not include building the expression, while matcalc's includes parsing.

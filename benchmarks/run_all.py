@@ -31,7 +31,7 @@ Method
   ``lower(...).compile()``) is reported separately and excluded from the medians.
 * Derivation cost: ``mc.derive(f, wrt, shapes=...)`` (``mc.hessian``, ``mc.hvp``) from the
   string, then ``.to_numpy()`` (code generation + compile), and ``.to_jax()``, each run with
-  matcalc's simplification memo (``matcalc.rewrite._MEMO``) cleared first; median over
+  matcalc's caches cleared first (``matcalc.expr.clear_caches``); median over
   ``Settings.derive_runs`` runs. sympy's ``diff`` + ``lambdify`` time at the smallest size, once.
 * Depth scaling: the L-layer network h = σ(W_l h), l = 1..L, loss ‖h − t‖², gradient w.r.t. W₁,
   for L in ``DEPTHS``: derive and to_numpy time (medians, memo cleared), result size
@@ -658,7 +658,7 @@ def report(results: dict, derivations: list, depths: list, warning_lines: list,
     lines += [
         "## Derivation cost",
         "",
-        (f"Median of {settings.derive_runs} runs, `matcalc.rewrite._MEMO` cleared before each: "
+        (f"Median of {settings.derive_runs} runs, matcalc's caches cleared before each (`clear_caches`): "
          "derive = `mc.derive` (`mc.hessian`, `mc.hvp`) from the string; to_numpy / to_jax = code generation "
          f"and compile. sympy: `diff` (twice for a Hessian) of the `MatrixSymbol` expression at the "
          f"smallest size + `lambdify`, once, cache cleared; n/a where it raises, takes over "

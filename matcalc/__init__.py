@@ -39,7 +39,10 @@ from .api import (
 from .check import CheckReport
 from .derivative import Derivative, Derivatives, derive, hvp
 from .errors import (
+    InternalError,
+    LimitError,
     MatcalcError,
+    NotSupportedError,
     ParseError,
     RuleError,
     ShapeError,
@@ -54,11 +57,14 @@ __version__ = "0.1.0"
 
 def hessian(f, wrt, shapes=None, **options) -> Derivative:
     """The Hessian of a scalar ``f`` w.r.t. a vector: ``derive(f, wrt, order=2)``."""
+    if "order" in options:
+        raise MatcalcError("hessian() is derive(..., order=2): it takes no order")
     return derive(f, wrt, shapes, order=2, **options)
 
 
 __all__ = [
-    "CheckReport", "Derivative", "Derivatives", "Expr", "MatcalcError", "ParseError", "PropertyError", "RuleError",
+    "CheckReport", "Derivative", "Derivatives", "Expr", "InternalError", "LimitError", "MatcalcError",
+    "NotSupportedError", "ParseError", "PropertyError", "RuleError",
     "ShapeError", "UnknownNameError", "UnsupportedDerivativeError", "abs", "cos", "derive", "det",
     "diag", "exp", "eye", "hessian", "hvp", "inv", "log", "log_softmax", "logdet", "matrix", "norm2",
     "ones", "parse", "relu", "scalar", "sigmoid", "sign", "sin", "softmax", "softplus", "sqrt",

@@ -6,7 +6,7 @@ from .errors import MatcalcError, ShapeError
 from .limits import guarded
 from .ops import FUNCTIONS
 from .parse import build_expression
-from .shapes import SCALAR, parse_dim
+from .shapes import SCALAR, parse_dim, shape_text
 
 PROPERTIES = ("symmetric", "spd", "positive", "invertible")
 
@@ -34,6 +34,22 @@ def check_name(name) -> str:
     if not isinstance(name, str) or not name.isidentifier() or name.startswith("__"):
         raise MatcalcError(f"a variable name must be a plain identifier, got {name!r}")
     return name
+
+
+def check_distinct(variables) -> None:
+    """Refuse two different variables with one name (``x`` of n×1 and of m×1, a plain and a
+    symmetric ``X``): inputs are given by name, so they could not be told apart."""
+    seen: dict = {}
+    for v in sorted(variables, key=lambda v: v.key):
+        other = seen.setdefault(v.name, v)
+        if other is not v:
+            raise MatcalcError(f"two different variables are named {v.name!r}: {_described(other)} and "
+                               f"{_described(v)}; give them different names")
+
+
+def _described(v: E.Expr) -> str:
+    props = sorted(v.props - {"invertible"} if "spd" in v.props else v.props)
+    return shape_text(v.shape) + "".join(f", {p}" for p in props)
 
 
 def vector(name: str, dim, **props) -> E.Expr:

@@ -1,35 +1,69 @@
-"""Finite-difference checks: is a closed-form derivative right on random inputs?
+"""Finite-difference checks, and the random inputs that ``check`` and ``verify`` share.
 
-Inputs respect the variables' properties and the domains of the functions they feed:
-symbolic dimensions get distinct small sizes (so a transposed answer cannot pass by accident);
-``spd`` matrices are ``M Mᵀ/n + I``; ``symmetric`` ones ``(M + Mᵀ)/2``; ``invertible`` ones
-``M + 2√n I``; ``positive`` ones ``|M| + ½``; a variable that a ``log``, a ``sqrt`` or a
-fractional power reads directly is drawn positive. Inputs where ``f`` is not finite, or where
-the differences at two step sizes disagree (a kink of ``relu`` or ``abs``), are redrawn.
+Inputs (``Sampler``) respect the variables' properties and the domains of the functions they
+feed: ``spd`` matrices are ``M Mᵀ/n + I``; ``symmetric`` ones ``(M + Mᵀ)/2``; ``invertible`` ones
+``M + 2√n I``; ``positive`` ones ``|M| + ½``; a variable that a ``log``, a ``sqrt`` or a fractional
+power reads directly is drawn positive. They are chosen to be hard to fool — a point of a
+``Setting`` is drawn at
 
-The derivative is compared with Richardson-extrapolated central differences of ``f`` itself
-(second differences for Hessians), entry by entry. A symmetric variable is perturbed
-symmetrically, so only the derivative's action on symmetric directions is compared.
+- sizes: every symbolic dimension gets a *small* size (3–7, distinct, so that a transposed answer
+  cannot pass by accident) and a *large* one (at least 8, and larger than every integer literal
+  and integer dimension of the expressions, up to ``MAX_SIZE`` and ``MAX_ENTRIES`` entries per
+  array), and sizes on both sides of every threshold that a kink puts on a dimension
+  (``step(n/3 − 7)``: n = 22);
+- magnitudes: entries of magnitude 1, 1e-3 and 1e3 (``SCALES``; every draw scaled, which keeps it
+  in the domains above);
+- kinks: for every operation that is not smooth at 0 (``relu``, ``step``, ``abs``, ``sign``: the
+  ``"nonzero"`` domain of the operations table) in the expressions, points moved along a random
+  line through a draw so that the operation's argument has entries on both sides of its
+  threshold (a scalar argument: a point on each side). The threshold is solved for numerically
+  along the line, whatever the argument (``x − 50``, ``W x − b``, …).
+
+``check_derivative`` compares a derivative with Richardson-extrapolated central differences of
+``f`` itself (second differences for Hessians): at the first inputs (the small sizes, magnitude
+1) entry by entry while the variable has at most ``ENTRY_LIMIT`` entries (a symmetric variable:
+each symmetric pair); beyond that, and at the other inputs, along random directions and a few
+coordinate directions — memory linear in the size, no dense Jacobian that the derivative does
+not have itself. Inputs where ``f`` is not finite, or where the differences at
+two step sizes disagree (a kink), are redrawn. A comparison the finite differences cannot make —
+the derivative below their noise, or a step of the variable lost to rounding inside ``f``
+(``z`` in ``z + 1e20``) — is *inconclusive*, never ``ok`` nor ``wrong``.
 """
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import expr as E
+from .errors import MatcalcError
 from .limits import guarded
+from .ops import OPERATIONS, operation_key
 from .printing.numpy import NumpyFunction
 from .shapes import resolve_dim
 
-SIZES = (3, 4, 5, 6, 7)
+SIZES = (3, 4, 5, 6, 7)      # the small sizes
+LARGE = 8                    # the least large size
+MAX_SIZE = 64                # no size beyond this, whatever the literals
+MAX_ENTRIES = 200_000        # nor, at the large sizes, an array with more entries than this
+SCALES = (1.0, 1e-3, 1e3)    # the magnitudes of the entries drawn
 MAX_DRAWS = 25
+ENTRY_LIMIT = 64             # per-entry finite differences up to this many entries, directional beyond
+RANDOM_DIRECTIONS = 4        # beyond ENTRY_LIMIT: this many random directions …
+COORDINATE_DIRECTIONS = 2    # … and this many coordinate ones
+BLIND = 1e-5                 # a sum in f hides more than this fraction of a step of the variable: no comparison
+JITTER_TOLERANCE = 1e-6      # a derivative that moves more than this when its inputs move by 1e-12 is rounding
+KINKED = frozenset(key for key, op in OPERATIONS.items() if op.domain == "nonzero" and key.startswith("fn:"))
+CONSTRAINED = frozenset({"spd", "symmetric", "invertible", "positive"})
 
 
 @dataclass
 class CheckReport:
-    """The verdict of a finite-difference check. ``status``: ``ok``, ``wrong`` or ``inconclusive``."""
+    """The verdict of a finite-difference check. ``status``: ``ok``, ``wrong`` or ``inconclusive``
+    (with the reason in ``message``). ``trials``: the inputs compared; ``sizes``: the small sizes,
+    ``size_sets``: every set of sizes used."""
     status: str
     max_rel_error: float
     trials: int
@@ -38,6 +72,7 @@ class CheckReport:
     tolerance: float
     errors: list = field(default_factory=list)
     message: str = ""
+    size_sets: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -47,7 +82,8 @@ class CheckReport:
         return self.ok
 
     def __str__(self):
-        sizes = ", ".join(f"{k}={v}" for k, v in sorted(self.sizes.items())) or "fixed sizes"
+        sets = self.size_sets or [self.sizes]
+        sizes = " / ".join(", ".join(f"{k}={v}" for k, v in sorted(s.items())) for s in sets if s) or "fixed sizes"
         head = {"ok": "ok", "wrong": "WRONG", "inconclusive": "inconclusive"}[self.status]
         text = (f"check {head}: max relative error {self.max_rel_error:.1e} over {self.trials} "
                 f"random input(s) ({sizes}; seed {self.seed}; tolerance {self.tolerance:g})")
@@ -58,27 +94,31 @@ class CheckReport:
 # Random inputs
 # ---------------------------------------------------------------------------------------
 
-def assign_sizes(variables, rng, extra=()) -> dict:
-    names = sorted({d for v in variables for d in v.shape if isinstance(d, str)} | set(extra))
-    order = list(SIZES)
-    rng.shuffle(order)
-    while len(order) < len(names):
-        order.append(order[-1] + 1)
-    return dict(zip(names, order))
-
-
 def positive_domain_variables(e: E.Expr) -> set:
-    """Variables read directly by an operation that needs positive input."""
+    """Variables read by an operation that needs positive input (``log``, a fractional power),
+    directly or through a positive combination (``sqrt(p + p)``, ``log(X @ w)``): drawn positive,
+    they keep its argument positive."""
     out = set()
     for node in E.walk(e):
         if node.op == "fn" and node.data == "log" or node.op == "pow" and not (
                 node.args[1].op == "const" and getattr(node.args[1].data, "denominator", 2) == 1):
-            target = node.args[0]
-            if target.op == "T":
-                target = target.args[0]
-            if target.op == "var":
-                out.add(target)
+            out |= _positive_combination(node.args[0]) or set()
     return out
+
+
+def _positive_combination(e: E.Expr) -> set | None:
+    """The variables of ``e`` if ``e`` is positive wherever they are (sums and products of them,
+    transposed, with positive constants), else ``None``."""
+    if e.op == "var":
+        return {e}
+    if e.op == "const":
+        return set() if e.data > 0 else None
+    if e.op == "ones":
+        return set()
+    if e.op not in ("add", "mul", "matmul", "T", "sum"):
+        return None
+    parts = [_positive_combination(a) for a in e.args]
+    return None if any(p is None for p in parts) else set().union(*parts)
 
 
 def invertible_variables(e: E.Expr) -> set:
@@ -91,100 +131,302 @@ def invertible_variables(e: E.Expr) -> set:
     return out
 
 
-def draw(v: E.Expr, sizes: dict, rng, positive=False, invertible=False):
+def draw(v: E.Expr, sizes: dict, rng, positive=False, invertible=False, scale: float = 1.0):
+    """A random value for ``v`` in its domain, with entries of magnitude about ``scale``."""
     shape = tuple(resolve_dim(d, sizes) for d in v.shape)
     props = v.data[1]
     if shape == (1, 1):
         x = rng.standard_normal()
-        return float(abs(x) + 0.5 if positive or "positive" in props else x)
+        return scale * float(abs(x) + 0.5 if positive or "positive" in props else x)
     m = rng.standard_normal(shape)
     n = shape[0]
     if "spd" in props:
-        return m @ m.T / n + np.eye(n)
-    if "symmetric" in props:
-        s = (m + m.T) / 2
-        return s + 2 * math.sqrt(n) * np.eye(n) if invertible or "invertible" in props else s
-    if "invertible" in props or invertible:
-        return m + 2 * math.sqrt(n) * np.eye(n)
-    if positive or "positive" in props:
-        return np.abs(m) + 0.5
-    return m
+        m = m @ m.T / n + np.eye(n)
+    elif "symmetric" in props:
+        m = (m + m.T) / 2
+        if invertible or "invertible" in props:
+            m += 2 * math.sqrt(n) * np.eye(n)
+    elif "invertible" in props or invertible:
+        m += 2 * math.sqrt(n) * np.eye(n)
+    elif positive or "positive" in props:
+        m = np.abs(m) + 0.5
+    return m * scale if scale != 1.0 else m
+
+
+def _literals(exprs) -> set:
+    """The integer literals of ``exprs`` up to ``MAX_SIZE``: constants (rounded up) and fixed dimensions."""
+    literals = {0}
+    for e in exprs:
+        for node in E.walk(e):
+            for d in node.shape:
+                literals.update(f for f in (d if isinstance(d, tuple) else (d,)) if isinstance(f, int))
+            if node.op == "const" and abs(node.data) <= MAX_SIZE:
+                literals.add(math.ceil(abs(node.data)))
+    return {k for k in literals if k <= MAX_SIZE}
+
+
+def node_shapes(exprs) -> set:
+    """The distinct shapes of the nodes of ``exprs``."""
+    return {node.shape for e in exprs for node in E.walk(e)}
+
+
+def largest_array(shapes, sizes: dict) -> int:
+    """The most entries an array of one of ``shapes`` has at ``sizes``."""
+    return max((math.prod(resolve_dim(d, sizes) for d in shape) for shape in shapes), default=1)
+
+
+def size_sets(names, rng, exprs=(), fixed: dict | None = None) -> list:
+    """The sets of sizes to draw at: the small sizes first, then the large ones, then those across
+    the thresholds of kinks on dimensions. With ``fixed`` (name -> size), those sizes only (a name
+    it lacks gets a small size)."""
+    names = sorted(names)
+    order = list(SIZES)
+    rng.shuffle(order)
+    while len(order) < len(names):
+        order.append(order[-1] + 1)
+    small = dict(zip(names, order))
+    if fixed:
+        unknown = sorted(set(fixed) - set(names))
+        if unknown:
+            raise MatcalcError(f"sizes: no dimension named {', '.join(map(repr, unknown))}; the dimensions are "
+                               f"{', '.join(names) or 'none (all sizes are fixed)'}")
+        return [{**small, **{k: int(v) for k, v in fixed.items()}}]
+    if not names:
+        return [{}]
+    shapes = node_shapes(exprs)
+    start = min(MAX_SIZE, max(LARGE, max(_literals(exprs)) + 1))
+    rank = {name: k for k, name in enumerate(sorted(names, key=small.get))}   # in the order of the small sizes
+    large = {}
+    for first in range(start, LARGE - 1, -1):
+        large = {name: first + rank[name] for name in names}
+        if largest_array(shapes, large) <= MAX_ENTRIES:
+            break
+    out = [small, large]
+    for name, size in _dimension_thresholds(exprs, small):
+        candidate = {**small, name: size}
+        if candidate not in out:
+            out.append(candidate)
+    return out
+
+
+def _kink_arguments(exprs) -> list:
+    """The arguments of the kinked operations in ``exprs``, each once."""
+    seen = {}
+    for e in exprs:
+        for node in E.walk(e):
+            if operation_key(node) in KINKED:
+                seen.setdefault(node.args[0], None)
+    return list(seen)
+
+
+def _dimension_thresholds(exprs, sizes: dict) -> list:
+    """``(name, size)`` just beyond each threshold that a kink's argument, a function of the sizes
+    alone (``n/3 − 7``), puts on a dimension: one size each side, within 1..MAX_SIZE."""
+    out = []
+    for argument in _kink_arguments(exprs):
+        if argument.free_vars or argument.shape != E.SCALAR:
+            continue
+        fn = NumpyFunction(argument, "kink", "matrix")
+        for name in fn.free_dims:
+            at = {d: sizes.get(d, SIZES[0]) for d in fn.free_dims}
+            with np.errstate(all="ignore"):
+                g0 = float(np.ravel(fn(**at))[0])
+                g1 = float(np.ravel(fn(**{**at, name: at[name] + 1}))[0])
+            if g1 == g0 or not math.isfinite(g0 + g1):
+                continue
+            root = round(at[name] - g0 / (g1 - g0), 9)    # where the argument crosses 0 (linear in the size)
+            for size in (math.floor(root) + 1, math.ceil(root) - 1):
+                if 1 <= size <= MAX_SIZE and size != at[name]:
+                    out.append((name, size))
+    return out
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Where to draw a point: the sizes, the magnitude of the entries, and optionally a kink
+    (its argument) to place the point across — ``side`` −1 or +1 picks which part of the
+    argument's entries lies above its threshold (a scalar argument: below or above)."""
+    sizes: tuple
+    scale: float = 1.0
+    kink: E.Expr | None = None
+    side: int = 0
+
+    @property
+    def size_map(self) -> dict:
+        return dict(self.sizes)
 
 
 class Sampler:
-    """Random inputs for the variables of ``f``, in the domains ``f`` needs (see the module
-    docstring); sizes of symbolic dimensions are drawn once, distinct and small."""
+    """Random inputs for the variables of ``f``, in the domains ``f`` needs, at the settings of
+    the module docstring. ``watch``: more expressions (a derivative, a claim) whose literals and
+    kinks count; ``sizes``: fixed sizes instead of the small and large ones. ``sizes`` (the
+    attribute) are the small sizes, at which ``draw()`` draws by default."""
 
-    def __init__(self, f: E.Expr, variables, rng, extra_dims=()):
+    def __init__(self, f: E.Expr, variables, rng, extra_dims=(), *, watch=(), sizes: dict | None = None):
         self.variables = sorted(set(variables), key=lambda v: v.name)
         self.rng = rng
         self.extra_dims = list(extra_dims)
-        self.sizes = assign_sizes(self.variables, rng, self.extra_dims)
+        exprs = [f, *watch]
+        names = {d for v in self.variables for d in v.shape if isinstance(d, str)} | set(self.extra_dims)
+        self.size_sets = size_sets(names, rng, exprs, sizes)
+        self.sizes = self.size_sets[0]
         self.positive = positive_domain_variables(f)
         self.invertible = invertible_variables(f)
+        inputs = set(self.variables)
+        self.kinks = [a for a in _kink_arguments(exprs) if a.free_vars and a.free_vars <= inputs]
+        self._kink_functions: dict = {}
 
-    def draw(self) -> dict:
-        inputs = {v.name: draw(v, self.sizes, self.rng, v in self.positive, v in self.invertible)
+    def settings(self, base: int) -> list:
+        """``base`` settings at the small sizes and magnitude 1, then one at each other set of
+        sizes, one at each other magnitude, and two across each kink."""
+        small = tuple(sorted(self.sizes.items()))
+        out = [Setting(small) for _ in range(base)]
+        out += [Setting(tuple(sorted(s.items()))) for s in self.size_sets[1:]]
+        out += [Setting(small, scale) for scale in SCALES[1:]]
+        out += [Setting(small, 1.0, kink, side) for kink in self.kinks for side in (-1, 1)]
+        return out
+
+    def draw(self, setting: Setting | None = None) -> dict | None:
+        """Inputs by name (and the sizes of ``extra_dims``) at ``setting`` (default: the small
+        sizes, magnitude 1); ``None`` when the kink of the setting cannot be crossed."""
+        sizes = setting.size_map if setting is not None else self.sizes
+        scale = setting.scale if setting is not None else 1.0
+        inputs = {v.name: draw(v, sizes, self.rng, v in self.positive, v in self.invertible, scale)
                   for v in self.variables}
-        inputs.update({d: self.sizes[d] for d in self.extra_dims})
+        inputs.update({d: sizes[d] for d in self.extra_dims})
+        if setting is not None and setting.kink is not None:
+            return self.across(inputs, setting.kink, setting.side, scale)
         return inputs
+
+    def across(self, inputs: dict, argument: E.Expr, side: int, scale: float) -> dict | None:
+        """``inputs`` with one variable of ``argument`` moved along a random line so that the
+        argument's entries fall on both sides of 0 (``side`` −1: a third of them above, +1: two
+        thirds); a scalar argument: just below (−1) or above (+1) its threshold."""
+        movable = [v for v in sorted(argument.free_vars, key=lambda v: v.name)
+                   if not v.data[1] & (CONSTRAINED - {"positive"})]
+        if not movable:
+            return None
+        v = movable[int(self.rng.integers(len(movable)))]
+        fn = self._kink_functions.get(argument)
+        if fn is None:
+            fn = self._kink_functions[argument] = NumpyFunction(argument, "kink", "matrix",
+                                                                required=argument.free_vars)
+        x0 = inputs[v.name]
+        u = scale * (self.rng.standard_normal(np.shape(x0)) if np.ndim(x0) else float(self.rng.choice((-1, 1))))
+        if v in self.positive or "positive" in v.data[1]:   # along a positive line: positive on one side of x0
+            u = np.abs(u)
+
+        def at(t):
+            return {**{k: inputs[k] for k in fn.accepts}, v.name: x0 + t * u}
+        try:
+            g0 = np.ravel(fn(**at(0.0)))
+            slope = np.ravel(fn(**at(1.0))) - g0
+        except MatcalcError:
+            return None
+        moving = (slope != 0) & np.isfinite(slope) & np.isfinite(g0)
+        if not moving.any():
+            return None
+        g0, slope = g0[moving], slope[moving]
+        roots = np.sort(-g0 / slope)     # where each entry crosses 0 (linear along the line)
+        if roots[-1] - roots[0] <= 1e-9 * max(1.0, abs(roots[0])):   # one threshold: a point on one side
+            t = roots[0] + 0.5 * side * np.sign(np.sum(slope))
+        else:   # between two roots, where the share of entries above is nearest a third (side −1) or two thirds
+            middles = (roots[:-1] + roots[1:]) / 2
+            middles = middles[np.linspace(0, len(middles) - 1, min(len(middles), 64)).astype(int)]
+            above = np.mean(g0[None, :] + middles[:, None] * slope[None, :] > 0, axis=1)
+            t = middles[int(np.argmin(np.abs(above - (1 if side < 0 else 2) / 3)))]
+        return {**inputs, v.name: x0 + t * u}
 
 
 # ---------------------------------------------------------------------------------------
 # Finite differences
 # ---------------------------------------------------------------------------------------
 
-def directions(v: E.Expr, value) -> list:
-    """Unit perturbations of ``v``: each entry, or each symmetric pair for a symmetric ``v``."""
-    value = np.asarray(value, dtype=float)
-    shape = value.shape
-    if v.data[1] & {"symmetric", "spd"} and len(shape) == 2 and shape[0] == shape[1] and shape[0] > 1:
-        out = []
-        n = shape[0]
-        for i in range(n):
-            for j in range(i, n):
-                d = np.zeros(shape)
-                d[i, j] = d[j, i] = 1.0
-                out.append(d)
-        return out
-    out = []
-    for k in range(value.size):
-        d = np.zeros(value.size)
-        d[k] = 1.0
-        out.append(d.reshape(shape))
-    return out
+def _symmetric(v: E.Expr, shape) -> bool:
+    return bool(v.data[1] & {"symmetric", "spd"}) and len(shape) == 2 and shape[0] == shape[1] and shape[0] > 1
+
+
+def directions(v: E.Expr, value, rng=None, limit: int = ENTRY_LIMIT):
+    """Perturbations of ``v``: each entry (each symmetric pair for a symmetric ``v``) while there
+    are at most ``limit``; beyond that (``rng`` given) ``RANDOM_DIRECTIONS`` random ones and
+    ``COORDINATE_DIRECTIONS`` unit ones at random entries. A generator: one direction in memory at
+    a time."""
+    shape = np.shape(value)
+    symmetric = _symmetric(v, shape)
+    n = shape[0] if shape else 1
+    units = [(i, j) for i in range(n) for j in range(i, n)] if symmetric else range(int(np.prod(shape, dtype=int)))
+    if rng is None or len(units) <= max(limit, RANDOM_DIRECTIONS + COORDINATE_DIRECTIONS):
+        chosen = units
+    else:
+        for _ in range(RANDOM_DIRECTIONS):
+            d = rng.standard_normal(shape)
+            yield (d + d.T) / 2 if symmetric else d
+        chosen = [units[int(k)] for k in rng.choice(len(units), COORDINATE_DIRECTIONS, replace=False)]
+    for unit in chosen:
+        d = np.zeros(shape)
+        if symmetric:
+            i, j = unit
+            d[i, j] = d[j, i] = 1.0
+        else:
+            d.reshape(-1)[unit] = 1.0
+        yield d
 
 
 def _central(fun, x, d, h):
     return (np.asarray(fun(x + h * d), dtype=float) - np.asarray(fun(x - h * d), dtype=float)) / (2 * h)
 
 
-def richardson(fun, x, d, h):
-    """The directional derivative of ``fun`` at ``x`` along ``d``, and a noise estimate."""
-    coarse = _central(fun, x, d, h)
-    fine = _central(fun, x, d, h / 2)
+def richardson(fun, x, d, h, confirm: bool = False):
+    """The directional derivative of ``fun`` at ``x`` along ``d``, and a noise estimate. With
+    ``confirm``, the extrapolation is repeated at half the steps and the two must agree (else the
+    noise is their difference): a step too long for ``fun`` (an oscillation at large ``x``) shows."""
+    return _extrapolated(lambda step: _central(fun, x, d, step), h, confirm)
+
+
+def _extrapolated(difference, h, confirm: bool):
+    """Richardson's extrapolation of ``difference(step)`` (an error in step²) from ``h`` and
+    ``h/2`` (with ``confirm``: also from ``h/2`` and ``h/4``), and the noise: the difference of
+    the two steps, or of the two extrapolations."""
+    coarse, fine = difference(h), difference(h / 2)
     value = (4 * fine - coarse) / 3
     noise = float(np.max(np.abs(fine - coarse), initial=0.0))
+    if confirm:
+        finer = difference(h / 4)
+        again = (4 * finer - fine) / 3
+        noise = max(noise, float(np.max(np.abs(again - value), initial=0.0)))
+        value = again
     return value, noise
 
 
-def step_for(x) -> float:
-    return 1e-3 * max(1.0, float(np.max(np.abs(x), initial=0.0)))
+def step_for(x, scale: float = 1.0) -> float:
+    """The finite-difference step: 1e-3 of the largest entry, or of the magnitude drawn at."""
+    return 1e-3 * max(scale, float(np.max(np.abs(x), initial=0.0)))
 
 
 UNRESOLVED = "unresolved"   # _compare's outcome when the derivative is lost in the differences' noise
 
 
-def _verdict(predicted, measured, noise: float):
+def _verdict(predicted, measured, noise: float, floor: float = 0.0):
     """``(relative error, the same less the differences' noise)``, or ``UNRESOLVED`` when a nonzero
-    predicted derivative and the measured one are both within the noise: nothing was compared,
-    so the check must not say ``ok``."""
+    predicted derivative and the measured one are both within the noise (or below ``floor``, the
+    rounding of the intermediate values of f over the step): nothing was compared, so the check
+    must not say ``ok``."""
     predicted = np.asarray(predicted, dtype=float).reshape(-1)
     measured = np.asarray(measured, dtype=float).reshape(-1)
+    top = max(float(np.max(np.abs(predicted), initial=0.0)), float(np.max(np.abs(measured), initial=0.0)))
+    if top > 0:   # in units of the largest entry: norms of values near the float range do not overflow
+        predicted, measured, noise, floor = predicted / top, measured / top, noise / top, floor / top
     scale = max(float(np.linalg.norm(predicted)), float(np.linalg.norm(measured)))
-    if np.any(predicted != 0) and scale <= 10 * noise:
+    if np.any(predicted != 0) and scale <= max(10 * noise, floor):
         return UNRESOLVED
     return relative_error(predicted, measured), relative_error(predicted, measured, noise)
+
+
+def _norm(values) -> float:
+    """The Euclidean norm, without overflow for entries near the float range."""
+    values = np.abs(np.asarray(values, dtype=float).reshape(-1))
+    top = float(np.max(values, initial=0.0))
+    return top * float(np.linalg.norm(values / top)) if 0 < top < math.inf else top
 
 
 def relative_error(got, want, noise: float = 0.0) -> float:
@@ -208,55 +450,170 @@ def vec(a) -> np.ndarray:
     return np.asarray(a, dtype=float).reshape(-1, order="F")
 
 
+class Conditioning:
+    """How well finite differences of ``f`` can see ``wrt`` at an input: the sums in ``f`` whose
+    terms in ``wrt`` are small next to the others (``z + 1e20``), so that a step of ``wrt`` is
+    lost to the rounding of the sum; and the largest intermediate value of ``f``, whose rounding
+    bounds the smallest derivative that differences of ``f`` can resolve (``log_softmax`` of
+    entries near 1000 loses every derivative below ~1e-13)."""
+
+    def __init__(self, f: E.Expr, wrt: E.Expr, variables):
+        self.wrt = wrt
+        self.sums = [(node, E.add(*[a for a in node.args if a.depends_on(wrt)])) for node in E.walk(f)
+                     if node.op == "add" and node.depends_on(wrt) and not all(a.depends_on(wrt) for a in node.args)]
+        inner = [node for node in E.walk(f) if node.depends_on(wrt) and node.op not in ("var", "T")]
+        exprs = [e for pair_ in self.sums for e in pair_] + inner
+        self.fn = NumpyFunction(exprs, "parts", "matrix", required=variables) if exprs else None
+
+    def at(self, inputs: dict, step: float, rng) -> tuple:
+        """``(fraction, sum, magnitude)``: the largest ratio of a sum's rounding (ε |sum|) to the
+        change a step ``step`` of ``wrt`` (along a random direction) makes in its terms in
+        ``wrt``, that sum, and the largest magnitude of an intermediate value."""
+        if self.fn is None:
+            return 0.0, None, 0.0
+        args = {k: inputs[k] for k in self.fn.accepts}
+        before = self.fn(**args)
+        finite = [np.abs(np.asarray(v, dtype=float)) for v in before[2 * len(self.sums):]]
+        magnitude = max((float(np.max(v[np.isfinite(v)], initial=0.0)) for v in finite), default=0.0)
+        if not self.sums:
+            return 0.0, None, magnitude
+        x0 = np.asarray(inputs[self.wrt.name], dtype=float)
+        after = self.fn(**{**args, self.wrt.name: x0 + step * rng.standard_normal(x0.shape)})
+        worst, where = 0.0, None
+        for k, (node, _) in enumerate(self.sums):
+            total = np.asarray(before[2 * k], dtype=float)
+            part = np.abs(np.broadcast_to(np.asarray(before[2 * k + 1], dtype=float), total.shape))
+            change = np.abs(np.broadcast_to(np.asarray(after[2 * k + 1]) - before[2 * k + 1], total.shape))
+            seen = change > 1e-12 * part    # the part moves by more than its own rounding
+            if not seen.any():
+                continue
+            lost = float(np.max(np.finfo(float).eps * np.abs(total)[seen] / change[seen]))
+            if lost > worst:
+                worst, where = lost, node
+        return worst, where, magnitude
+
+
+def _check_options(seed, trials, tolerance, sizes=None):
+    """``seed``: None or an integer ≥ 0; ``trials``: an integer ≥ 1; ``tolerance``: a number > 0;
+    ``sizes``: None or a mapping of dimension names to integers ≥ 1."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+        raise MatcalcError(f"seed must be None or an integer ≥ 0, got {seed!r}")
+    if isinstance(trials, bool) or not isinstance(trials, numbers.Integral) or trials < 1:
+        raise MatcalcError(f"trials must be an integer ≥ 1, got {trials!r}")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) or not tolerance > 0:
+        raise MatcalcError(f"tolerance must be a number > 0, got {tolerance!r}")
+    if sizes is not None:
+        if not isinstance(sizes, dict):
+            raise MatcalcError(f"sizes must be a mapping of dimension names to sizes, got {sizes!r}")
+        for name, size in sizes.items():
+            if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+                raise MatcalcError(f"sizes: the size of {name!r} must be an integer ≥ 1, got {size!r}")
+
+
 @guarded
 def check_derivative(f: E.Expr, wrt: E.Expr, numeric, kind: str, variables, seed=None,
                      trials: int = 3, tolerance: float = 1e-6, entries: bool = False,
-                     direction: E.Expr | None = None) -> CheckReport:
+                     direction: E.Expr | None = None, sizes: dict | None = None,
+                     written: E.Expr | None = None) -> CheckReport:
     """Compare a derivative, evaluated by ``numeric`` (a ``NumpyFunction``), with finite
-    differences of ``f``.
+    differences of ``f`` at the inputs of a ``Sampler``: ``trials`` at the small sizes, then one
+    at each other set of sizes, each other magnitude and each side of each kink (those extra
+    points are skipped where no usable input is found; the first ``trials`` are required).
 
     ``kind``: ``"gradient"`` (shaped like ``wrt``; with ``entries`` each entry is compared with
     the derivative by that entry, a symmetric pair counting once), ``"jacobian"`` (a matrix
     ``numel(f) × numel(wrt)`` or the full array), ``"hessian"`` (the same for the gradient) or
-    ``"hvp"`` (the Hessian times the variable ``direction``)."""
+    ``"hvp"`` (the Hessian times the variable ``direction``). ``sizes``: sizes to check at
+    (name -> int) instead of the small and large ones. ``written``: ``f`` as the user wrote it,
+    before the simplification rules; at the first ``trials`` inputs it must have the value of
+    ``f``, or the check is wrong (a rule changed the function, and the derivative with it)."""
+    _check_options(seed, trials, tolerance, sizes)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**31))
     rng = np.random.default_rng(seed)
-    variables = sorted(set(variables) | f.free_vars | {wrt}, key=lambda v: v.name)
+    written = f if written is None else written
+    variables = sorted(set(variables) | f.free_vars | written.free_vars | {wrt}, key=lambda v: v.name)
     f_num = NumpyFunction(f, "f", required=variables)
-    sampler = Sampler(f, variables, rng, f_num.free_dims + numeric.free_dims)
-    sizes = sampler.sizes
-    errors: list = []     # relative errors, one per trial
+    written_num = f_num if written is f else NumpyFunction(written, "f", required=variables)
+    sampler = Sampler(written, variables, rng, f_num.free_dims + numeric.free_dims, watch=[f, *numeric.exprs],
+                      sizes=sizes)
+    conditioning = Conditioning(f, wrt, variables)
+    errors: list = []     # relative errors, one per input compared
     beyond_noise: list = []   # the same, less the finite differences' noise: the verdict's measure
-    unresolved = 0
+    undecided: list = []      # why the finite differences could not decide at a required input
+    changed = None            # how the rules changed f, if they did
     with np.errstate(all="ignore"):   # inputs outside the domain are found and redrawn, not reported
-        for _ in range(trials):
-            for _attempt in range(MAX_DRAWS):
-                inputs = sampler.draw()
-                outcome = _compare(f_num, numeric, wrt, kind, inputs, entries, direction)
-                if outcome is UNRESOLVED:   # a trial without a verdict either way
-                    unresolved += 1
+        for index, setting in enumerate(sampler.settings(trials)):
+            required = index < trials
+            # entry by entry at the first inputs; at the others, directional and wary of rounding inside f
+            outcome, inputs = _first_usable(sampler, setting, lambda inputs, scale, required=required: _compare(
+                f_num, numeric, wrt, kind, inputs, entries, direction, scale, conditioning, rng, required))
+            if isinstance(outcome, tuple):
+                errors.append(outcome[0])
+                beyond_noise.append(outcome[1])
+                if required and written_num is not f_num:
+                    changed = changed or _rules_changed(f_num, written_num, inputs)
+            elif required:
+                undecided.append(outcome or "no input was found where f is finite and smooth")
+                if outcome is None:
                     break
-                if outcome is not None:
-                    errors.append(outcome[0])
-                    beyond_noise.append(outcome[1])
-                    break
-            else:
-                break
+    used = [s for s in sampler.size_sets if s]
+    if changed:
+        return CheckReport("wrong", max(errors), len(errors), sampler.sizes, seed, tolerance, errors, changed, used)
     if not errors:
-        reason = ("the derivative is below what finite differences can resolve at every input tried "
-                  "(a vanishing gradient?)" if unresolved else "no input was found where f is finite and smooth")
-        return CheckReport("inconclusive", math.nan, 0, sizes, seed, tolerance, [], reason)
+        return CheckReport("inconclusive", math.nan, 0, sampler.sizes, seed, tolerance, [],
+                           _unresolved_text(undecided[0], everywhere=True), used)
     worst = max(errors)
     status = "ok" if max(beyond_noise) <= tolerance else "wrong"
     message = ""
     if status == "ok" and worst > tolerance:
         message = "the differences are within the finite differences' own noise"
-    if len(errors) < trials:
-        message = f"only {len(errors)} of {trials} trials found usable inputs"
-        if status == "ok":
-            status = "inconclusive"
-    return CheckReport(status, worst, len(errors), sizes, seed, tolerance, errors, message)
+    if undecided and status == "ok":
+        status, message = "inconclusive", _unresolved_text(undecided[0], everywhere=False)
+    return CheckReport(status, worst, len(errors), sampler.sizes, seed, tolerance, errors, message, used)
+
+
+def _rules_changed(f_num, written_num, inputs) -> str | None:
+    """Why ``f`` (simplified) is not the function as written, if at ``inputs`` their values differ
+    (where the written form is finite)."""
+    try:
+        simplified = np.asarray(f_num(**_subset(f_num, inputs)), dtype=float)
+        as_written = np.asarray(written_num(**_subset(written_num, inputs)), dtype=float)
+    except MatcalcError:
+        return None
+    if not np.all(np.isfinite(as_written)):
+        return None
+    gap = _norm(simplified - as_written)
+    if gap <= 1e-9 * max(_norm(as_written), _norm(simplified), 1e-300):
+        return None
+    return (f"f as written and f after the simplification rules differ (by {gap:.3g} at an input): a rule "
+            "changes the function, so its derivative is not the derivative of f as written")
+
+
+def _first_usable(sampler, setting, compare) -> tuple:
+    """``(outcome, inputs)``: ``compare`` at the first usable input of ``setting`` (redrawn up to
+    ``MAX_DRAWS`` times; at magnitude 1 after half of them) — its error pair, or a string saying
+    why it cannot decide — or ``(None, None)`` when no usable input was found."""
+    for attempt in range(MAX_DRAWS):
+        if attempt == MAX_DRAWS // 2 and setting.scale != 1.0:
+            setting = Setting(setting.sizes, 1.0, setting.kink, setting.side)
+        inputs = sampler.draw(setting)
+        if inputs is None:
+            return None, None
+        try:
+            outcome = compare(inputs, setting.scale)
+        except MatcalcError:   # an input f cannot be evaluated at (a singular matrix): another one
+            continue
+        if outcome is not None:
+            return outcome, inputs
+    return None, None
+
+
+def _unresolved_text(reason: str, everywhere: bool) -> str:
+    if reason is not UNRESOLVED:
+        return reason
+    return ("the derivative is below what finite differences can resolve "
+            + ("at every input tried (a vanishing gradient?)" if everywhere else "at some of the inputs"))
 
 
 def _subset(function, inputs: dict) -> dict:
@@ -272,8 +629,31 @@ def as_vec_jacobian(value, out_shape, in_shape) -> np.ndarray:
     return full.transpose(1, 0, 3, 2).reshape(r * c, k * l)
 
 
-def _compare(f_num, numeric, wrt, kind, inputs, entries=False, direction=None):
-    """The relative error at one input, or ``None`` if the input is unusable."""
+def _rounding_dominated(numeric, inputs: dict, got, rng) -> bool:
+    """Whether the derivative at ``inputs`` is mostly rounding error (a closed form that cancels
+    to almost nothing at extreme magnitudes): moving every input by a relative 1e-12 changes it
+    by more than ``JITTER_TOLERANCE`` of itself."""
+    moved = {k: v * (1 + 1e-12 * rng.standard_normal(np.shape(v))) if isinstance(v, (float, np.ndarray)) else v
+             for k, v in _subset(numeric, inputs).items()}
+    again = np.asarray(numeric(**moved), dtype=float)
+    scale = _norm(got)
+    return scale > 0 and _norm(again - got) > JITTER_TOLERANCE * scale
+
+
+def _blind_reason(lost: float, where, h: float, wrt) -> str | None:
+    if lost <= BLIND:
+        return None
+    by = "less than its rounding error" if lost >= 1 else f"only {1 / lost:.3g} times its rounding error"
+    return (f"f is ill-conditioned here: the finite differences cannot resolve {wrt.name} in {where} (a step "
+            f"of {h:.1g} in {wrt.name} changes that sum by {by})")
+
+
+def _compare(f_num, numeric, wrt, kind, inputs, entries=False, direction=None, scale=1.0, conditioning=None,
+             rng=None, thorough=True):
+    """The relative error and the same less the noise at one input, ``None`` if the input is
+    unusable, or (a string: ``UNRESOLVED`` or another reason) why finite differences cannot decide.
+    ``thorough``: entry by entry (up to ``ENTRY_LIMIT`` entries); else along a few directions, and
+    no derivative below the rounding of f's largest intermediate value counts as compared."""
     x0 = np.asarray(inputs[wrt.name], dtype=float)
 
     def f_at(x):
@@ -287,11 +667,21 @@ def _compare(f_num, numeric, wrt, kind, inputs, entries=False, direction=None):
     got = np.asarray(numeric(**_subset(numeric, inputs)), dtype=float)
     if not np.all(np.isfinite(got)):
         return None
-    h = step_for(x0)
-    dirs = directions(wrt, x0)
+    if rng is not None and _rounding_dominated(numeric, inputs, got, rng):
+        return ("the derivative's own value is lost to rounding at some inputs (it changes by more than 1e-6 "
+                "of itself when they change by 1e-12 of theirs)")
+    h = step_for(x0, scale)
+    lost, where, magnitude = conditioning.at(inputs, h, rng) if conditioning is not None else (0.0, None, 0.0)
+    reason = _blind_reason(lost, where, h, wrt)
+    if reason is not None:
+        return reason
+    dirs = list(directions(wrt, x0, rng, ENTRY_LIMIT if thorough else 0))
+    if thorough:
+        magnitude = 0.0
 
-    def rounding(step, count):   # the roundoff in `count` differences of f over `step` (≈ ε |f| / step each)
-        return 4 * np.finfo(float).eps * float(np.max(np.abs(base), initial=0.0)) / step * np.sqrt(count)
+    def rounding(step, count, size=None):   # the roundoff in `count` differences over `step` of values of `size`
+        size = float(np.max(np.abs(base), initial=0.0)) if size is None else size
+        return 4 * np.finfo(float).eps * size / step * np.sqrt(count)
 
     in_shape = x0.shape if x0.ndim == 2 else (x0.size, 1)
     predicted, measured, noises = [], [], []
@@ -303,36 +693,36 @@ def _compare(f_num, numeric, wrt, kind, inputs, entries=False, direction=None):
             matrix = as_vec_jacobian(got, in_shape, in_shape)
             pairs = [(di, dj) for i, di in enumerate(dirs) for dj in dirs[i:]]
         for di, dj in pairs:
-            value, noise = _second_difference(lambda x: vec(f_at(x)), x0, di, dj, h)
+            value, noise = _second_difference(lambda x: vec(f_at(x)), x0, di, dj, h, scale != 1.0)
             noises.append(noise)
             if not np.isfinite(value) or noise > 1e-4 * max(1.0, abs(value)):
                 return None
             predicted.append(pair(got.reshape(x0.shape), di) if kind == "hvp" else vec(di) @ matrix @ vec(dj))
             measured.append(value)
-        return _verdict(predicted, measured, max(float(np.linalg.norm(noises)), rounding(h * h, len(pairs))))
+        return _verdict(predicted, measured, max(_norm(noises), rounding(h * h, len(pairs))),
+                        10 * rounding(h * h, len(pairs), magnitude))
     if kind == "jacobian":
         out_shape = base.shape if base.ndim == 2 else (base.size, 1)
         matrix = as_vec_jacobian(got, out_shape, in_shape)
     for d in dirs:
-        value, noise = richardson(lambda x: vec(f_at(x)), x0, d, h)
+        value, noise = richardson(lambda x: vec(f_at(x)), x0, d, h, scale != 1.0)
         noises.append(noise)
         if not np.all(np.isfinite(value)) or noise > 1e-4 * max(1.0, float(np.max(np.abs(value)))):
             return None
         measured.append(value)
         if kind == "gradient":
             g = got.reshape(x0.shape) if x0.ndim else got
-            estimate = pair(g, d) / (pair(d, d) if entries else 1.0)
-            predicted.append(np.array([estimate]))
+            # the derivative along d; by independent entries (a symmetric pair once): the upper triangle
+            predicted.append(np.array([pair(g, np.triu(d) if entries else d)]))
         else:
             predicted.append(matrix @ vec(d))
     return _verdict(np.concatenate(predicted), np.concatenate(measured),
-                    max(float(np.linalg.norm(noises)), rounding(h, len(dirs))))
+                    max(_norm(noises), rounding(h, len(dirs))), 10 * rounding(h, len(dirs), magnitude))
 
 
-def _second_difference(f_at, x0, di, dj, h):
+def _second_difference(f_at, x0, di, dj, h, confirm: bool = False):
     def at(step):
         def value(si, sj):
             return f_at(x0 + si * step * di + sj * step * dj)[0]
         return (value(1, 1) - value(1, -1) - value(-1, 1) + value(-1, -1)) / (4 * step * step)
-    coarse, fine = at(h), at(h / 2)
-    return (4 * fine - coarse) / 3, abs(fine - coarse)
+    return _extrapolated(at, h, confirm)

@@ -6,10 +6,18 @@
     matcalc derive "x'*A*x" --wrt x --syntax matlab           # the notation of matrixcalculus.org
 
 ``derive`` prints the derivative as text; ``--latex`` adds LaTeX, ``--numpy`` the generated numpy
-code, ``--check`` a line with the finite-difference verdict (exit status 1 if it fails).
-``verify`` prints the verdict on a claimed derivative (exit status 1 if the claim is wrong).
-Errors print one clear message (with a caret under the position for syntax errors) and exit
-with status 2.
+code, ``--check`` a line with the finite-difference verdict. ``verify`` prints the verdict on a
+claimed derivative. ``--file`` reads a program of at most ``parse.MAX_SOURCE_LENGTH`` characters
+of UTF-8 text; a longer file is refused after reading at most four bytes per character of that
+(so ``/dev/zero`` fails at once).
+
+Exit statuses:
+
+- 0: done (and the check passed, the claim is right);
+- 1: the check failed (``--check``), or the claim is wrong (``verify``);
+- 2: bad input: an error message (one line, then the input with a caret under the position
+  for syntax errors) — a ``MatcalcError``, or a usage error from the argument parser;
+- 3: an internal error (a bug in matcalc): one line, no traceback.
 """
 from __future__ import annotations
 
@@ -17,9 +25,13 @@ import argparse
 import sys
 
 from .derivative import derive
-from .errors import MatcalcError
+from .errors import InternalError, MatcalcError
+from .parse import MAX_SOURCE_LENGTH
 from .shapes import shape_text
 from .verify import verify
+
+OK, FAILED, BAD_INPUT, INTERNAL_ERROR = 0, 1, 2, 3
+MAX_FILE_BYTES = 4 * MAX_SOURCE_LENGTH   # UTF-8 takes at most four bytes a character
 
 PROPERTY_FLAGS = ("symmetric", "spd", "positive", "invertible")
 
@@ -49,14 +61,39 @@ def _source(args) -> str:
     if args.file and args.expr:
         raise MatcalcError("give the function either as EXPR or with --file, not both")
     if args.file:
-        try:
-            with open(args.file, encoding="utf-8") as handle:
-                return handle.read()
-        except OSError as err:
-            raise MatcalcError(f"cannot read {args.file}: {err.strerror}") from None
+        return _read_program(args.file)
     if not args.expr:
         raise MatcalcError("give the function to differentiate (EXPR or --file)")
     return args.expr
+
+
+def _read_program(path: str) -> str:
+    """The text of a program file: UTF-8, at most ``MAX_SOURCE_LENGTH`` characters; never reads
+    more than ``MAX_FILE_BYTES + 1`` bytes of it."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise MatcalcError(f"cannot read {path}: {err.strerror or err}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise MatcalcError(f"{path} is too long: more than {MAX_FILE_BYTES:,} bytes (a program has at most "
+                           f"{MAX_SOURCE_LENGTH:,} characters)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise MatcalcError(f"{path} is not UTF-8 text: byte 0x{data[err.start]:02x} at offset {err.start} "
+                           "cannot be decoded") from None
+
+
+def _seed(text: str) -> int:
+    """A ``--seed``: an integer from 0 to 2³² − 1."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= seed < 2**32:
+        raise argparse.ArgumentTypeError(f"a seed is from 0 to {2**32 - 1}, got {seed}")
+    return seed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--latex", action="store_true", help="also print LaTeX")
     d.add_argument("--numpy", action="store_true", help="also print the generated numpy code")
     d.add_argument("--check", action="store_true", help="also check against finite differences")
-    d.add_argument("--seed", type=int, default=None, help="seed for --check")
+    d.add_argument("--seed", type=_seed, default=None, help="seed for --check (0 to 2**32 - 1)")
     d.add_argument("--steps", action="store_true", help="also print the steps of the derivation")
     v = sub.add_parser("verify", help="check a claimed derivative and explain what is wrong with it")
     v.add_argument("expr", nargs="?", help="the function")
@@ -92,34 +129,50 @@ def _common(p):
 
 
 def main(argv=None) -> int:
+    """Run the command; returns the exit status (see the module docstring)."""
     args = build_parser().parse_args(argv)
     try:
-        expr = _source(args)
-        options = dict(order=args.order, layout=args.layout, syntax=args.syntax)
-        if args.command == "verify":
-            verdict = verify(expr, args.wrt, args.claimed, _shapes(args.shape), **options)
-            print(verdict)
-            return 0 if verdict.correct else 1
-        result = derive(expr, args.wrt, _shapes(args.shape), **options)
-        if result.assumed:
-            shapes = ", ".join(f"{name}: {shape_text(shape)}" for name, shape in sorted(result.assumed.items()))
-            print(f"matcalc: shapes inferred (declare them with --shape to change): {shapes}", file=sys.stderr)
-        print(result)
-        if args.steps:
-            print(result.steps())
-        if args.latex:
-            print(result.latex())
-        if args.numpy:
-            print(result.source(), end="")
-        if args.check:
-            report = result.check(seed=args.seed)
-            print(report)
-            if not report.ok:
-                return 1
+        return _run(args)
+    except InternalError as err:
+        print(f"matcalc: internal error: {_one_line(err)}", file=sys.stderr)
+        return INTERNAL_ERROR
     except MatcalcError as err:
         print(f"matcalc: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+        return BAD_INPUT
+    except Exception as err:   # noqa: BLE001 - a bug: one line, and a status of its own
+        print(f"matcalc: internal error: {type(err).__name__}: {_one_line(err)} (a bug in matcalc: please "
+              "report it with this input)", file=sys.stderr)
+        return INTERNAL_ERROR
+
+
+def _one_line(err: Exception) -> str:
+    return " ".join(str(err).split())
+
+
+def _run(args) -> int:
+    expr = _source(args)
+    options = dict(order=args.order, layout=args.layout, syntax=args.syntax)
+    if args.command == "verify":
+        verdict = verify(expr, args.wrt, args.claimed, _shapes(args.shape), **options)
+        print(verdict)
+        return OK if verdict.correct else FAILED
+    result = derive(expr, args.wrt, _shapes(args.shape), **options)
+    if result.assumed:
+        shapes = ", ".join(f"{name}: {shape_text(shape)}" for name, shape in sorted(result.assumed.items()))
+        print(f"matcalc: shapes inferred (declare them with --shape to change): {shapes}", file=sys.stderr)
+    print(result)
+    if args.steps:
+        print(result.steps())
+    if args.latex:
+        print(result.latex())
+    if args.numpy:
+        print(result.source(), end="")
+    if args.check:
+        report = result.check(seed=args.seed)
+        print(report)
+        if not report.ok:
+            return FAILED
+    return OK
 
 
 if __name__ == "__main__":

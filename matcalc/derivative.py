@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 
 from . import expr as E
-from .api import check_name
+from .api import check_distinct, check_name
 from .check import check_derivative
 from .diff import Differentiator, differential_variable, gradient_from_differential, jacobian_from_differential
 from .errors import MatcalcError, UnknownNameError, UnsupportedDerivativeError
@@ -68,6 +68,7 @@ class Derivative:
         self.program = None               # a staged program: the result in its names, and
         self.named = None                 # (for gradients) the backward signal of each stage
         self.signals = {}
+        self.written = None               # f before the simplification rules (for check)
 
     # -- printing ------------------------------------------------------------------------------
     def __str__(self):
@@ -164,17 +165,21 @@ class Derivative:
         from .steps import derivation
         return derivation(self)
 
-    def check(self, seed=None, trials: int = 3, tolerance: float = 1e-6):
-        """Finite-difference check on random inputs; see ``matcalc.check``."""
+    def check(self, seed=None, trials: int = 3, tolerance: float = 1e-6, sizes: dict | None = None):
+        """Finite-difference check on random inputs; see ``matcalc.check``. ``f`` as written
+        (before the simplification rules) must have the value of ``f`` simplified, so that a
+        wrong rule cannot change the function and its derivative alike unseen. ``sizes``
+        (name -> int): check at these sizes only (e.g. ``{"n": 100_000}``; beyond 64 entries
+        the comparison is directional)."""
         if self.form == "matrix":
             numeric = CompiledFunction(self._check_form, self.kind, "matrix" if self.kind != "gradient" else "value",
                                     required=self.variables)
         else:
             numeric = self.to_numpy()
         entries = self.symmetric_gradient == "cookbook" and bool(self.wrt.data[1] & SYMMETRIC)
-        return check_derivative(self.f, self.wrt, numeric, self.kind, self.variables, seed=seed,
-                                trials=trials, tolerance=tolerance, entries=entries,
-                                direction=getattr(self, "direction", None))
+        return check_derivative(self.f, self.wrt, numeric, self.kind, self.variables, seed=seed, trials=trials,
+                                tolerance=tolerance, entries=entries, direction=getattr(self, "direction", None),
+                                sizes=sizes, written=self.written)
 
 
 def _name_of(f: E.Expr) -> str:
@@ -195,6 +200,8 @@ class Derivatives(Mapping):
     def __getitem__(self, key):
         if isinstance(key, E.Expr):
             key = key.name
+        if key not in self._items:
+            raise _NoSuchDerivative(f"no derivative w.r.t. {key!r}; there are: {', '.join(self._items)}")
         return self._items[key]
 
     def __iter__(self):
@@ -234,9 +241,16 @@ class Derivatives(Mapping):
     def source(self, backend: str = "numpy", with_value: bool = False) -> str:
         return self.compile(backend, with_value).source
 
-    def check(self, seed=None, trials: int = 3) -> CheckReports:
+    def check(self, seed=None, trials: int = 3, sizes: dict | None = None) -> CheckReports:
         """The check of each derivative, by name; ``.ok`` when all pass."""
-        return CheckReports({name: d.check(seed=seed, trials=trials) for name, d in self._items.items()})
+        return CheckReports({name: d.check(seed=seed, trials=trials, sizes=sizes) for name, d in self._items.items()})
+
+
+class _NoSuchDerivative(UnknownNameError, KeyError):
+    """A name ``Derivatives`` has no entry for (also a ``KeyError``, as a mapping's lookup must be)."""
+
+    def __str__(self):   # a KeyError would print its message quoted
+        return self.message
 
 
 class CompiledDerivatives:
@@ -265,6 +279,7 @@ class CompiledDerivatives:
                                       adapter=adapter_for(backend))
         self.source = self.joint.source
         self.function = self.joint.function
+        self.arguments = self.joint.arguments
 
     def __call__(self, **arrays):
         if self.separate is not None:
@@ -310,6 +325,8 @@ def adapter_for(backend: str):
 def make_variables(shapes: dict | None) -> dict:
     """Variables from a ``shapes`` mapping: name -> dims string (``"n"``, ``"n,m"``, ``"1,n"``,
     ``""``) or a variable made by ``vector``/``matrix``/``scalar``."""
+    if shapes is not None and not isinstance(shapes, Mapping):
+        raise MatcalcError(f"shapes must map names to dims, e.g. {{'x': 'n'}}; got {type(shapes).__name__}")
     out = {}
     for name, spec in (shapes or {}).items():
         check_name(name)
@@ -361,6 +378,9 @@ def _resolve(f, wrt, shapes, syntax, definitions=None):
     wanted = list(wrt) if many else [wrt]
     if not wanted:
         raise MatcalcError("give at least one variable to differentiate by")
+    # one name, one variable: the declared ones, those given as wrt, those of an expression
+    given = [w for w in wanted if isinstance(w, E.Expr) and w.op == "var"]
+    check_distinct([*variables.values(), *given, *(f.free_vars if isinstance(f, E.Expr) else ())])
     if isinstance(f, str):
         for w in wanted:   # a variable given as wrt is declared by that
             if isinstance(w, E.Expr) and w.op == "var":
@@ -442,6 +462,7 @@ def hvp(f, wrt, v, shapes: dict | None = None, *, syntax: str = "numpy") -> Deri
     if direction.op != "var" or direction.shape != original.shape:
         raise MatcalcError(f"the direction must be a variable shaped like {original.name} "
                            f"({shape_text(original.shape)})")
+    check_distinct(inputs - {variable} | {original, direction})
     f_expr = simplify(f_expr)
     if f_expr.shape != SCALAR:
         raise UnsupportedDerivativeError("a Hessian-vector product needs a scalar function")
@@ -506,6 +527,7 @@ def _derive(f: E.Expr, wrt: E.Expr, original: E.Expr, order, layout, symmetric_g
         raise UnsupportedDerivativeError(f"the expression is {f.depth} levels deep; matcalc differentiates "
                                          f"expressions up to {MAX_DEPTH} levels deep")
     symmetric = wrt is not original
+    written = E.substitute(f, {wrt: original}) if symmetric else f
     f = simplify(f)
     kind, form, result, differential = compute(f, wrt, order)
     if symmetric and kind == "gradient":
@@ -524,7 +546,9 @@ def _derive(f: E.Expr, wrt: E.Expr, original: E.Expr, order, layout, symmetric_g
                                    or layout == "denominator" and kind == "jacobian"):
         shown = factor(simplify(E.transpose(result)))
     policy = symmetric_gradient if symmetric else "ignore"
-    return Derivative(f, wrt, shown, kind, layout, form, differential, frozenset(inputs), result, policy)
+    out = Derivative(f, wrt, shown, kind, layout, form, differential, frozenset(inputs), result, policy)
+    out.written = written
+    return out
 
 
 def _gradient_and_rules(f: E.Expr, wrt: E.Expr) -> tuple:

@@ -6,7 +6,10 @@
 2. The derivative is identified from ``df``:
 
    - gradient of a scalar ``f``: the ``G`` with ``df = tr(Gᵀ dX)``, found by transposing the
-     linear map ``dX ↦ df`` one operation at a time (the trace identities below);
+     linear map ``dX ↦ df`` one operation at a time (the trace identities below), as reverse-mode
+     differentiation does: each distinct subexpression of ``df`` is visited once, with the sum
+     of the seeds of all its uses, so that a differential with shared parts costs its size, not
+     the number of its paths;
    - Jacobian of a vector ``f`` w.r.t. a vector (or scalar) ``x``: the ``J`` with
      ``df = J dx``, found with the vec identities ``vec(A dX B) = (Bᵀ ⊗ A) vec(dX)`` and
      ``vec(c ⊙ dX) = diag(c) vec(dX)``; Kronecker products of vectors collapse to ordinary
@@ -17,7 +20,8 @@ Every step can be recorded (rule name, before, after) for the derivation steps.
 from __future__ import annotations
 
 from . import expr as E
-from .errors import UnsupportedDerivativeError
+from .errors import LimitError, UnsupportedDerivativeError
+from .limits import MAX_MATRIX_POWER
 from .ops import OPERATIONS, operation_key
 from .rules import RULES, Binding, match
 from .shapes import SCALAR
@@ -80,6 +84,8 @@ class Differentiator:
                 if a.depends_on(self.wrt):
                     terms.append(E.rebuild(e, e.args[:i] + (d(a),) + e.args[i + 1:]))
             return "product rule", E.add(*terms)
+        if kind == "engine":
+            return ENGINE_DIFFERENTIALS[key](e, d)
         rules = [self.override[e]] if e in self.override else RULES.differentials.get(key, ())
         for rule in rules:
             for binding in match(rule.pattern, e, Binding()):
@@ -87,6 +93,22 @@ class Differentiator:
                     return rule.name, rule.instantiate(binding, hooks={"d": lambda args, node: d(args[0])})
         raise UnsupportedDerivativeError(f"no differential rule for {key.removeprefix('fn:')} "
                                          f"(in {e})")
+
+
+def _matrix_power_differential(e: E.Expr, d) -> tuple:
+    """``d(Xᵏ) = Σᵢ Xⁱ dX Xᵏ⁻¹⁻ⁱ`` (``i = 0 … k−1``); for ``k < 0``, ``Xᵏ = (X⁻¹)⁻ᵏ`` with
+    ``d(X⁻¹) = −X⁻¹ dX X⁻¹``. It has ``|k|`` terms: no rule in ``rules/`` can write it."""
+    x, k = e.args[0], e.data
+    if abs(k) > MAX_MATRIX_POWER:
+        raise LimitError(f"the differential of a matrix power X^k has |k| terms; matcalc differentiates "
+                         f"powers up to |k| = {MAX_MATRIX_POWER:,}, not {k:,}")
+    base = x if k > 0 else E.inv(x)
+    d_base = d(x) if k > 0 else E.neg(E.matmul(base, d(x), base))
+    n = abs(k)
+    return "d-matpow", E.add(*[E.matmul(E.matpow(base, i), d_base, E.matpow(base, n - 1 - i)) for i in range(n)])
+
+
+ENGINE_DIFFERENTIALS = {"matpow": _matrix_power_differential}
 
 
 # ---------------------------------------------------------------------------------------
@@ -106,25 +128,71 @@ def unbroadcast(seed: E.Expr, shape) -> E.Expr:
 
 def gradient_from_differential(df: E.Expr, dx: E.Expr, used: list | None = None) -> E.Expr:
     """``G`` such that ``df = ⟨G, dX⟩`` (the sum of ``G ⊙ dX``); ``df`` is scalar and linear in ``dX``.
-    The names of the identities applied are appended to ``used``."""
+    The names of the identities applied are appended to ``used``.
+
+    Reverse mode over the expression graph: the subexpressions of ``df`` that contain ``dX`` are
+    visited parents first, each once, with the sum of what its parents sent it (its seed)."""
     terms: list = []
-    _adjoint(df, E.const(1), dx, terms, [] if used is None else used)
+    sent: dict = {df: [E.const(1)]}   # subexpression -> what its parents sent it
+    used = [] if used is None else used
+    for node in _parents_first(df, dx):
+        _adjoint(node, _seed(sent.pop(node), node.shape), dx, terms, used, sent)
     return E.add(*terms) if terms else E.zero(dx.shape)
 
 
-def _adjoint(linear: E.Expr, seed: E.Expr, dx: E.Expr, out: list, used: list):
-    """Add to ``out`` the gradient of ``⟨seed, linear(dX)⟩`` with respect to ``dX``."""
+def _parents_first(root: E.Expr, dx: E.Expr) -> list:
+    """The subexpressions of ``root`` that contain ``dx``, each after every one that contains it.
+
+    A depth-first walk that takes the operands from the last to the first, reversed: on a tree
+    that is the order of a recursive walk from the first operand (the steps list the identities
+    in that order)."""
+    done, order, stack = set(), [], [(root, False)] if root.depends_on(dx) else []
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in done:
+            continue
+        done.add(node)
+        stack.append((node, True))
+        stack.extend((a, False) for a in node.args if a not in done and a.depends_on(dx))
+    order.reverse()
+    return order
+
+
+def _seed(parts: list, shape) -> E.Expr:
+    """The sum of what the parents of a node sent it. A part ``(C, S)`` stands for
+    ``unbroadcast(C ⊙ S, shape)``: parts with one ``S`` (the operands of one sum) add up as
+    ``unbroadcast((C₁ + C₂ + …) ⊙ S)``, so that ``(cos² − sin²) ⊙ S`` is not ``cos² ⊙ S − sin² ⊙ S``
+    (which, nested, doubles at every level)."""
+    plain, factors = [], {}
+    for part in parts:
+        if isinstance(part, tuple):
+            factors.setdefault(part[1], []).append(part[0])
+        else:
+            plain.append(part)
+    for seed, coefficients in factors.items():
+        plain.append(unbroadcast(E.mul(E.add(*coefficients), seed), shape))
+    return E.add(*plain)
+
+
+def _send(sent: dict, operand: E.Expr, part):
+    sent.setdefault(operand, []).append(part)
+
+
+def _adjoint(linear: E.Expr, seed: E.Expr, dx: E.Expr, out: list, used: list, sent: dict):
+    """Send the operands of ``linear`` their parts of the gradient of ``⟨seed, linear(dX)⟩``
+    (into ``sent``); at ``dX`` itself, add ``seed`` to ``out``."""
     if linear is dx:
         out.append(seed)
-        return
-    if not linear.depends_on(dx):
         return
     op = linear.op
     if op == "add":  # ⟨S, A + B⟩ = ⟨S, A⟩ + ⟨S, B⟩
         used.append("linearity of ⟨·,·⟩")
         for term in linear.args:
             if term.depends_on(dx):
-                _adjoint(term, unbroadcast(seed, term.shape), dx, out, used)
+                _send(sent, term, unbroadcast(seed, term.shape))
         return
     if op == "mul":  # ⟨S, C ⊙ D⟩ = ⟨C ⊙ S, D⟩
         dependent = [f for f in linear.args if f.depends_on(dx)]
@@ -134,7 +202,7 @@ def _adjoint(linear: E.Expr, seed: E.Expr, dx: E.Expr, out: list, used: list):
         others = [f for f in linear.args if f is not inner]
         if any(f.shape != SCALAR for f in others):   # scaling by a scalar needs no identity
             used.append("⟨S, C ⊙ D⟩ = ⟨C ⊙ S, D⟩")
-        _adjoint(inner, unbroadcast(E.mul(*others, seed), inner.shape), dx, out, used)
+        _send(sent, inner, (E.mul(*others) if others else E.const(1), seed))
         return
     if op == "matmul":  # ⟨S, L D R⟩ = ⟨Lᵀ S Rᵀ, D⟩
         used.append("⟨S, L D R⟩ = ⟨Lᵀ S Rᵀ, D⟩")
@@ -142,34 +210,34 @@ def _adjoint(linear: E.Expr, seed: E.Expr, dx: E.Expr, out: list, used: list):
         i = next(k for k, f in enumerate(args) if f.depends_on(dx))
         left = [E.transpose(E.matmul(*args[:i]))] if i > 0 else []
         right = [E.transpose(E.matmul(*args[i + 1:]))] if i < len(args) - 1 else []
-        _adjoint(args[i], E.matmul(*left, seed, *right), dx, out, used)
+        _send(sent, args[i], E.matmul(*left, seed, *right))
         return
     if op == "T":  # ⟨S, Dᵀ⟩ = ⟨Sᵀ, D⟩
         used.append("⟨S, Dᵀ⟩ = ⟨Sᵀ, D⟩")
-        _adjoint(linear.args[0], E.transpose(seed), dx, out, used)
+        _send(sent, linear.args[0], E.transpose(seed))
         return
     if op == "trace":  # ⟨s, tr D⟩ = ⟨s I, D⟩
         used.append("⟨s, tr D⟩ = ⟨s I, D⟩")
         inner = linear.args[0]
-        _adjoint(inner, E.mul(seed, E.eye(inner.shape[0])), dx, out, used)
+        _send(sent, inner, E.mul(seed, E.eye(inner.shape[0])))
         return
     if op == "sum":  # ⟨s, sum D⟩ = ⟨s 𝟏, D⟩
         used.append("⟨s, sum D⟩ = ⟨s 𝟏, D⟩")
         inner = linear.args[0]
-        _adjoint(inner, E.mul(seed, E.ones(inner.shape)), dx, out, used)
+        _send(sent, inner, E.mul(seed, E.ones(inner.shape)))
         return
     if op in ("diag", "diagvec"):  # ⟨S, diag(d)⟩ = ⟨diag(S), d⟩
         used.append("⟨S, diag d⟩ = ⟨diag S, d⟩")
-        _adjoint(linear.args[0], E.diag(seed), dx, out, used)
+        _send(sent, linear.args[0], E.diag(seed))
         return
     if op == "vec":  # ⟨s, vec D⟩ = ⟨unvec(s), D⟩
         used.append("⟨s, vec D⟩ = ⟨unvec s, D⟩")
         inner = linear.args[0]
-        _adjoint(inner, E.unvec(seed, *inner.shape), dx, out, used)
+        _send(sent, inner, E.unvec(seed, *inner.shape))
         return
     if op == "unvec":  # ⟨S, unvec d⟩ = ⟨vec S, d⟩
         used.append("⟨S, unvec d⟩ = ⟨vec S, d⟩")
-        _adjoint(linear.args[0], E.vec(seed), dx, out, used)
+        _send(sent, linear.args[0], E.vec(seed))
         return
     if op == "kron":
         raise UnsupportedDerivativeError("gradients through a Kronecker product are not supported yet")

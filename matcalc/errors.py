@@ -47,3 +47,18 @@ class UnsupportedDerivativeError(MatcalcError):
 
 class RuleError(MatcalcError):
     """A malformed or inconsistent rule in ``rules/``."""
+
+
+class LimitError(MatcalcError):
+    """An input beyond one of matcalc's budgets (constant size, exponents, expansion, input
+    size, nesting); the message names the limit."""
+
+
+class InternalError(MatcalcError):
+    """A failure inside matcalc that is not the input's fault (a bug: please report it). It is
+    chained to the original exception (``__cause__``), so the traceback stays available."""
+
+
+class NotSupportedError(MatcalcError, TypeError):
+    """A Python operation expressions do not have: indexing, slicing, iteration, ``len`` (also a
+    ``TypeError``, as Python's protocols expect)."""

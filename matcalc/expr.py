@@ -21,14 +21,30 @@ expressions in a canonical form, which is what makes like terms meet:
 """
 from __future__ import annotations
 
+import bisect
+import collections
 import hashlib
+import numbers
+import threading
+import weakref
 from fractions import Fraction
 
 from . import numbers as num
-from .errors import MatcalcError, ShapeError
+from .errors import LimitError, MatcalcError, NotSupportedError, ShapeError
+from .limits import guarded
 from .shapes import SCALAR, broadcast, shape_text
 
+# The interning table: key -> weak reference to the node. A node lives as long as someone holds
+# it (an expression, a result, a rule); then its entry goes too, so a long-running process does
+# not grow with the number of expressions it has seen. Keys hold no nodes (see ``_node``).
+# Creation is under a lock, so that two threads building the same expression get the same object.
 _TABLE: dict = {}
+_LOCK = threading.RLock()   # re-entrant: a weak-reference callback may run while it is held
+# The most recently made nodes are held here, a bounded number, so that what a program builds
+# again and again (an expression in a loop, the same derivation twice) is found, not remade.
+RECENT = 8192
+_RECENT: collections.deque = collections.deque(maxlen=RECENT)
+_SELF = object()            # a memo slot's value for "the node itself" (no reference cycle)
 
 # Sort rank of each operation: decides the canonical (and printed) order of operands.
 _RANK = {"const": 0, "dim": 0, "var": 1, "T": 2, "eye": 3, "ones": 3, "zero": 3, "commutation": 3, "fn": 4,
@@ -41,7 +57,8 @@ PROPERTIES = ("symmetric", "spd", "positive", "invertible")
 class Expr:
     """A node of an expression tree. Build them with the constructors or Python operators."""
 
-    __slots__ = ("op", "args", "shape", "data", "_key", "_vars", "_head", "_digest", "depth", "__weakref__")
+    __slots__ = ("op", "args", "shape", "data", "_key", "_vars", "_head", "_digest", "depth",
+                 "_transposed", "_marks", "_simplified", "__weakref__")
 
     op: str
     args: tuple
@@ -79,43 +96,56 @@ class Expr:
     def props(self) -> frozenset:
         return self.data[1] if self.op == "var" else frozenset()
 
-    # -- numpy-style operators -------------------------------------------------------------
+    # -- numpy-style operators (entry points: guarded like derive, see ``limits``) ----------
+    @guarded
     def __add__(self, other):
         return add(self, as_expr(other))
 
+    @guarded
     def __radd__(self, other):
         return add(as_expr(other), self)
 
+    @guarded
     def __sub__(self, other):
         return add(self, neg(as_expr(other)))
 
+    @guarded
     def __rsub__(self, other):
         return add(as_expr(other), neg(self))
 
+    @guarded
     def __mul__(self, other):
         return mul(self, as_expr(other))
 
+    @guarded
     def __rmul__(self, other):
         return mul(as_expr(other), self)
 
+    @guarded
     def __truediv__(self, other):
         return divide(self, as_expr(other))
 
+    @guarded
     def __rtruediv__(self, other):
         return divide(as_expr(other), self)
 
+    @guarded
     def __pow__(self, other):
         return power(self, as_expr(other))
 
+    @guarded
     def __rpow__(self, other):
         return power(as_expr(other), self)
 
+    @guarded
     def __matmul__(self, other):
         return matmul(self, as_expr(other, "@"))
 
+    @guarded
     def __rmatmul__(self, other):
         return matmul(as_expr(other, "@"), self)
 
+    @guarded
     def __neg__(self):
         return neg(self)
 
@@ -123,6 +153,7 @@ class Expr:
         return self
 
     @property
+    @guarded
     def T(self) -> Expr:
         return transpose(self)
 
@@ -131,7 +162,18 @@ class Expr:
     def __bool__(self):
         raise MatcalcError("an expression has no truth value; compare numbers from to_numpy() instead")
 
+    def __getitem__(self, index):
+        raise NotSupportedError("an expression cannot be indexed or sliced (matcalc has no indexing); "
+                                "index the arrays that to_numpy() returns instead")
+
+    def __iter__(self):
+        raise NotSupportedError("an expression is not a sequence: it cannot be iterated over")
+
+    def __len__(self):
+        raise NotSupportedError(f"an expression has no len(); its shape is {shape_text(self.shape)} (.shape)")
+
     # -- output ----------------------------------------------------------------------------
+    @guarded
     def __str__(self):
         from .printing.text import to_text
         return to_text(self)
@@ -139,6 +181,7 @@ class Expr:
     def __repr__(self):
         return f"<matcalc {shape_text(self.shape)}: {self}>"
 
+    @guarded
     def latex(self) -> str:
         from .printing.latex import to_latex
         return to_latex(self)
@@ -153,42 +196,111 @@ class Expr:
 
 
 def _rebuild_pickled(op, args, shape, data):
-    return _node(op, args, shape, data)
+    """Unpickling goes through the constructors, so a node pickled by another process (another
+    hash seed, another version) comes back in this process's canonical form."""
+    builder = _BUILDERS.get(op)
+    return builder(args, data) if builder is not None and args else _node(op, args, shape, data)
+
+
+class _Ref(weakref.ref):
+    """A weak reference to an interned node that knows its table key."""
+    __slots__ = ("key",)
+
+    def __new__(cls, node, key):
+        ref = super().__new__(cls, node, _forget)
+        ref.key = key
+        return ref
+
+    def __init__(self, node, key):
+        super().__init__(node, _forget)
+
+
+def _forget(ref: _Ref):
+    """The node of ``ref`` is gone: drop its entry (unless a new node took the key meanwhile)."""
+    with _LOCK:
+        if _TABLE.get(ref.key) is ref:
+            del _TABLE[ref.key]
 
 
 def _node(op: str, args: tuple, shape: tuple, data=None) -> Expr:
-    key = (op, args, shape, data)
-    node = _TABLE.get(key)
+    # the operands by identity: a key must not hold them (a memo on an operand that points to
+    # its parent would then keep both alive through the table). A live node holds its operands,
+    # and its entry goes before they can, so an identity here always means the same operand.
+    key = (op, tuple(map(id, args)), shape, data)
+    ref = _TABLE.get(key)
+    node = ref() if ref is not None else None
     if node is None:
-        node = object.__new__(Expr)
-        node.op = op
-        node.args = args
-        node.shape = shape
-        node.data = data
-        # computed once, from the operands' (which exist already): no recursion on deep trees.
-        # The sort key looks two levels down, then at a digest of the whole structure, so that
-        # comparing keys costs the same at any depth.
-        sort_data = data
-        if op == "var":
-            sort_data = (data[0], tuple(sorted(data[1])))
-        elif op == "const":
-            sort_data = float(data)
-        head = (_RANK.get(op, 9), op, sort_data)
-        node._head = head + (tuple(a._head[:3] for a in args),)
-        node._digest = hashlib.blake2b(repr((op, data, shape, tuple(a._digest for a in args))).encode(),
-                                       digest_size=12).digest()
-        node._key = head + (tuple(a._head for a in args), tuple(str(d) for d in shape), node._digest)
-        node.depth = 1 + max((a.depth for a in args), default=0)
-        if op == "var":
-            node._vars = frozenset((node,))
-        elif not args:
-            node._vars = frozenset()
-        elif len(args) == 1:
-            node._vars = args[0]._vars
-        else:
-            node._vars = frozenset().union(*(a._vars for a in args))
-        _TABLE[key] = node
+        with _LOCK:   # check again: another thread may have made it meanwhile
+            ref = _TABLE.get(key)
+            node = ref() if ref is not None else None
+            if node is None:
+                node = _make(op, args, shape, data)
+                _TABLE[key] = _Ref(node, key)
+                _RECENT.append(node)
     return node
+
+
+def _make(op: str, args: tuple, shape: tuple, data) -> Expr:
+    node = object.__new__(Expr)
+    node.op = op
+    node.args = args
+    node.shape = shape
+    node.data = data
+    node._transposed = node._marks = node._simplified = None   # memos, filled on demand
+    # computed once, from the operands' (which exist already): no recursion on deep trees.
+    # The sort key looks two levels down, then at a digest of the whole structure, so that
+    # comparing keys costs the same at any depth. Both depend on the expression alone (never
+    # on the order of a set, which changes with PYTHONHASHSEED).
+    sort_data = data
+    if op == "var":
+        sort_data = (data[0], tuple(sorted(data[1])))
+    elif op == "const":
+        sort_data = float(data)
+    head = (_RANK.get(op, 9), op, sort_data)
+    node._head = head + (tuple(a._head[:3] for a in args),)
+    stable_data = sort_data if op == "var" else data
+    node._digest = hashlib.blake2b(repr((op, stable_data, shape, tuple(a._digest for a in args))).encode(),
+                                   digest_size=12).digest()
+    node._key = head + (tuple(a._head for a in args), tuple(str(d) for d in shape), node._digest)
+    node.depth = 1 + max((a.depth for a in args), default=0)
+    if op == "var":
+        node._vars = frozenset((node,))
+    elif not args:
+        node._vars = frozenset()
+    elif len(args) == 1:
+        node._vars = args[0]._vars
+    else:
+        node._vars = frozenset().union(*(a._vars for a in args))
+    return node
+
+
+def live_nodes() -> int:
+    """How many distinct expression nodes exist now (the size of the interning table)."""
+    return len(_TABLE)
+
+
+def clear_caches():
+    """Let go of the recently made nodes and clear the memos kept on live nodes (transposes,
+    simplified forms): what no one else holds is then freed, and the next derivation starts
+    from scratch (for benchmarks that time first derivations, and tests of memory)."""
+    _RECENT.clear()
+    with _LOCK:
+        refs = list(_TABLE.values())
+    for ref in refs:
+        node = ref()
+        if node is not None:
+            node._transposed = node._marks = node._simplified = None
+
+
+def memo_get(node: Expr, slot: str):
+    """The memo ``slot`` of ``node`` (``None`` when not computed yet)."""
+    hit = getattr(node, slot)
+    return node if hit is _SELF else hit
+
+
+def memo_set(node: Expr, slot: str, value: Expr):
+    """Remember ``value`` in ``node``'s memo ``slot``; the memo lives and dies with the node."""
+    setattr(node, slot, _SELF if value is node else value)
 
 
 def as_expr(value, context: str = "") -> Expr:
@@ -199,6 +311,8 @@ def as_expr(value, context: str = "") -> Expr:
     try:
         return const(value)
     except MatcalcError:
+        if isinstance(value, numbers.Number):   # a number, but not one a constant can be: say why
+            raise
         raise MatcalcError(
             f"cannot use {type(value).__name__} in an expression; make variables with "
             "mc.vector, mc.matrix or mc.scalar") from None
@@ -293,7 +407,12 @@ def _term_order(e: Expr):
 
 
 def add(*terms) -> Expr:
+    """The sum, with broadcasting: flat, like terms collected, sorted (see the module docstring)."""
     terms = [as_expr(t) for t in terms]
+    if len(terms) == 2:   # a sum built one term at a time, as Python's + and sum() do
+        quick = _add_to_sum(*terms) if terms[0].op == "add" else _add_to_sum(*terms[::-1])
+        if quick is not None:
+            return quick
     shape = terms[0].shape
     for t in terms[1:]:
         new = broadcast(shape, t.shape)
@@ -310,18 +429,14 @@ def add(*terms) -> Expr:
         if is_zero(t):
             continue
         c, rest = split_coefficient(t)
-        if rest is None:
-            constant += c
+        if rest is None or (rest.op == "ones" and rest.shape == shape):  # c·1 broadcast is the constant c
+            constant = num.normal(constant + c, "a sum's constant term")
             continue
-        if rest.op == "ones":  # c·1 broadcast is the constant c
-            if rest.shape == shape:
-                constant += c
-                continue
         if rest not in coefficients:
             coefficients[rest] = c
             order.append(rest)
         else:
-            coefficients[rest] += c
+            coefficients[rest] = num.normal(coefficients[rest] + c, "a sum's coefficient")
     out = [scale(coefficients[r], r) for r in order if coefficients[r] != 0]
     if constant != 0:
         out.append(const(constant))
@@ -330,7 +445,45 @@ def add(*terms) -> Expr:
     if len(out) == 1:
         return _broadcast_to(out[0], shape)
     out.sort(key=_term_order)
+    if all(t.shape != shape for t in out):   # the shape came from c·𝟏 or 0: keep it, (c − 1) 𝟏
+        return _broadcast_sum(out, shape)
     return _node("add", tuple(out), shape)
+
+
+def _add_to_sum(total: Expr, term: Expr):
+    """``total + term`` for a canonical sum ``total`` and one more term of its shape, found by
+    bisection among the sorted terms instead of re-sorting them all: with it, a sum built term
+    by term costs little more than one built at once. ``None`` where the general case is needed
+    (a constant, a sum, a term that cancels the last full-shaped one)."""
+    if total.op != "add" or term.op == "add" or term.shape != total.shape or term.op in ("const", "zero", "ones"):
+        return None
+    c, rest = split_coefficient(term)
+    if rest.op == "ones":
+        return None
+    args = list(total.args)
+    for negative in (False, True):   # a like term, with either sign, sorts by (sign, kind, key)
+        i = bisect.bisect_left(args, (negative, 2 if rest.op in _LEAVES else 1, rest.key), key=_term_order)
+        if i < len(args) and split_coefficient(args[i])[1] is rest:
+            c = num.normal(split_coefficient(args.pop(i))[0] + c, "a sum's coefficient")
+            break
+    if c != 0:
+        new = scale(c, rest)
+        bisect.insort(args, new, key=_term_order)
+    if len(args) < 2 or all(a.shape != total.shape for a in args):
+        return None
+    return _node("add", tuple(args), total.shape)
+
+
+def _broadcast_sum(terms: list, shape) -> Expr:
+    """A sum none of whose terms has its shape: the smaller sum times ``𝟏``, so that every sum
+    node has a term of its full shape (``sum``, ``tr``, ``ᵀ`` and rebuilding rely on it); an
+    outer sum (a column plus a row) broadcasts each term."""
+    covered = SCALAR
+    for t in terms:
+        covered = covered and broadcast(covered, t.shape)
+    if covered is None:
+        return _node("add", tuple(sorted((_broadcast_to(t, shape) for t in terms), key=_term_order)), shape)
+    return mul(_node("add", tuple(terms), covered), ones(shape))
 
 
 def _broadcast_to(e: Expr, shape) -> Expr:
@@ -370,6 +523,11 @@ def _factor_order(e: Expr):
 def mul(*factors) -> Expr:
     """The elementwise (Hadamard) product, with broadcasting; scaling by a scalar included."""
     factors = [as_expr(f) for f in factors]
+    if len(factors) == 2:   # a product built a few factors at a time (a chain rule, stage by stage)
+        big, small = factors if len(factors[0].args) >= len(factors[1].args) else factors[::-1]
+        quick = _mul_into_product(big, small)
+        if quick is not None:
+            return quick
     shape = factors[0].shape
     for f in factors[1:]:
         new = broadcast(shape, f.shape)
@@ -385,7 +543,7 @@ def mul(*factors) -> Expr:
     order = []
     for f in flat:
         if f.op == "const":
-            coefficient *= f.data
+            coefficient = num.normal(coefficient * f.data, "a product's coefficient")
             continue
         if is_zero(f):
             return zero(shape)
@@ -397,7 +555,7 @@ def mul(*factors) -> Expr:
             exponents[base] = e
             order.append(base)
         else:
-            exponents[base] += e
+            exponents[base] = num.normal(exponents[base] + e, "an exponent")
     if coefficient == 0:
         return zero(shape)
     rest = []
@@ -407,11 +565,11 @@ def mul(*factors) -> Expr:
             continue
         p = base if e == 1 else power(base, const(e))
         if p.op == "const":
-            coefficient *= p.data
+            coefficient = num.normal(coefficient * p.data, "a product's coefficient")
         elif p.op == "mul":  # a power that distributed, e.g. (2x)² -> 4 x²
             for g in p.args:
                 if g.op == "const":
-                    coefficient *= g.data
+                    coefficient = num.normal(coefficient * g.data, "a product's coefficient")
                 else:
                     rest.append(g)
         else:
@@ -434,6 +592,39 @@ def mul(*factors) -> Expr:
     return _node("mul", tuple(rest), shape)
 
 
+def _mul_into_product(product: Expr, other: Expr):
+    """``product ⊙ other`` for a canonical product and a few more factors whose bases it does not
+    have yet (scalars or of its shape), each put in place by bisection (as ``_add_to_sum`` does
+    for sums), so that a product built factor by factor costs little more than one built at
+    once; ``None`` where the general case is needed (a base that is there already, a factor of
+    ones or 0, a coefficient that cancels)."""
+    if product.op != "mul" or (other.op == "mul" and len(other.args) > 4):
+        return None
+    args = list(product.args)
+    coefficient = args.pop(0).data if args[0].op == "const" else Fraction(1)
+    if ones(product.shape) in args:
+        return None
+    for factor in other.args if other.op == "mul" else (other,):
+        if factor.op == "const":
+            coefficient = num.normal(coefficient * factor.data, "a product's coefficient")
+            continue
+        if factor.shape not in (product.shape, SCALAR) or factor.op in ("zero", "ones"):
+            return None
+        base = _base_of(factor)
+        i = bisect.bisect_left(args, _factor_order(factor), key=_factor_order)
+        if any(_base_of(args[j]) is base for j in (i - 1, i) if 0 <= j < len(args)):   # equal bases sort together
+            return None
+        args.insert(i, factor)
+    if coefficient == 0 or (coefficient == 1 and len(args) == 1):
+        return None
+    head = [const(coefficient)] if coefficient != 1 else []
+    return _node("mul", tuple(head + args), product.shape)
+
+
+def _base_of(factor: Expr) -> Expr:
+    return factor.args[0] if factor.op == "pow" and factor.args[1].op == "const" else factor
+
+
 def divide(a: Expr, b: Expr) -> Expr:
     if b.op == "const" and b.data == 0:
         raise MatcalcError("division by the constant 0")
@@ -441,7 +632,9 @@ def divide(a: Expr, b: Expr) -> Expr:
 
 
 def power(base: Expr, exponent: Expr) -> Expr:
-    """Elementwise power ``base ** exponent``; the exponent is a scalar."""
+    """Elementwise power ``base ** exponent``; the exponent is a scalar. A power of two constants
+    is folded within the constant budget (``numbers.power``: beyond floats, a ``LimitError``); a
+    power of a product distributes over it unless a constant factor would not fit."""
     base, exponent = as_expr(base), as_expr(exponent)
     if exponent.shape != SCALAR:
         raise ShapeError(f"the exponent of '**' must be a scalar, got {shape_text(exponent.shape)}")
@@ -472,7 +665,10 @@ def power(base: Expr, exponent: Expr) -> Expr:
         if integer or (num.is_integer(inner) and inner % 2 == 1) or is_positive(base.args[0]):
             return power(base.args[0], const(inner * p))
     if base.op == "mul" and (integer or all(is_positive(f) for f in base.args)):
-        return mul(*[power(f, exponent) for f in base.args])
+        try:
+            return mul(*[power(f, exponent) for f in base.args])
+        except LimitError:   # (2 x)²⁰⁰⁰: 2²⁰⁰⁰ is beyond floats, so the power stays as written
+            pass
     return _node("pow", (base, exponent), base.shape)
 
 
@@ -485,15 +681,17 @@ def _transpose_marks(chain) -> int:
 
 
 def _scalar_chain(chain: list) -> Expr:
-    """A ``1×1`` product, written the way round with fewer transposes (then by key)."""
-    forward = _node("matmul", tuple(chain), SCALAR)
+    """A ``1×1`` product, written the way round with fewer transposes (then by key); the other
+    way round is made as a node only when the keys must decide."""
     backward_factors = [transpose(f) for f in reversed(chain)]
     if any(f.op == "matmul" for f in backward_factors):
-        return forward
+        return _node("matmul", tuple(chain), SCALAR)
+    ahead, behind = _orientation(chain), _orientation(backward_factors)
+    if ahead != behind:
+        return _node("matmul", tuple(chain if ahead < behind else backward_factors), SCALAR)
+    forward = _node("matmul", tuple(chain), SCALAR)
     backward = _node("matmul", tuple(backward_factors), SCALAR)
-    if _orientation(backward.args) + (backward.key,) < _orientation(forward.args) + (forward.key,):
-        return backward
-    return forward
+    return backward if backward.key < forward.key else forward
 
 
 def _orientation(chain) -> tuple:
@@ -527,7 +725,7 @@ def matmul(*factors) -> Expr:
         return zero(shape)
     if len(chain) > 1:
         chain = [g for g in chain if g.op != "eye"] or [chain[0]]
-        chain = _mixed_products(chain)
+        chain = _merge_powers(_mixed_products(chain))
     # split at the interior dimensions equal to 1: the pieces between them are scalars
     dims = [chain[0].shape[0]] + [g.shape[1] for g in chain]
     ones_at = [i for i, d in enumerate(dims) if d == 1]
@@ -547,6 +745,35 @@ def matmul(*factors) -> Expr:
     return mul(*scalars, core) if scalars else core
 
 
+def _power_of(f: Expr) -> tuple:
+    """``(X, k)`` with ``f = Xᵏ`` as a matrix power (``k = -1`` for ``X⁻¹``)."""
+    if f.op == "matpow":
+        return f.args[0], f.data
+    if f.op == "inv":
+        return f.args[0], -1
+    return f, 1
+
+
+def _merge_powers(chain: list) -> list:
+    """Runs of one factor make a matrix power: ``X X X X`` -> ``X⁴``, ``X⁵ X`` -> ``X⁶``,
+    ``X⁻¹ X⁻⁴`` -> ``X⁻⁵`` (a run keeps one sign: ``X X⁻¹`` is left to the simplification rules)."""
+    runs: list = []   # [base, sign, members]
+    for g in chain:
+        base, k = _power_of(g)
+        if runs and runs[-1][0] is base and runs[-1][1] == (k > 0):
+            runs[-1][2].append(g)
+        else:
+            runs.append([base, k > 0, [g]])
+    out = []
+    for base, _, members in runs:
+        total = sum(_power_of(g)[1] for g in members)
+        if len(members) > 1 and (abs(total) >= MATPOW_FROM or any(g.op == "matpow" for g in members)):
+            out.append(matpow(base, total))
+        else:
+            out.extend(members)
+    return out
+
+
 def _mixed_products(chain: list) -> list:
     """``(A ⊗ B)(C ⊗ D) = (A C) ⊗ (B D)`` where the shapes allow it."""
     out = [chain[0]]
@@ -560,21 +787,48 @@ def _mixed_products(chain: list) -> list:
     return out
 
 
+MATPOW_FROM = 4   # X² and X³ are written as the products X X and X X X; from X⁴ on, as one node
+
+
+def matpow(x: Expr, k: int) -> Expr:
+    """The matrix power ``Xᵏ`` of a square ``X`` for an integer ``k`` (``X⁻ᵏ = (X⁻¹)ᵏ``): one node
+    whatever ``k`` is, so that ``X^1000`` costs no more than ``X^4``; powers below
+    ``MATPOW_FROM`` are products (``X²`` is ``X X``). Matrix products merge runs of one factor
+    into powers (``X³ X`` is ``X⁴``)."""
+    x = as_expr(x)
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise MatcalcError(f"a matrix power needs an integer exponent, got {k!r}")
+    _require_square(x, "a matrix power")
+    if x.shape == SCALAR:
+        return power(x, const(k))
+    if x.op == "inv":   # (X⁻¹)ᵏ = X⁻ᵏ
+        return matpow(x.args[0], -k)
+    if x.op == "matpow":   # (Xʲ)ᵏ = Xʲᵏ
+        return matpow(x.args[0], x.data * k)
+    if k == 0 or x.op == "eye":
+        return eye(x.shape[0])
+    scalars, rest = _pull_scalars(x)
+    if scalars:   # (c X)ᵏ = cᵏ Xᵏ
+        return mul(power(mul(*scalars), const(k)), matpow(rest, k))
+    if abs(k) < MATPOW_FROM or is_zero(x):
+        return matmul(*[x if k > 0 else inv(x)] * abs(k))
+    return _node("matpow", (x,), x.shape, k)
+
+
 # ---------------------------------------------------------------------------------------
 # Transpose
 # ---------------------------------------------------------------------------------------
-
-_TRANSPOSED: dict = {}   # node -> its transpose (nodes are interned, so this never goes stale)
-
 
 def transpose(e: Expr) -> Expr:
     e = as_expr(e)
     if e.shape == SCALAR:
         return e
-    hit = _TRANSPOSED.get(e)
+    hit = memo_get(e, "_transposed")
     if hit is None:
-        hit = _TRANSPOSED[e] = _transpose(e)
-        _TRANSPOSED.setdefault(hit, e)
+        hit = _transpose(e)
+        memo_set(e, "_transposed", hit)
+        if memo_get(hit, "_transposed") is None:
+            memo_set(hit, "_transposed", e)
     return hit
 
 
@@ -599,6 +853,8 @@ def _transpose(e: Expr) -> Expr:
         return power(transpose(e.args[0]), e.args[1])
     if op == "inv":
         return inv(transpose(e.args[0]))
+    if op == "matpow":
+        return matpow(transpose(e.args[0]), e.data)
     if op in ("eye", "diag"):
         return e
     if op == "zero":
@@ -663,14 +919,11 @@ def _fewer_transposes(x: Expr):
     return flipped if _marks(flipped) + 1 <= _marks(x) else None
 
 
-_MARKS: dict = {}
-
-
 def _marks(e: Expr) -> int:
     """How many transposes ``e`` is written with."""
-    hit = _MARKS.get(e)
+    hit = e._marks
     if hit is None:
-        hit = _MARKS[e] = (1 + _marks(e.args[0])) if e.op == "T" else sum(_marks(a) for a in e.args)
+        hit = e._marks = (1 + _marks(e.args[0])) if e.op == "T" else sum(_marks(a) for a in e.args)
     return hit
 
 
@@ -698,6 +951,8 @@ def inv(x: Expr) -> Expr:
         return power(x, const(-1))
     if x.op == "inv":
         return x.args[0]
+    if x.op == "matpow":
+        return matpow(x.args[0], -x.data)
     if x.op == "eye":
         return x
     scalars, rest = _pull_scalars(x)
@@ -717,6 +972,8 @@ def det(x: Expr) -> Expr:
         return det(x.args[0])
     if x.op == "inv":
         return power(det(x.args[0]), const(-1))
+    if x.op == "matpow":   # det(Xᵏ) = det(X)ᵏ
+        return power(det(x.args[0]), const(x.data))
     if x.op == "eye":
         return const(1)
     return _node("det", (x,), SCALAR)
@@ -732,6 +989,8 @@ def logdet(x: Expr) -> Expr:
         return logdet(x.args[0])
     if x.op == "inv":
         return neg(logdet(x.args[0]))
+    if x.op == "matpow":   # log |det Xᵏ| = k log |det X|
+        return mul(const(x.data), logdet(x.args[0]))
     if x.op == "eye":
         return const(0)
     return _node("logdet", (x,), SCALAR)
@@ -956,6 +1215,7 @@ _BUILDERS = {
     "pow": lambda args, data: power(args[0], args[1]),
     "fn": lambda args, data: function(data, args[0]),
     "inv": lambda args, data: inv(args[0]),
+    "matpow": lambda args, data: matpow(args[0], data),
     "det": lambda args, data: det(args[0]),
     "logdet": lambda args, data: logdet(args[0]),
     "trace": lambda args, data: trace(args[0]),
@@ -980,25 +1240,35 @@ def rebuild(e: Expr, args) -> Expr:
 
 
 def substitute(e: Expr, mapping: dict, _memo=None) -> Expr:
-    """Replace subexpressions (keys of ``mapping``, usually variables) and re-canonicalise."""
+    """Replace subexpressions (keys of ``mapping``, usually variables) and re-canonicalise.
+
+    Each distinct subexpression is rebuilt once (``_memo``), without recursion; a part free of
+    the variables replaced is left as it is, unlooked-at."""
     memo = {} if _memo is None else _memo
-    return _substitute(e, mapping, memo)
-
-
-def _substitute(e, mapping, memo):
-    hit = mapping.get(e)
-    if hit is not None:
-        return hit
-    done = memo.get(e)
-    if done is not None:
-        return done
     only_variables = all(k.op == "var" for k in mapping)
-    if not e.args or (only_variables and not (e.free_vars & mapping.keys())):
-        out = e
-    else:
-        out = rebuild(e, [_substitute(a, mapping, memo) for a in e.args])
-    memo[e] = out
-    return out
+    keys = mapping.keys()
+
+    def settled(node):   # what node becomes, when that is known without rebuilding it
+        hit = mapping.get(node)
+        if hit is None:
+            hit = memo.get(node)
+        if hit is None and (not node.args or (only_variables and not (node.free_vars & keys))):
+            hit = memo[node] = node
+        return hit
+
+    stack = [e]
+    while stack:
+        node = stack[-1]
+        if settled(node) is not None:
+            stack.pop()
+            continue
+        pending = [a for a in node.args if settled(a) is None]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        memo[node] = rebuild(node, [settled(a) for a in node.args])
+    return settled(e)
 
 
 def walk(e: Expr):

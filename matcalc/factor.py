@@ -1,8 +1,9 @@
 """Textbook form: common factors taken out of sums.
 
 ``A x + Aᵀ x`` -> ``(A + Aᵀ) x``; ``D (X b + c) bᵀ + Dᵀ (X b + c) bᵀ`` -> ``(D + Dᵀ)(X b + c) bᵀ``;
-``2 A x + 2 B x`` -> ``2 (A + B) x``. Applied to final results only: the canonical form keeps
-sums expanded so that like terms meet, and this pass writes them the way a textbook would.
+``2 A x + 2 B x`` -> ``2 (A + B) x``; ``δ ⊙ cos(z)∘² − δ ⊙ sin(z)∘²`` -> ``δ ⊙ (cos(z)∘² − sin(z)∘²)``.
+Applied to final results only: the canonical form keeps sums expanded so that like terms meet,
+and this pass writes them the way a textbook would.
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def factor_sum(terms: list, shape) -> E.Expr:
                 if len(members) >= 2 and (best is None or len(members) > len(best[2])):
                     best = (side, common, members)
     if best is None:
-        return _pull_common_scalars(terms, shape)
+        return _pull_common_hadamard_factor(terms, parts, shape)
     side, common, members = best
     if all(len(parts[i][1]) == 1 for i in members):  # a x + b x -> (a + b) x
         combined = E.mul(E.add(*[E.mul(*parts[i][0]) if parts[i][0] else E.const(1)
@@ -75,6 +76,34 @@ def factor_sum(terms: list, shape) -> E.Expr:
     if not others:
         return combined
     return factor_sum(others + [combined], shape)
+
+
+def _pull_common_hadamard_factor(terms: list, parts: list, shape) -> E.Expr:
+    """``F ⊙ a + F ⊙ b`` -> ``F ⊙ (a + b)`` for the full-shaped Hadamard factor ``F`` that the most
+    terms share (at least two, each with a cofactor); else the common scalars
+    (``_pull_common_scalars``). Nested, a sum of such terms would otherwise double with every
+    level (a backward signal used twice)."""
+    groups: dict = {}
+    for i, (scalars, chain) in enumerate(parts):
+        if len(chain) == 1 and (scalars or chain[0].op == "mul"):   # F itself stays: A + Aᵀ − A ⊙ I
+            for f in _hadamard_factors(chain[0]):
+                if f.shape == shape:
+                    groups.setdefault(f, []).append(i)
+    common, members = max(groups.items(), key=lambda item: len(item[1]), default=(None, ()))
+    if len(members) < 2:
+        return _pull_common_scalars(terms, shape)
+    rests = []
+    for i in members:
+        scalars, chain = parts[i]
+        rest = list(scalars) + [f for f in _hadamard_factors(chain[0]) if f is not common]
+        rests.append(E.mul(*rest) if rest else E.const(1))
+    combined = E.mul(common, factor_sum(rests, shape))
+    others = [terms[i] for i in range(len(terms)) if i not in set(members)]
+    return factor_sum(others + [combined], shape) if others else combined
+
+
+def _hadamard_factors(core: E.Expr) -> tuple:
+    return core.args if core.op == "mul" else (core,)
 
 
 def _pull_common_scalars(terms: list, shape) -> E.Expr:

@@ -1,7 +1,9 @@
-"""Random well-typed expressions, differentiated and compared with independent oracles.
+"""Fuzzers: random well-typed expressions against independent oracles; hostile strings; and
+grammar-aware attacks on the parser, the engine and the generated code.
 
     python -m matcalc.fuzz --n 10000 [--seed 0] [--sympy-every 10] [--no-jax]
-    python -m matcalc.fuzz --strings --n 100000        # hostile strings: parse, derive, never crash
+    python -m matcalc.fuzz --strings --n 100000 [--timeout 10] [--memory-mb 2048]
+    python -m matcalc.fuzz --attack --n 20000 [--seed 0] [--timeout 10] [--backends-every 10]
 
 For each random expression (over every operation and function matcalc supports, with variables
 of several shapes and properties), matcalc derives the gradient, Jacobian or Hessian, and the
@@ -17,6 +19,15 @@ and the canonical form is checked for confluence: the same expression built with
 products in another order is the same object. Failures print their seed; a failing seed becomes
 a regression test. The generator is driven by a ``Chooser`` so that the tests can drive it with
 hypothesis (and shrink) and this command with a seeded numpy generator.
+
+``--strings`` throws random and mutated strings at the parser; ``--attack`` throws the
+well-formed hostile functions of ``matcalc.fuzz_grammar`` (huge and tiny constants, big
+exponents, deep nesting, long sums, names that collide with the generated code's identifiers
+and with each other). Both run every case that derives through the oracles of
+``matcalc.fuzz_oracle`` (compile, evaluate against an independent reference, ``check()``,
+``verify``) in a worker process with a time and memory budget (``matcalc.fuzz_sandbox``), and
+print the counts (cases, ok, rejected, inconclusive, crashes, hangs, memory, wrong), then one
+shrunk reproducer per failure class.
 """
 from __future__ import annotations
 
@@ -24,14 +35,19 @@ import argparse
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
 
 from . import api as mc
 from . import expr as E
+from . import fuzz_oracle
 from .derivative import derive
 from .errors import MatcalcError, UnsupportedDerivativeError
+from .fuzz_grammar import AttackGenerator, Case
+from .fuzz_oracle import available_backends
+from .fuzz_sandbox import Sandbox, campaign, report
 
 N, M = "n", "m"
 
@@ -340,26 +356,41 @@ def hostile_string(chooser) -> str:
     return "".join(text)
 
 
-def run_hostile(seed: int) -> tuple:
-    """``(outcome, text)``: the string is parsed (numpy or MATLAB syntax), and if that works
-    differentiated; ``rejected`` and ``accepted`` are fine, ``crash`` (an exception that is not a
-    ``MatcalcError``) is a failure."""
-    from .api import parse
+def hostile_case(seed: int, backends: tuple = ("numpy",)) -> Case:
+    """The hostile string of ``seed`` as a case: parsed in a random syntax, differentiated by its
+    first variable, compiled, evaluated and checked."""
     chooser = RandomChooser(seed)
     text = hostile_string(chooser)
-    syntax = chooser.pick(["numpy", "matlab"])
-    try:
-        f = parse(text, syntax=syntax) if "=" not in text else None
-        wrt = next(iter(sorted(f.free_vars, key=lambda v: v.name)), None) if f is not None else None
-        if f is not None and wrt is not None and f.shape[1] == 1:
-            derive(f, wrt)
-        elif "=" in text:
-            derive(text, "x", syntax=syntax)
-    except MatcalcError:
-        return "rejected", text
-    except Exception as err:   # noqa: BLE001 - a crash is a finding
-        return "crash", f"{text!r} ({syntax}): {type(err).__name__}: {err}"
-    return "accepted", text
+    return Case(seed, text=text, syntax=chooser.pick(["numpy", "matlab"]), backends=backends)
+
+
+def attack_case(seed: int, backends: tuple = ("numpy",)) -> Case:
+    """The grammar-aware attack case of ``seed`` (see ``matcalc.fuzz_grammar``)."""
+    return replace(AttackGenerator(RandomChooser(seed)).case(seed), backends=backends)
+
+
+def run_hostile(seed: int) -> tuple:
+    """``(outcome, text)`` for the hostile string of ``seed``, run in this process (no time or
+    memory bound): ``ok``, ``rejected`` (a ``MatcalcError``) and ``inconclusive`` are fine;
+    ``crash`` and ``wrong`` are failures (see ``matcalc.fuzz_oracle``)."""
+    case = hostile_case(seed)
+    result = fuzz_oracle.run_case(case)
+    return result.outcome, f"{case.text!r} ({case.syntax}): {result}" if result.failed else case.text
+
+
+def sandboxed_campaign(mode: str, first: int, n: int, timeout: float = 10.0, memory_mb: int = 2048,
+                       backends_every: int = 10, shrink_seconds: float = 60.0, progress=None):
+    """``n`` cases from seed ``first`` (``mode``: ``"attack"`` or ``"strings"``), each in a worker
+    process with a time and memory budget; jax and torch code is evaluated too on every
+    ``backends_every``-th case (0: never). Returns a ``fuzz_sandbox.Summary``."""
+    make = attack_case if mode == "attack" else hostile_case
+    extra = available_backends() if backends_every else ("numpy",)
+
+    def cases():
+        for seed in range(first, first + n):
+            yield make(seed, extra if backends_every and seed % backends_every == 0 else ("numpy",))
+    with Sandbox(timeout, memory_mb, extra) as sandbox:
+        return campaign(cases(), sandbox.run, shrink_seconds, progress)
 
 
 def main(argv=None) -> int:
@@ -370,25 +401,40 @@ def main(argv=None) -> int:
     parser.add_argument("--no-jax", action="store_true", help="skip the jax oracle")
     parser.add_argument("--depth", type=int, default=3)
     parser.add_argument("--strings", action="store_true",
-                        help="fuzz the parser and derive with random and mutated strings instead")
+                        help="random and mutated strings: parse, derive, compile, evaluate, check")
+    parser.add_argument("--attack", action="store_true",
+                        help="grammar-aware attack cases: hostile constants, exponents, nesting and names")
+    parser.add_argument("--timeout", type=float, default=10.0,
+                        help="seconds a case may run before it is a hang (--strings, --attack)")
+    parser.add_argument("--memory-mb", type=int, default=2048,
+                        help="memory a case may allocate before it is a failure (--strings, --attack)")
+    parser.add_argument("--backends-every", type=int, default=10,
+                        help="evaluate the jax and torch code too on every k-th case (0: numpy only)")
+    parser.add_argument("--shrink-seconds", type=float, default=60.0,
+                        help="time to shrink the first case of each failure class (0: no shrinking)")
     args = parser.parse_args(argv)
+    if args.strings or args.attack:
+        mode = "attack" if args.attack else "strings"
+        title = (f"python -m matcalc.fuzz --{mode} --n {args.n} --seed {args.seed} --timeout {args.timeout:g} "
+                 f"--memory-mb {args.memory_mb} --backends-every {args.backends_every} "
+                 f"(seeds {args.seed}–{args.seed + args.n - 1})")
+        summary = sandboxed_campaign(mode, args.seed, args.n, args.timeout, args.memory_mb, args.backends_every,
+                                     args.shrink_seconds, progress=lambda line: print(line, flush=True))
+        print(report(summary, title))
+        return 1 if summary.failures else 0
     counts: Counter = Counter()
     failures = []
     start = time.time()
     for seed in range(args.seed, args.seed + args.n):
-        if args.strings:
-            outcome, text = run_hostile(seed)
-        else:
-            outcome, text = run_case(seed, args.sympy_every, not args.no_jax, args.depth)
+        outcome, text = run_case(seed, args.sympy_every, not args.no_jax, args.depth)
         counts[outcome] += 1
-        if outcome not in ("ok", "unsupported", "inconclusive", "accepted", "rejected"):
+        if outcome not in ("ok", "unsupported", "inconclusive"):
             failures.append((outcome, text))
             print(f"FAIL {outcome}: {text}", flush=True)
     elapsed = time.time() - start
     print(f"\n{args.n} cases in {elapsed:.0f} s: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     print("failures:", len(failures))
     return 1 if failures else 0
-
 
 
 if __name__ == "__main__":

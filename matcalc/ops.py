@@ -3,7 +3,8 @@ numeric form and the inputs it is checked on.
 
 ``OPERATIONS`` lists every node kind an expression can contain (``Expr.op``; elementwise
 functions as ``"fn:NAME"``). The coverage test walks it: every operation must have a derivative
-(a rule in ``rules/`` or, for the linear and multilinear ones, the engine's generic rule), a
+(a rule in ``rules/``; for the linear and multilinear ones, the engine's generic rule; for the
+matrix power, whose differential has as many terms as its exponent, the engine's code), a
 printer entry in each printer, a numpy form, and an input domain for random checks.
 
 ``FUNCTIONS`` maps the names users type (in strings and as ``mc.NAME``) to constructors and to
@@ -20,7 +21,8 @@ from . import expr as E
 @dataclass(frozen=True)
 class Operation:
     """One node kind. ``derivative``: "linear", "multilinear", "rule" (a ``d-`` rule in
-    ``rules/``) or "constant"; ``domain``: the inputs it is checked on (see ``check``)."""
+    ``rules/``), "engine" (code in ``diff``, where no rule can say it) or "constant"; ``domain``:
+    the inputs it is checked on (see ``check``)."""
     key: str
     derivative: str
     domain: str = "any"
@@ -37,6 +39,7 @@ OPERATIONS = {op.key: op for op in [
     Operation("kron", "multilinear"),
     Operation("pow", "rule", "positive"),
     Operation("inv", "rule", "invertible"), Operation("det", "rule", "invertible"),
+    Operation("matpow", "engine", "invertible"),
     Operation("logdet", "rule", "invertible"), Operation("norm2", "rule", "nonzero"),
     Operation("softmax", "rule"), Operation("log_softmax", "rule"),
     Operation("fn:exp", "rule"), Operation("fn:log", "rule", "positive"),

@@ -13,16 +13,22 @@ Syntax ("numpy", the default): ``@`` matrix product, ``*`` ``/`` elementwise (or
 """
 from __future__ import annotations
 
+import heapq
 import itertools
+import math
 import re
 import unicodedata
+from collections import deque
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from . import expr as E
-from .errors import MatcalcError, ParseError, ShapeError, UnknownNameError
+from . import numbers as num
+from .errors import LimitError, MatcalcError, ParseError, ShapeError, UnknownNameError
 from .shapes import SCALAR, DimVar, Unifier, broadcast, parse_dim, shape_text
 
 MAX_SOURCE_LENGTH = 100_000
+MAX_EXACT_DIGITS = 300   # a plain decimal literal with more significant digits is read as a float
 
 
 # ---------------------------------------------------------------------------------------
@@ -38,7 +44,7 @@ class Token:
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
-  | (?P<num>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)
+  | (?P<num>(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?)
   | (?P<name>[A-Za-z_][A-Za-z_0-9]*)
   | (?P<op>\*\*|=>|\.\*|\./|\.\^|\.T\b|\.'|[-+*/@^(),'=:.\[\]])
 """, re.VERBOSE)
@@ -305,11 +311,16 @@ class Builder:
         self.constants = constants
         self.conventions = conventions
         self.syntax = syntax
-        self.unifier = Unifier()
+        self.unifier = Unifier(on_bind=self._wake)
         self.shapes: dict = {}          # id(node) -> inferred shape
         self.inferred: dict = {}        # undeclared name -> inferred shape
-        self.deferred: list = []        # (decide, node, a, b, result) still undecided
+        self.deferred: dict = {}        # number -> (decide, node, a, b, result), still undecided
+        self.order: deque = deque()     # the numbers of the deferred operations, in order
+        self.counter = itertools.count()
+        self.watchers: dict = {}        # unknown dim (a root) -> numbers of the operations it holds up
+        self.woken: list = []           # a heap: numbers of deferred operations whose dims changed
         self.decisions: dict = {}       # id(node) -> how a MATLAB * or ^ was read
+        self.named: dict = {}           # id(node) -> whether the subtree mentions a name
         self._fresh = 0
 
     # -- errors --------------------------------------------------------------------------------
@@ -350,6 +361,15 @@ class Builder:
     def infer(self, node: Node):
         shape = self.shapes.get(id(node))
         if shape is None:
+            # a long chain a + b + c + … is a deep left spine: infer it from the bottom up, so
+            # that no call recurses deeply
+            inner = node.children[0] if node.kind == "binop" else None
+            spine = []
+            while inner is not None and inner.kind == "binop" and id(inner) not in self.shapes:
+                spine.append(inner)
+                inner = inner.children[0]
+            for below in reversed(spine):
+                self.infer(below)
             shape = self.shapes[id(node)] = self._infer(node)
         return shape
 
@@ -405,15 +425,56 @@ class Builder:
                 self.unify(node, d, 1, lambda: f"{what} must be a scalar, got {self.text(right)}")
             return left
         decide = {"mtimes": self.decide_mtimes, "mpower": self.decide_mpower}.get(op, self.decide_elementwise)
-        return self.decide_or_defer(decide, node, left, right)
+        shape = self.decide_or_defer(decide, node, left, right)
+        if op == "mtimes":   # a scaling or a matrix product, undecided: what both readings agree on
+            if self.surely_not_scalar(left):
+                self.unify(node, shape[0], left[0], lambda: "internal: inconsistent shapes")
+            if self.surely_not_scalar(right):
+                self.unify(node, shape[1], right[1], lambda: "internal: inconsistent shapes")
+        return shape
+
+    def surely_not_scalar(self, shape) -> bool:
+        """Whether a dim of ``shape`` is known and is not 1."""
+        return any(self.unifier.known(d) and self.unifier.find(d) != 1 for d in shape)
 
     def decide_or_defer(self, decide, node, a, b):
         out = decide(node, a, b, False)
         if out is not None:
             return out
         result = (self.fresh("r"), self.fresh("c"))
-        self.deferred.append((decide, node, a, b, result))
+        number = next(self.counter)   # increasing: the order of appearance
+        self.deferred[number] = (decide, node, a, b, result)
+        self.order.append(number)
+        for d in (*a, *(b or ())):
+            root = self.unifier.find(d)
+            if isinstance(root, DimVar):
+                self.watchers.setdefault(root, []).append(number)
         return result
+
+    def _wake(self, var, value):
+        """``var`` (a root) was bound: the operations it held up may be decidable now; if it
+        joined another unknown, they wait on that one."""
+        held = self.watchers.pop(var, ())
+        for number in held:
+            heapq.heappush(self.woken, number)
+        if isinstance(value, DimVar) and held:
+            self.watchers.setdefault(value, []).extend(held)
+
+    def has_names(self, node: Node) -> bool:
+        """Whether ``node`` mentions a name (a variable), not only numbers (memoised)."""
+        stack = [node]
+        while stack:
+            top = stack[-1]
+            if id(top) in self.named:
+                stack.pop()
+                continue
+            pending = [c for c in top.children if id(c) not in self.named]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            self.named[id(top)] = top.kind == "name" or any(self.named[id(c)] for c in top.children)
+        return self.named[id(node)]
 
     def decide_elementwise(self, node, a, b, final):
         """Broadcasting between known shapes; otherwise the same shape, axis by axis — except
@@ -427,7 +488,8 @@ class Builder:
             return out
         for this, other, child in ((a, b, node.children[0]), (b, a, node.children[1])):
             if self.is_scalar(this):
-                if node.text in ("add", "sub") and _has_names(child) and not self.known(other):
+                if node.text in ("add", "sub") and self.has_names(child) and not self.known(other) \
+                        and not self.surely_not_scalar(other):
                     for d in other:
                         self.unify(node, d, 1, lambda: "internal")
                     return SCALAR
@@ -482,28 +544,34 @@ class Builder:
     def solve(self):
         """Decide the deferred operations: what is certain, then by the naming convention, then
         by default; finally name the dimensions nothing decided."""
+        for number in self.deferred:
+            heapq.heappush(self.woken, number)
         self._settle()
         if self.conventions:
             self.apply_conventions()
             self._settle()
-        while self.deferred:
-            decide, node, a, b, result = self.deferred.pop(0)
-            self._record(node, decide(node, a, b, True), result)
-            self._settle()
+        while self.order:
+            item = self.deferred.pop(self.order.popleft(), None)
+            if item is not None:
+                decide, node, a, b, result = item
+                self._record(node, decide(node, a, b, True), result)
+                self._settle()
         if self.conventions:
             self.name_dimensions()
 
     def _settle(self):
-        progress = True
-        while progress:
-            progress = False
-            for item in list(self.deferred):
-                decide, node, a, b, result = item
-                out = decide(node, a, b, False)
-                if out is not None:
-                    self.deferred.remove(item)
-                    self._record(node, out, result)
-                    progress = True
+        """Decide what has become certain: the deferred operations whose dims changed, earliest
+        first, until nothing changes (a worklist, so that each costs about its own changes)."""
+        while self.woken:
+            number = heapq.heappop(self.woken)
+            item = self.deferred.get(number)
+            if item is None:
+                continue
+            decide, node, a, b, result = item
+            out = decide(node, a, b, False)
+            if out is not None:
+                del self.deferred[number]
+                self._record(node, out, result)
 
     def _record(self, node, out, result):
         for x, y in zip(result, out):
@@ -604,7 +672,7 @@ class Builder:
         dims = []
         for c in node.children:
             if c.kind == "num" and c.text.isdigit():
-                dims.append(parse_dim(int(c.text)))
+                dims.append(parse_dim(c.text))
             elif c.kind == "name":
                 dims.append(parse_dim(c.text))
             else:
@@ -648,6 +716,8 @@ class Builder:
         if kind == "call" and node.text not in self.extensions and FUNCTIONS[node.text].signature == "dims":
             shape = self.dims_shape(node)
             return E.eye(shape[0]) if node.text == "eye" else E.ones(shape)
+        if kind == "binop" and node.text in _CHAINS:
+            return self.construct_chain(node, scope)
         args = [self._construct(c, scope) for c in node.children]
         try:
             if kind == "neg":
@@ -664,6 +734,35 @@ class Builder:
             if err.position is not None:
                 raise
             raise ShapeError(err.message, self.source, node.pos) from None
+
+    def construct_chain(self, node: Node, scope: Scope) -> E.Expr:
+        """A chain ``a + b − c + …`` (or ``a * b * …``, ``A @ B @ …``) built by one call of its
+        constructor: a sum of n terms is put in canonical form once, not at each of its n
+        operators (which would cost n²); the chain is walked without recursion."""
+        build = _CHAINS[node.text]
+        links = []
+        while node.kind == "binop" and _CHAINS.get(node.text) is build:
+            links.append(node)
+            node = node.children[0]
+        links.reverse()
+        operands = [self._construct(node, scope)]
+        for link in links:
+            operand = self._construct(link.children[1], scope)
+            operands.append(E.neg(operand) if link.text == "sub" else operand)
+        try:
+            return build(*operands)
+        except ShapeError as err:
+            raise self.locate(err, build, links, operands) from None
+
+    def locate(self, err: ShapeError, build, links: list, operands: list) -> ShapeError:
+        """The error of the first operator of a chain at which its operands stop fitting."""
+        value = operands[0]
+        for link, operand in zip(links, operands[1:]):
+            try:
+                value = build(value, operand)
+            except ShapeError as pairwise:
+                return ShapeError(pairwise.message, self.source, link.pos)
+        return ShapeError(err.message, self.source, links[-1].pos)
 
     def construct_binop(self, node: Node, args) -> E.Expr:
         op = node.text
@@ -700,17 +799,7 @@ def _matrix_power(base: E.Expr, exponent: E.Expr, node: Node, source: str) -> E.
     if exponent.op != "const" or getattr(exponent.data, "denominator", 0) != 1:
         raise ShapeError("a matrix power needs an integer exponent; use .^ for an elementwise power",
                          source, node.pos)
-    k = int(exponent.data)
-    result = E.eye(base.shape[0])
-    factor = base if k >= 0 else E.inv(base)
-    for _ in range(abs(k)):
-        result = E.matmul(result, factor)
-    return result
-
-
-def _has_names(node: Node) -> bool:
-    """Whether a syntax tree mentions a name (a variable), not only numbers."""
-    return node.kind == "name" or any(_has_names(c) for c in node.children)
+    return E.matpow(base, int(exponent.data))
 
 
 def naming_convention(name: str) -> str:
@@ -740,11 +829,29 @@ class Scope:
 
 
 def _number(text: str):
-    from fractions import Fraction
-    if re.fullmatch(r"\d+", text):
-        return Fraction(int(text))
-    return Fraction(text) if re.fullmatch(r"\d*\.?\d*", text) else float(text)
+    """The value of a number literal: exact for plain decimals (``0.1`` is 1/10), within the
+    constant budget (``numbers``); a literal beyond the float range, or one that is not 0 but
+    rounds to 0, is a ``LimitError``."""
+    mantissa, _, exponent = text.lower().partition("e")
+    if not mantissa.replace(".", "").strip("0"):
+        return Fraction(0)
+    if not exponent and len(mantissa) <= MAX_EXACT_DIGITS:
+        return num.normal(Fraction(text), _short(text))   # exact: 0.1 is 1/10
+    # float() is correctly rounded for any number of digits; a huge exponent is not computed
+    value = float(text) if len(exponent.lstrip("+-").lstrip("0")) <= 6 else \
+        (0.0 if exponent.startswith("-") else math.inf)
+    if math.isinf(value):
+        raise LimitError(f"the number {_short(text)} is beyond the float range (about ±1.8e308)")
+    if value == 0:
+        raise LimitError(f"the number {_short(text)} is too small for a float (it rounds to 0)")
+    return num.to_number(value) if exponent else value
 
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:20]}…{text[-10:]} ({len(text)} characters)"
+
+
+_CHAINS = {"add": E.add, "sub": E.add, "mul": E.mul, "matmul": E.matmul}   # associative: built at once
 
 _BINARY = {
     "mrdivide": E.divide,

@@ -8,13 +8,29 @@ against rule sets that would loop.
 from __future__ import annotations
 
 from . import expr as E
-from .errors import MatcalcError
+from .errors import LimitError
 from .ops import operation_key
 from .rules import RULES, match_within
 
-MAX_REWRITES = 10_000
+MAX_REWRITES = 10_000        # rule applications per call, plus
+REWRITES_PER_NODE = 10       # this many per subexpression to simplify (a long sum rewrites each term)
 
-_MEMO: dict = {}
+
+class NodeMemo:
+    """The simplified form of each node, kept on the node itself (``expr.memo_get``): it is
+    shared by every derivation and freed with the node."""
+
+    def __contains__(self, node: E.Expr) -> bool:
+        return node._simplified is not None
+
+    def __getitem__(self, node: E.Expr) -> E.Expr:
+        return E.memo_get(node, "_simplified")
+
+    def __setitem__(self, node: E.Expr, value: E.Expr):
+        E.memo_set(node, "_simplified", value)
+
+
+_MEMO = NodeMemo()
 
 
 class Recorder:
@@ -29,12 +45,29 @@ class Recorder:
 
 def simplify(e: E.Expr, recorder: Recorder | None = None) -> E.Expr:
     """``e`` with every simplification rule applied, in canonical form."""
-    budget = [MAX_REWRITES]
     memo = _MEMO if recorder is None else {}
-    for node in E.walk(e):
-        if node not in memo:
-            memo[node] = _simplify_node(node, memo, recorder, budget)
+    todo = _unsimplified(e, memo)
+    budget = [MAX_REWRITES + REWRITES_PER_NODE * len(todo)]
+    for node in todo:
+        memo[node] = _simplify_node(node, memo, recorder, budget)
     return memo[e]
+
+
+def _unsimplified(e: E.Expr, memo) -> list:
+    """The subexpressions of ``e`` not simplified yet, each once, children first; the parts
+    already simplified are not entered (so simplifying a simplified expression costs nothing)."""
+    out, seen, stack = [], set(), [(e, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            out.append(node)
+            continue
+        if node in seen or node in memo:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((a, False) for a in reversed(node.args) if a not in seen and a not in memo)
+    return out
 
 
 def _simplify_node(node: E.Expr, memo: dict, recorder, budget) -> E.Expr:
@@ -45,10 +78,11 @@ def _simplify_node(node: E.Expr, memo: dict, recorder, budget) -> E.Expr:
             return current
         budget[0] -= 1
         if budget[0] < 0:
-            raise MatcalcError("simplification did not terminate (the rule set loops)")
+            raise LimitError(f"simplification did not terminate: more than {MAX_REWRITES:,} rule applications "
+                             f"(and {REWRITES_PER_NODE} per subexpression); the rule set loops")
         # the rewrite may expose new opportunities below the top: simplify its parts again
-        for sub in E.walk(rewritten)[:-1]:   # the proper subexpressions, children first
-            if sub not in memo:
+        for sub in _unsimplified(rewritten, memo):   # the proper subexpressions, children first
+            if sub is not rewritten:
                 memo[sub] = _simplify_node(sub, memo, recorder, budget)
         current = E.rebuild(rewritten, [memo[a] for a in rewritten.args]) if rewritten.args else rewritten
 

@@ -19,6 +19,7 @@ Shape = tuple  # (Dim, Dim)
 
 SCALAR: Shape = (1, 1)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
+_DIGITS = re.compile(r"^[0-9]{1,18}$")   # a dimension of up to 18 digits (beyond, no array fits)
 
 
 def dim_text(d) -> str:
@@ -104,7 +105,7 @@ def parse_dim(token, context: str = "") -> Dim:
         return token
     if isinstance(token, str):
         text = token.strip()
-        if text.isdigit():
+        if _DIGITS.match(text):   # ASCII digits only: "²".isdigit() is true too
             return parse_dim(int(text), context)
         if _NAME.match(text):
             return text
@@ -137,27 +138,47 @@ class DimVar:
 
 
 class Unifier:
-    """Union-find over dimensions: ``DimVar``s get bound to each other or to concrete dims."""
+    """Union-find over dimensions: ``DimVar``s get bound to each other or to concrete dims.
 
-    def __init__(self):
+    Union by size and path compression keep ``n`` unifications near ``n`` steps. ``on_bind(var,
+    value)``, if given, is told each time an unknown's class is bound: to another unknown (then
+    ``value`` is the root it joins) or to a concrete dim."""
+
+    def __init__(self, on_bind=None):
         self.parent: dict = {}
+        self.size: dict = {}
+        self.on_bind = on_bind
 
     def find(self, d):
-        while isinstance(d, DimVar) and d in self.parent:
-            d = self.parent[d]
-        return d
+        root = d
+        while isinstance(root, DimVar) and root in self.parent:
+            root = self.parent[root]
+        while isinstance(d, DimVar) and d is not root:   # path compression
+            self.parent[d], d = root, self.parent[d]
+        return root
 
     def unify(self, a, b) -> bool:
         a, b = self.find(a), self.find(b)
         if a is b or (not isinstance(a, DimVar) and not isinstance(b, DimVar) and a == b):
             return True
+        if isinstance(a, DimVar) and isinstance(b, DimVar):
+            if self.size.get(a, 1) > self.size.get(b, 1):   # the smaller class joins the larger
+                a, b = b, a
+            self.size[b] = self.size.get(a, 1) + self.size.get(b, 1)
+            self._bind(a, b)
+            return True
         if isinstance(a, DimVar):
-            self.parent[a] = b
+            self._bind(a, b)
             return True
         if isinstance(b, DimVar):
-            self.parent[b] = a
+            self._bind(b, a)
             return True
         return False
+
+    def _bind(self, var, value):
+        self.parent[var] = value
+        if self.on_bind is not None:
+            self.on_bind(var, value)
 
     def resolve(self, shape):
         return (self.find(shape[0]), self.find(shape[1]))

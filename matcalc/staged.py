@@ -15,10 +15,12 @@ the stage names, and backpropagates stage by stage — one named backward signal
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import expr as E
 from .errors import MatcalcError, ParseError
+from .factor import factor
 from .parse import build_expression
 from .rewrite import simplify
 from .shapes import SCALAR
@@ -35,6 +37,8 @@ class Program:
     stage_vars: dict = field(default_factory=dict)
     stages: dict = field(default_factory=dict)
     inlined: dict = field(default_factory=dict)
+    expansions: dict = field(default_factory=dict)   # stage variable -> its inlined expression
+    renamings: dict = field(default_factory=dict)    # (inlined?, stages so far) -> rename's mapping
 
     @property
     def output(self) -> str:
@@ -46,17 +50,19 @@ class Program:
 
     def inline(self, e: E.Expr) -> E.Expr:
         """``e`` with every stage name replaced by what it stands for."""
-        mapping = {self.stage_vars[n]: self.inlined[n] for n in self.order if n in self.inlined}
-        return simplify(E.substitute(e, mapping))
+        return simplify(E.substitute(e, self.expansions))
 
     def rename(self, e: E.Expr, inlined: bool = True) -> E.Expr:
         """``e`` with the parts that a stage computes written as that stage's name (not the output)."""
-        source = self.inlined if inlined else self.stages
-        mapping = {}
-        for n in self.order[:-1]:
-            if source[n].op not in ("var", "const"):
-                mapping[source[n]] = self.stage_vars[n]
-                mapping.setdefault(E.transpose(source[n]), E.transpose(self.stage_vars[n]))
+        mapping = self.renamings.get((inlined, len(self.order)))
+        if mapping is None:   # made once per program (a program of n stages renames n times)
+            source = self.inlined if inlined else self.stages
+            mapping = {}
+            for n in self.order[:-1]:
+                if source[n].op not in ("var", "const"):
+                    mapping[source[n]] = self.stage_vars[n]
+                    mapping.setdefault(E.transpose(source[n]), E.transpose(self.stage_vars[n]))
+            self.renamings[(inlined, len(self.order))] = mapping
         return E.substitute(e, mapping) if mapping else e
 
     def add(self, name: str, e: E.Expr):
@@ -67,6 +73,7 @@ class Program:
         self.stage_vars[name] = E.variable(name, e.shape, {INTERMEDIATE})
         self.stages[name] = e
         self.inlined[name] = inlined
+        self.expansions[self.stage_vars[name]] = inlined
 
 
 def is_program(text) -> bool:
@@ -85,6 +92,8 @@ def parse_program(text: str, variables: dict, syntax: str = "numpy", definitions
     the stages in ``definitions`` (name -> string or expression)."""
     program = Program()
     variables = dict(variables)   # grows with the names each stage infers, for the later stages
+    if definitions is not None and not isinstance(definitions, Mapping):
+        raise MatcalcError(f"definitions must map stage names to expressions; got {type(definitions).__name__}")
     for name, value in (definitions or {}).items():
         program.add(name, _stage(value, variables, program, syntax))
     lines = _lines(text)
@@ -133,7 +142,7 @@ def backpropagate(program: Program, wrt: E.Expr, gradient_of) -> tuple:
             parts = contributions.get(name)
             if not parts:
                 continue
-            signal = simplify(program.rename(E.add(*parts), inlined=False))
+            signal = simplify(factor(program.rename(E.add(*parts), inlined=False)))
             var = E.variable(signal_name(name), e.shape, {INTERMEDIATE})
             signals[name] = (var, signal, tuple(dict.fromkeys(used[name])))
             weighted = E.sum_all(E.mul(var, e)) if e.shape != SCALAR else E.mul(var, e)
@@ -150,10 +159,11 @@ def backpropagate(program: Program, wrt: E.Expr, gradient_of) -> tuple:
 
 
 def expand_signals(e: E.Expr, signals: dict) -> E.Expr:
-    """``e`` with the backward signals replaced by their expressions (in stage names)."""
-    mapping = {var: expression for var, expression, _ in signals.values()}
-    for _ in range(len(mapping) + 1):
-        if not (e.free_vars & mapping.keys()):
-            return e
-        e = simplify(E.substitute(e, mapping))
-    return e
+    """``e`` with the backward signals replaced by their expressions (in stage names). A signal
+    is written with the signals before it in ``signals`` (backward order), so each is expanded
+    once, with those already expanded."""
+    expanded: dict = {}
+    for var, expression, _ in signals.values():
+        expanded[var] = simplify(E.substitute(expression, expanded)) if expression.free_vars & expanded.keys() \
+            else expression
+    return simplify(E.substitute(e, expanded)) if e.free_vars & expanded.keys() else e

@@ -1,8 +1,26 @@
 """``verify``: is a hand-derived derivative right, and if not, how is it wrong?
 
-The claim is compared with matcalc's own derivative: first symbolically (the canonical form of
-``claim − answer`` is zero), then numerically on several random inputs that respect the
-variables' properties. A wrong claim gets a diagnosis in words, tried in this order:
+A verdict says how it knows (``Verdict.proved``, ``Verdict.method``):
+
+- **correct, proved** (``"symbolic"``): the canonical form of ``claim − answer`` is zero (also with
+  products expanded);
+- **numerically consistent, not proved** (``"numeric"``): the canonical difference is not zero,
+  but the claim agrees with the answer at every input of the ``check.Sampler`` — small sizes and
+  sizes larger than every literal, magnitudes 1e-3 to 1e3, both sides of every kink — and sympy
+  finds no exact difference at the inputs it can evaluate. ``correct`` is ``True`` for these too;
+- **wrong**: the shapes differ (``"symbolic"``), or an input where the two differ — proved in
+  exact arithmetic (``"exact"``: sympy at concrete sizes and rational inputs, the claim and the
+  answer entry by entry, a transcendental difference decided to 30 digits) where sympy can
+  evaluate them, found in floating point (``"numeric"``) where it cannot.
+
+Numbers are compared term by term: ``claim − answer``, simplified, is evaluated itself and judged
+against the size of each of its own terms (plus 1e-6 of the claim's and the answer's entries), so
+that a large term common to both cannot hide a 100% error in a small one (``2e8 x + 2 eˣ`` for
+``2e8 x + eˣ``). A claim whose canonical form differs from the answer's goes to sympy even when
+the numbers agree, so that an exact difference below floating point (``2.0000001 x`` for ``2 x``)
+is still found.
+
+A wrong claim gets a diagnosis in words, tried in this order:
 
 - wrong shape — and whether the claim is the transpose of the answer (a layout mix-up), its
   diagonal given as a vector, or a matrix whose diagonal is the answer;
@@ -13,18 +31,20 @@ variables' properties. A wrong claim gets a diagnosis in words, tried in this or
 - right except for the derivative of an elementwise function: the answer is re-derived with
   each mistake of ``rules/mistakes.rules`` at each place it can happen;
 
-and always a concrete counter-example: the sizes, the inputs, and the first entry where the
-claim and the answer differ.
+and always a concrete counter-example: the sizes, the inputs, and the entry where the claim and
+the answer differ most — exact where sympy could decide it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import expr as E
-from .check import Sampler
+from .api import check_distinct
+from .check import Sampler, Setting, largest_array
 from .derivative import Derivative, compute, derive, make_variables
 from .errors import MatcalcError, ShapeError
 from .factor import factor
@@ -35,40 +55,82 @@ from .printing.numpy import NumpyFunction
 from .printing.text import to_text
 from .rewrite import simplify
 from .rules import RULES, Binding, match
-from .shapes import SCALAR, shape_text
+from .shapes import SCALAR, resolve_dim, shape_text
+
+if TYPE_CHECKING:
+    import sympy as sp
 
 CATEGORIES = ("correct", "shape", "transpose", "layout", "factor", "sign", "missing-term",
               "extra-term", "elementwise-derivative", "other")
-TOLERANCE = 1e-7
+METHODS = ("symbolic", "exact", "numeric")
+TOLERANCE = 1e-7      # the largest difference, relative to the terms, that counts as agreement
+ENTRY_SCALE = 1e-6    # how much of the claim's and the answer's own entries joins the terms' scale
 MAX_TERMS = 24
+EXACT_ENTRIES = 400   # sympy only where no array has more entries than this
+EXACT_DIGITS = 50     # transcendental functions are evaluated to this many digits …
+EXACT_EQUAL = 1e-30   # … and a difference below this fraction of the entries counts as none
+RATIONAL_FUNCTIONS = frozenset({"relu", "step", "abs", "sign"})   # rational at rational inputs
+EXACT_ATTEMPTS = 2    # inputs given to sympy at most
+EXACT_ENTRY_TRIES = 4  # entries tried where the numbers agree everywhere
+INVERTED = ("inv", "det", "logdet")
 
 
 @dataclass
 class Counterexample:
-    """Where a wrong claim and the answer differ."""
+    """Where a wrong claim and the answer differ. ``exact``: computed by sympy in rational
+    arithmetic at exactly these inputs (shown to their 3 significant digits)."""
     sizes: dict
     inputs: dict
     index: tuple
     expected: float
     claimed: float
+    exact: bool = False
+    difference: float | None = None   # claim − answer there, computed exactly (when exact)
 
     def __str__(self):
         sizes = ", ".join(f"{k} = {v}" for k, v in sorted(self.sizes.items()))
+        how = "exact, at these inputs" if self.exact else "in floating point"
         where = f"entry {self.index}" if self.index else "the value"
-        lines = [f"counter-example{' (' + sizes + ')' if sizes else ''}: {where} of the answer is "
-                 f"{self.expected:.6g}, the claim gives {self.claimed:.6g}, at"]
-        with np.printoptions(precision=3, suppress=True, linewidth=100):
-            for name, value in sorted(self.inputs.items()):
-                text = np.array2string(np.asarray(value).squeeze()) if np.ndim(value) else f"{value:.3g}"
-                lines.append(f"    {name} = {' '.join(text.split())}")
+        expected, claimed = _distinct(self.expected, self.claimed)
+        if expected == claimed and self.difference is not None:   # a difference below floating point
+            claimed += f" (claim − answer = {self.difference:.6g})"
+        lines = [f"counter-example ({'; '.join(filter(None, [sizes, how]))}): {where} of the answer is "
+                 f"{expected}, the claim gives {claimed}, at"]
+        for name, value in sorted(self.inputs.items()):
+            lines.append(f"    {name} = {_shown(value)}")
         return "\n".join(lines)
+
+
+def _distinct(a: float, b: float) -> tuple:
+    """``a`` and ``b`` as text, with 6 significant digits or as many more as tell them apart."""
+    for digits in range(6, 18):
+        texts = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        if texts[0] != texts[1]:
+            break
+    return texts
+
+
+def _shown(value) -> str:
+    """A number or an array, each entry to 3 significant digits, on one line."""
+    if not np.ndim(value):
+        return f"{value:.3g}"
+    text = np.array2string(np.asarray(value, dtype=float).squeeze(), max_line_width=100,
+                           formatter={"float_kind": lambda v: f"{v:.3g}"})
+    return " ".join(text.split())
 
 
 @dataclass
 class Verdict:
-    """The judgement of a claimed derivative. ``correct``; ``category`` (one of ``CATEGORIES``);
-    ``method``: how it was decided, ``"symbolic"`` or ``"numeric"``; ``message``: the
-    explanation; ``answer``: matcalc's derivative; ``counterexample`` for a wrong claim."""
+    """The judgement of a claimed derivative.
+
+    ``correct``: ``True`` when the claim is proved equal to the answer *or* numerically
+    consistent with it; ``False`` when it is shown wrong (never ``True`` then). ``proved``: the
+    verdict is certain — correct by canonical forms, wrong by shapes or by an exact
+    counter-example; a ``correct`` verdict that is not ``proved`` is *numerically consistent at
+    ``points`` inputs*. ``method``: how it was decided — ``"symbolic"`` (canonical forms or
+    shapes), ``"exact"`` (sympy at rational inputs) or ``"numeric"`` (floating point).
+    ``category``: one of ``CATEGORIES``; ``message``: the explanation; ``answer``: matcalc's
+    derivative; ``counterexample`` for a wrong claim (``.exact`` when proved)."""
     correct: bool
     category: str
     method: str
@@ -78,13 +140,23 @@ class Verdict:
     claimed_text: str = ""
     counterexample: Counterexample | None = None
     details: list = field(default_factory=list)
+    proved: bool = False
+    points: int = 0
 
     def __bool__(self):
         return self.correct
 
+    @property
+    def head(self) -> str:
+        """``correct (proved: …)``, ``numerically consistent at N points (not proved)`` or ``wrong (…)``."""
+        if not self.correct:
+            return f"wrong ({self.category.replace('-', ' ')})"
+        if self.proved:
+            return "correct (proved: the canonical forms agree)"
+        return f"numerically consistent at {self.points} points (not proved)"
+
     def __str__(self):
-        head = "correct" if self.correct else f"wrong ({self.category.replace('-', ' ')})"
-        lines = [f"{head}: {self.message}"]
+        lines = [f"{self.head}: {self.message}"]
         if self.claimed is not None:
             lines.append(f"  claim:  {to_text(self.claimed, True)}")
         lines.append(f"  answer: {self.answer}")
@@ -94,10 +166,16 @@ class Verdict:
         return "\n".join(lines)
 
     def __repr__(self):
-        return f"<Verdict {'correct' if self.correct else self.category}: {self.message}>"
+        label = self.category if not self.correct else "correct (proved)" if self.proved else "numerically consistent"
+        return f"<Verdict {label}: {self.message}>"
 
     def _repr_markdown_(self):
-        mark = "✅ **correct**" if self.correct else f"❌ **wrong ({self.category.replace('-', ' ')})**"
+        if not self.correct:
+            mark = f"❌ **wrong ({self.category.replace('-', ' ')})**"
+        elif self.proved:
+            mark = "✅ **correct** (proved: the canonical forms agree)"
+        else:
+            mark = f"☑️ **numerically consistent at {self.points} points** (not proved)"
         parts = [f"{mark}: {self.message}", ""]
         if self.claimed is not None:
             parts.append(f"- claim: ${self.claimed.latex()}$")
@@ -108,13 +186,28 @@ class Verdict:
         return "\n".join(parts)
 
 
+@dataclass(eq=False)
+class Sample:
+    """The answer and the claim at one input, the term-by-term relative difference there and the
+    entry where it is largest."""
+    setting: Setting
+    values: dict
+    truth: np.ndarray
+    claim: np.ndarray
+    error: float
+    index: tuple
+
+
 @guarded
 def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, syntax: str = "numpy",
            layout=None, symmetric_gradient: str = "sym", definitions: dict | None = None, seed: int = 0,
            trials: int = 4) -> Verdict:
     """Judge ``claimed`` as the derivative of ``f`` w.r.t. ``wrt`` (arguments as in ``derive``;
-    ``claimed`` is a string or an expression). For a staged program, the claim may use the names
-    of its stages."""
+    ``claimed`` is a string or an expression): a ``Verdict`` — proved correct, numerically
+    consistent (not proved) or wrong, with how it knows (see the module docstring). For a staged
+    program, the claim may use the names of its stages. ``seed`` fixes the random inputs;
+    ``trials``: the inputs at the small sizes and magnitude 1 (more follow at the other sizes,
+    magnitudes and kinks)."""
     answer = derive(f, wrt, shapes, order=order, layout=layout, syntax=syntax,
                     symmetric_gradient=symmetric_gradient, definitions=definitions)
     variables = {v.name: v for v in answer.variables}
@@ -129,10 +222,12 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
     except ShapeError as err:
         return Verdict(False, "shape", "symbolic",
                        f"the claim does not type-check, so its shape cannot be right: {err.message}",
-                       answer, None, text)
+                       answer, None, text, proved=True)
     if program is not None:
         claim = program.inline(claim)
-    verdict = Judge(answer, claim, text, variables, seed, trials).verdict()
+    check_distinct(answer.variables | claim.free_vars)   # the claim's x is the answer's x
+    with np.errstate(all="ignore"):   # overflow and nan at extreme inputs are judged, not warned about
+        verdict = Judge(answer, claim, text, variables, seed, trials).verdict()
     if program is not None and verdict.claimed is not None:   # shown in the user's names
         verdict.claimed = program.rename(verdict.claimed)
     return verdict
@@ -151,36 +246,63 @@ class Judge:
         self.symmetric = answer.kind == "gradient" and bool(answer.wrt.data[1] & {"symmetric", "spd"})
         self.program = answer.program
         self.extra_inputs: list = []
+        self.found: Counterexample | None = None    # the counter-example of a wrong claim
+        self.difference: E.Expr | None = None       # claim − answer, simplified
+        self.difference_fn = None
 
     # -- the verdict ----------------------------------------------------------------------------
     def verdict(self) -> Verdict:
         expected = self.answer.expr
         if self.claim.shape != expected.shape:
             return self.wrong_shape()
-        if self.answer.form != "differential" and self.same_symbolically(expected):
-            return self.make(True, "correct", "symbolic",
-                             f"the claim equals the {self.describe_kind()} (their canonical forms agree)")
-        samples = self.samples()
+        self.difference = _difference(self.claim, expected)
+        if self.answer.form != "differential" and E.is_zero(self.difference):
+            return self.make(True, "correct", "symbolic", f"the claim equals the {self.describe_kind()}",
+                             proved=True)
+        samples = self.sample_all()
         if samples is None:
             return self.make(False, "other", "numeric", "the claim cannot be evaluated where the answer can")
-        differences = [_relative(c, t) for t, c in samples]
-        if max(differences) <= TOLERANCE:
-            sizes = ", ".join(f"{k} = {v}" for k, v in sorted(self.sizes.items()))
-            return self.make(True, "correct", "numeric",
-                             f"the claim equals the {self.describe_kind()} on {len(samples)} random inputs"
-                             + (f" ({sizes})" if sizes else ""))
-        return self.diagnose(samples)
+        failing = [s for s in samples if s.error > TOLERANCE]
+        witness, artifacts = self.exact_witness(failing or samples[:1], everywhere=not failing)
+        failing = [s for s in failing if s not in artifacts]
+        if witness is None and not failing:
+            return self.consistent(samples)
+        self.found = witness or self.numeric_counterexample(failing[0])
+        if not failing:   # exact arithmetic sees a difference that floating point does not
+            verdict = self.make(False, "other", "exact",
+                                f"the claim differs from the answer by {self.show(self.difference)}: too little "
+                                "for floating point to see at the inputs tried, but not zero",
+                                counterexample=self.found)
+        else:
+            verdict = self.diagnose(self.diagnosis_samples(failing[0]))
+            verdict.counterexample = self.found
+        verdict.method, verdict.proved, verdict.points = ("exact" if witness else "numeric"), witness is not None, \
+            len(samples)
+        return verdict
 
-    def same_symbolically(self, expected: E.Expr) -> bool:
-        """Whether ``claim − answer`` is zero in canonical form, also with products expanded."""
-        if E.is_zero(simplify(E.add(self.claim, E.neg(expected)))):
-            return True
-        terms = expand_terms(self.claim) + [E.neg(t) for t in expand_terms(expected)]
-        return len(terms) <= 2 * MAX_TERMS and E.is_zero(simplify(E.add(*terms)))
+    def consistent(self, samples) -> Verdict:
+        """The verdict on a claim that agrees with the answer everywhere tried, unproved."""
+        sizes = []
+        for s in samples:
+            text = ", ".join(f"{k} = {v}" for k, v in s.setting.sizes)
+            if text and text not in sizes:
+                sizes.append(text)
+        tried = [" and ".join(sizes)] if sizes else []
+        scales = sorted({s.setting.scale for s in samples})
+        if len(scales) > 1:
+            tried.append(f"entries of magnitude {scales[0]:g} to {scales[-1]:g}")
+        kinks = list(dict.fromkeys(s.setting.kink for s in samples if s.setting.kink is not None))
+        if kinks:
+            tried.append(f"both sides of {self.show(kinks[0])} = 0" if len(kinks) == 1 else
+                         f"both sides of {len(kinks)} kinks")
+        message = (f"the claim agrees with the {self.describe_kind()} at every input tried ({'; '.join(tried)}), "
+                   "term by term; their canonical forms differ, so this is not a proof")
+        return self.make(True, "correct", "numeric", message, points=len(samples))
 
-    def make(self, correct, category, method, message, details=(), counterexample=None) -> Verdict:
+    def make(self, correct, category, method, message, details=(), counterexample=None, proved=False,
+             points=0) -> Verdict:
         return Verdict(correct, category, method, message, self.answer, self.claim, self.text,
-                       counterexample, list(details))
+                       counterexample, list(details), proved, points)
 
     def layout(self) -> str:
         """The layout of the answer: gradients default to denominator, Jacobians to numerator."""
@@ -200,47 +322,143 @@ class Judge:
         inputs = frozenset(self.answer.variables) | self.claim.free_vars
         self.truth_fn = NumpyFunction(expected, "answer", "matrix", required=inputs)
         self.claim_fn = NumpyFunction(self.claim, "claim", "matrix", required=inputs)
+        if self.difference is not None:
+            terms = _difference_terms(self.difference)
+            self.difference_fn = NumpyFunction([self.difference, *terms], "difference", "matrix", required=inputs)
         return inputs
 
-    def samples(self):
-        """``[(answer, claim)]`` values at random inputs (redrawn where the answer is all zero or
-        not finite), or ``None`` if the claim is never finite where the answer is."""
+    def sample_all(self, extra: bool = True):
+        """A ``Sample`` at each setting of the sampler (the small sizes first; then, with
+        ``extra``, the large sizes, the other magnitudes, the kinks), or ``None`` if the claim is
+        never finite where the answer is at the small sizes."""
         inputs = self.functions()
         rng = np.random.default_rng(self.seed)
-        sampler = self.sampler = Sampler(self.answer.f, inputs, rng, self.truth_fn.free_dims + self.claim_fn.free_dims)
-        self.sizes = sampler.sizes
-        self.inputs, out = [], []
-        fallback = None
-        for _ in range(self.trials * 10):
-            values = sampler.draw()
-            t = self.evaluate(self.truth_fn, values)
-            if not np.all(np.isfinite(t)):
-                continue
-            c = self.evaluate(self.claim_fn, values)
-            if np.max(np.abs(t), initial=0.0) == 0.0 and fallback is None:
-                fallback = (values, t, c)
-                continue
-            self.inputs.append(values)
-            out.append((t, c))
-            if len(out) == self.trials:
-                break
-        if not out and fallback is not None:
-            self.inputs.append(fallback[0])
-            out.append(fallback[1:])
-        if not out or not any(np.all(np.isfinite(c)) for _, c in out):
+        self.sampler = Sampler(self.answer.f, inputs, rng, self.truth_fn.free_dims + self.claim_fn.free_dims,
+                               watch=(self.answer.expr, self.claim))
+        settings = self.sampler.settings(self.trials)
+        self.base = settings[0]
+        if not extra:
+            settings = settings[:self.trials]
+        out = [s for s in (self.sample_at(setting) for setting in settings) if s is not None]
+        self._all = out
+        base = [s for s in out if s.setting == self.base]
+        if not base or not any(np.all(np.isfinite(s.claim)) for s in base):
             return None
         return out
+
+    def sample_at(self, setting: Setting, attempts: int = 10) -> Sample | None:
+        """The answer and the claim at a random input of ``setting`` where the answer is finite
+        (and, at the base setting, not all zero if that can be found; elsewhere, where the
+        claim is finite too: an overflow at an extreme magnitude is no evidence)."""
+        base = setting == self.base
+        fallback = None
+        for attempt in range(attempts):
+            at = setting if attempt < attempts // 2 or setting.scale == 1.0 else \
+                Setting(setting.sizes, 1.0, setting.kink, setting.side)
+            values = self.sampler.draw(at)
+            if values is None:
+                return None
+            try:
+                t = self.evaluate(self.truth_fn, values)
+                c = self.evaluate(self.claim_fn, values) if np.all(np.isfinite(t)) else None
+            except MatcalcError:   # an input the answer or the claim cannot be evaluated at (singular): another
+                continue
+            if c is None:
+                continue
+            if base and np.max(np.abs(t), initial=0.0) == 0.0:
+                fallback = fallback or (at, values, t, c)
+                continue
+            if not base and not np.all(np.isfinite(c)):
+                continue
+            try:
+                return self.sample(at, values, t, c)
+            except MatcalcError:
+                continue
+        return self.sample(*fallback) if fallback else None
+
+    def sample(self, setting, values, t, c) -> Sample:
+        error, index = self.term_error(values, t, c)
+        return Sample(setting, values, t, c, error, index)
+
+    def term_error(self, values, t, c) -> tuple:
+        """``(error, entry)``: the largest difference of the claim from the answer, entry by entry,
+        relative to the terms of ``claim − answer`` evaluated on their own (see the module
+        docstring); the claim not finite, or of another shape, is an infinite error."""
+        if c.shape != t.shape:
+            try:
+                c = np.broadcast_to(c, t.shape)
+            except ValueError:
+                return float("inf"), (0, 0)
+        if not np.all(np.isfinite(c)):
+            return float("inf"), tuple(int(i) for i in np.argwhere(~np.isfinite(c))[0])
+        return _worst(*self.term_parts(values, t, c))
+
+    def term_parts(self, values, t, c) -> tuple:
+        """``(claim − answer, its scale)``, entry by entry: the simplified difference evaluated
+        itself, and the sum of the magnitudes of its terms plus ``ENTRY_SCALE`` of the claim's
+        and the answer's (the values themselves where the terms overflow)."""
+        with np.errstate(all="ignore"):
+            fn = self.difference_fn
+            parts = [np.broadcast_to(np.asarray(p, dtype=float), t.shape)
+                     for p in fn(**{k: v for k, v in values.items() if k in fn.accepts})] if fn else []
+            if parts and all(np.all(np.isfinite(p)) for p in parts):
+                difference, terms = parts[0], parts[1:]
+            else:   # no difference to evaluate (shapes that differ), or its terms overflow: the values themselves
+                difference, terms = c - t, [t, c]
+            return difference, sum(np.abs(p) for p in terms) + ENTRY_SCALE * (np.abs(t) + np.abs(c))
 
     @staticmethod
     def evaluate(fn, values) -> np.ndarray:
         return np.atleast_2d(np.asarray(fn(**{k: v for k, v in values.items() if k in fn.accepts}), dtype=float))
 
-    def values_of(self, e: E.Expr) -> list:
-        fn = NumpyFunction(e, "term", "matrix", required=frozenset(self.answer.variables) | e.free_vars)
-        return [np.broadcast_to(self.evaluate(fn, values), np.shape(t)) for values, (t, _) in
-                zip(self.inputs, self._samples)]
+    def claim_matches(self, candidate: E.Expr) -> bool:
+        """Whether the claim equals ``candidate`` (another derivative) at every input of the
+        diagnosis, compared term by term as the claim and the answer are."""
+        difference = _difference(self.claim, candidate)
+        if E.is_zero(difference):
+            return True
+        fn = NumpyFunction([difference, *_difference_terms(difference), candidate], "match", "matrix",
+                           required=frozenset(self.answer.variables) | self.claim.free_vars | candidate.free_vars)
+        for values, (t, c) in zip(self.inputs, self._samples):
+            try:
+                parts = [np.broadcast_to(np.asarray(p, dtype=float), t.shape)
+                         for p in fn(**{k: v for k, v in values.items() if k in fn.accepts})]
+            except MatcalcError:
+                return False
+            with np.errstate(all="ignore"):
+                scale = sum(np.abs(p) for p in parts[1:-1]) + ENTRY_SCALE * (np.abs(parts[-1]) + np.abs(c))
+            if not all(np.all(np.isfinite(p)) for p in parts) or _worst(parts[0], scale)[0] > TOLERANCE:
+                return False
+        return True
+
+    def diagnosis_samples(self, first: Sample) -> list:
+        """``[(answer, claim)]`` for the diagnoses, all at the setting of ``first`` (a sample where
+        the claim is wrong): the base samples if it is one, else ``first`` and fresh draws."""
+        self.setting, self.sizes = first.setting, first.setting.size_map
+        chosen = [first]
+        if first.setting == self.base:
+            chosen += [s for s in self._all if s.setting == self.base and s is not first]
+        else:
+            for _ in range(self.trials - 1):
+                more = self.sample_at(first.setting)
+                if more is not None:
+                    chosen.append(more)
+        self.inputs = [s.values for s in chosen]
+        return [(s.truth, s.claim) for s in chosen]
+
+    def numeric_counterexample(self, sample: Sample) -> Counterexample:
+        t, c = sample.truth, np.broadcast_to(sample.claim, sample.truth.shape)
+        return Counterexample(sample.setting.size_map, self.shown_inputs(sample.values),
+                              sample.index if t.size > 1 else (), float(t[sample.index]), float(c[sample.index]))
+
+    def shown_inputs(self, values: dict) -> dict:
+        return {k: v for k, v in values.items() if k in self.truth_fn.accepts or k in self.claim_fn.accepts}
 
     def counterexample(self, samples, transform=None) -> Counterexample:
+        """The counter-example of the verdict; with ``transform`` (of the claim's values), the
+        first entry where the transformed claim and the answer differ."""
+        if transform is None and self.found is not None:
+            return self.found
         for values, (t, c) in zip(self.inputs, samples):
             c = transform(c) if transform else c
             if c.shape != t.shape:
@@ -249,11 +467,93 @@ class Judge:
             bad = np.argwhere(~np.isclose(c, t, rtol=1e-6, atol=1e-9 * scale) | ~np.isfinite(c))
             if len(bad):
                 index = tuple(int(i) for i in bad[0])
-                shown = {k: v for k, v in values.items() if k in self.truth_fn.accepts or k in self.claim_fn.accepts}
-                return Counterexample(self.sizes, shown, index if t.size > 1 else (), float(t[index]),
-                                      float(c[index]))
+                return Counterexample(self.sizes, self.shown_inputs(values), index if t.size > 1 else (),
+                                      float(t[index]), float(c[index]))
         values, (t, c) = self.inputs[0], samples[0]
         return Counterexample(self.sizes, values, (), float(np.ravel(t)[0]), float(np.ravel(c)[0]))
+
+    # -- exact arithmetic ----------------------------------------------------------------------------
+    def exact_witness(self, candidates: list, everywhere: bool) -> tuple:
+        """``(counter-example, artifacts)``: the first input where sympy proves the claim and the
+        answer different — a draw like the first of ``candidates`` at the tiny sizes 2, 3, … if
+        the numbers differ there (or ``everywhere``: they agree at every candidate), then the
+        candidates, smallest sizes first, at most ``EXACT_ATTEMPTS`` — at the entry where the
+        numbers differ most (``everywhere``: the entries of the largest differences); and the
+        candidates where sympy finds them equal (a floating-point difference that is not there).
+        ``(None, …)`` when sympy cannot decide."""
+        artifacts = []
+        if not self.exact_feasible():
+            return None, artifacts
+        ordered = sorted(candidates, key=lambda s: largest_array(self.shapes, s.setting.size_map))[:EXACT_ATTEMPTS]
+        tiny = self.tiny_sample(candidates[0].setting)
+        if tiny is not None and (everywhere or tiny.error > TOLERANCE):
+            ordered.insert(0, tiny)
+        for sample in ordered:
+            if largest_array(self.shapes, sample.setting.size_map) > EXACT_ENTRIES:
+                continue
+            outcome = self.exact_at(sample, everywhere)
+            if isinstance(outcome, Counterexample):
+                return outcome, artifacts
+            if outcome == "equal":
+                artifacts.append(sample)
+        return None, artifacts
+
+    def tiny_sample(self, setting: Setting) -> Sample | None:
+        """A sample like ``setting`` but at the sizes 2, 3, … (in the order of the small sizes),
+        where exact arithmetic is cheapest."""
+        order = sorted(self.sampler.sizes, key=self.sampler.sizes.get)
+        tiny = tuple(sorted((name, 2 + k) for k, name in enumerate(order)))
+        if tiny == setting.sizes:
+            return None
+        return self.sample_at(Setting(tiny, setting.scale, setting.kink, setting.side))
+
+    def exact_feasible(self) -> bool:
+        """Whether sympy can be given the claim and the answer: no inverse or determinant of a
+        matrix with transcendental entries (whose exact form swells)."""
+        exprs = (self.claim, self.answer.expr)
+        self.shapes = {node.shape for e in exprs for node in E.walk(e)}
+        self.transcendental = any(_transcendental(node) for e in exprs for node in E.walk(e))
+        for e in exprs:
+            for node in E.walk(e):
+                if node.op in INVERTED and any(_transcendental(n) for n in E.walk(node.args[0])):
+                    return False
+        return True
+
+    def exact_at(self, sample: Sample, everywhere: bool):
+        """At ``sample``'s sizes and its inputs rounded to 3 (then 6) significant digits, or
+        exactly, where the rounded inputs no longer show the difference: a ``Counterexample``
+        when sympy proves an entry of ``claim − answer`` nonzero, ``"equal"`` when it finds the
+        entries tried zero (to ``EXACT_EQUAL`` of their terms), ``None`` when it cannot decide."""
+        for digits in (3, 6, None):
+            values = _rounded(sample.values, digits)
+            try:
+                t, c = self.evaluate(self.truth_fn, values), self.evaluate(self.claim_fn, values)
+                if not (np.all(np.isfinite(t)) and np.all(np.isfinite(c))):
+                    continue
+                difference, scale = self.term_parts(values, t, c)
+            except MatcalcError:   # the rounded inputs are singular
+                continue
+            error, index = _worst(difference, scale)
+            if error > TOLERANCE or everywhere:
+                break
+        else:
+            return None
+        from .printing.sympy import to_sympy  # (sympy is imported on first use: it is slow to import)
+        sizes = sample.setting.size_map
+        digits = EXACT_DIGITS if self.transcendental else None
+        entries = [index] if not everywhere else _largest_entries(np.abs(difference) / scale, EXACT_ENTRY_TRIES)
+        try:
+            symbols = {v: _exact_matrix(v, values[v.name], sizes, digits)
+                       for v in self.answer.variables | self.claim.free_vars if v.name in values}
+            exact = to_sympy(self.difference, symbols, sizes)
+            signs = [_exact_sign(exact[i, j], scale[i, j]) for i, j in entries]
+        except (ArithmeticError, NotImplementedError, TypeError, ValueError, KeyError, AttributeError):
+            return None   # sympy cannot evaluate it: the numbers decide
+        for sign, (i, j) in zip(signs, entries):
+            if sign:
+                return Counterexample(sizes, self.shown_inputs(values), (i, j) if t.size > 1 else (),
+                                      float(t[i, j]), float(c[i, j]), exact=True, difference=float(exact[i, j]))
+        return "equal" if all(sign == 0 for sign in signs) else None
 
     # -- diagnoses ----------------------------------------------------------------------------------
     def wrong_shape(self) -> Verdict:
@@ -291,10 +591,15 @@ class Judge:
         return self.make(False, "shape", "symbolic", base)
 
     def samples_if_possible(self):
+        """``[(answer, claim)]`` at the base inputs, for the diagnoses of a wrong shape, or ``None``."""
         try:
-            self._samples = self.samples()
+            samples = self.sample_all(extra=False)
         except (MatcalcError, ValueError):
             return None
+        if samples is None:
+            return None
+        self._all = samples
+        self._samples = self.diagnosis_samples(next(s for s in samples if s.setting == self.base))
         return self._samples
 
     def diagnose(self, samples) -> Verdict:
@@ -348,11 +653,17 @@ class Judge:
         return None
 
     def fit_inputs(self, count: int) -> list:
-        """At least ``count`` inputs where the answer is finite (more than the comparison used)."""
-        while len(self.extra_inputs) < count:
-            values = self.sampler.draw()
-            if np.all(np.isfinite(self.evaluate(self.truth_fn, values))):
-                self.extra_inputs.append(values)
+        """Up to ``count`` inputs where the answer is finite (more than the comparison used), at
+        the setting of the diagnosis."""
+        for _ in range(10 * count):
+            if len(self.extra_inputs) >= count:
+                break
+            values = self.sampler.draw(self.setting)
+            try:
+                if values is not None and np.all(np.isfinite(self.evaluate(self.truth_fn, values))):
+                    self.extra_inputs.append(values)
+            except MatcalcError:
+                continue
         return self.extra_inputs[:count]
 
     def fit(self, terms, target_fn):
@@ -431,8 +742,7 @@ class Judge:
                     result = simplify(E.transpose(result))
                 if result.shape != self.claim.shape:
                     continue
-                values = self.values_of(result)
-                if all(_relative(c, v) <= TOLERANCE for v, (_, c) in zip(values, samples)):
+                if self.claim_matches(result):
                     shown = self.show(result)
                     details = [] if shown == self.show(self.claim) else \
                         [f"(the claim is what the chain rule gives with that mistake: {shown})"]
@@ -460,8 +770,7 @@ class Judge:
             result = simplify(E.substitute(result, {twin: m}))
             if result.shape != self.claim.shape or E.is_zero(simplify(E.add(result, E.neg(self.answer.expr)))):
                 continue
-            values = self.values_of(result)
-            if all(_relative(c, v) <= TOLERANCE for v, (_, c) in zip(values, samples)):
+            if self.claim_matches(result):
                 name = self.show(m)
                 terms = expand_terms(self.answer.expr)
                 mirror = E.transpose(m)
@@ -477,6 +786,87 @@ class Judge:
                                  f"{name} where the answer has {name}ᵀ (a transpose is missing); the claim is right "
                                  f"only when {name} = {name}ᵀ", counterexample=self.counterexample(samples))
         return None
+
+
+def _difference(claim: E.Expr, answer: E.Expr) -> E.Expr:
+    """``claim − answer`` in canonical form: zero if it is zero as written or with products
+    expanded; else with products expanded (like terms then cancel) when that stays within
+    ``2 MAX_TERMS`` terms."""
+    plain = simplify(E.add(claim, E.neg(answer)))
+    if E.is_zero(plain):
+        return plain
+    terms = expand_terms(claim) + [E.neg(t) for t in expand_terms(answer)]
+    return simplify(E.add(*terms)) if len(terms) <= 2 * MAX_TERMS else plain
+
+
+def _difference_terms(e: E.Expr) -> list:
+    """The terms of ``claim − answer`` whose sizes judge it: products expanded (up to
+    ``MAX_TERMS``), else its top-level terms."""
+    terms = expand_terms(e)
+    return list(e.args) if len(terms) == 1 and e.op == "add" else terms
+
+
+def _rounded(values: dict, digits) -> dict:
+    """The inputs rounded to ``digits`` significant digits (``None``: as they are)."""
+    if digits is None:
+        return values
+    rounder = np.vectorize(lambda v: float(f"{v:.{digits}g}"), otypes=[float])
+    return {k: (v if isinstance(v, int) else float(rounder(v)) if not np.ndim(v) else rounder(v))
+            for k, v in values.items()}
+
+
+def _transcendental(node: E.Expr) -> bool:
+    """Whether ``node`` can make an irrational number of rational inputs."""
+    if node.op == "fn":
+        return node.data not in RATIONAL_FUNCTIONS
+    if node.op == "pow":
+        return not (node.args[1].op == "const" and getattr(node.args[1].data, "denominator", 2) == 1)
+    return node.op in ("softmax", "log_softmax", "norm2", "logdet")
+
+
+def _exact_matrix(v: E.Expr, value, sizes: dict, digits) -> sp.Matrix:
+    """An input as a sympy matrix: each float as the decimal it rounds to (a short one) or the
+    binary fraction it is — exact rationals, or, with ``digits``, floats of that many digits
+    (for expressions with transcendental functions, whose exact forms would swell)."""
+    import sympy as sp
+    rows, cols = (resolve_dim(d, sizes) for d in v.shape)
+    flat = np.ravel(np.asarray(value, dtype=float)) if np.ndim(value) else [float(value)]
+
+    def exact(x: float):
+        short = Fraction(f"{x:.6g}")
+        fr = short if float(short) == x else Fraction(x)
+        number = sp.Rational(fr.numerator, fr.denominator)
+        return number if digits is None else sp.Float(number, digits)
+    return sp.Matrix(rows, cols, [exact(x) for x in flat])
+
+
+def _exact_sign(difference, scale: float) -> int | None:
+    """The sign of an entry of ``claim − answer`` computed by sympy: exact for a rational; for a
+    float of ``EXACT_DIGITS`` digits, 0 when it is within ``EXACT_EQUAL`` of the size of its
+    terms (``scale``); ``None`` when it is not a finite real number."""
+    import sympy as sp
+    if difference.is_Rational:
+        return int(sp.sign(difference))
+    if not (difference.is_number and difference.is_finite and difference.is_extended_real):
+        return None
+    value = sp.N(difference, 20)
+    return 0 if abs(value) <= EXACT_EQUAL * scale else int(sp.sign(value))
+
+
+def _worst(difference: np.ndarray, scale: np.ndarray) -> tuple:
+    """``(ratio, entry)``: the largest ``|difference| / scale`` (0 where the difference is 0, ∞
+    where the scale is 0 but the difference is not) and where it is."""
+    with np.errstate(all="ignore"):
+        ratio = np.where(difference == 0, 0.0, np.abs(difference) / scale)
+    ratio = np.where(np.isnan(ratio), np.inf, ratio)
+    index = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+    return float(ratio[index]), tuple(int(i) for i in index)
+
+
+def _largest_entries(ratio: np.ndarray, count: int) -> list:
+    """The ``count`` entries where ``ratio`` is largest, as ``(row, column)``."""
+    order = np.argsort(-np.nan_to_num(ratio, nan=np.inf), axis=None)[:count]
+    return [tuple(int(i) for i in np.unravel_index(k, ratio.shape)) for k in order]
 
 
 def _term_levels(e: E.Expr) -> list:

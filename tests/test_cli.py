@@ -60,3 +60,46 @@ def test_syntax_errors_show_a_caret():
     lines = result.stderr.splitlines()
     assert lines[-2].strip() == "x.T @ (A @ x" and lines[-1].strip() == "^"
     assert lines[-1].index("^") == lines[-2].index("(")
+
+
+def test_exit_statuses_say_what_happened(tmp_path, capsys, monkeypatch):
+    import matcalc.cli as cli
+    assert main(["verify", "x.T @ x", "--wrt", "x", "--claimed", "2 * x", "--shape", "x=n"]) == cli.OK
+    assert main(["verify", "x.T @ x", "--wrt", "x", "--claimed", "x", "--shape", "x=n"]) == cli.FAILED
+    assert main(["derive", "10**400 * sum(x)", "--wrt", "x", "--shape", "x=n"]) == cli.BAD_INPUT
+    assert "the constant 10**400 exceeds the float range" in capsys.readouterr().err
+
+    def broken(*args, **kwargs):
+        raise KeyError("n")
+    monkeypatch.setattr(cli, "derive", broken)
+    assert main(["derive", "sum(x)", "--wrt", "x"]) == cli.INTERNAL_ERROR == 3
+    err = capsys.readouterr().err
+    assert err.startswith("matcalc: internal error: KeyError: 'n'") and err.count("\n") == 1
+    assert "3: an internal error" in cli.__doc__ and "2: bad input" in cli.__doc__
+
+
+def test_a_program_file_is_read_within_the_input_limit(tmp_path):
+    program = tmp_path / "net.txt"
+    program.write_text("z = W1 @ x\nh = sigmoid(z)\nL = sum(h)\n", encoding="utf-8")
+    result = run("derive", "--file", str(program), "--wrt", "W1", "--shape", "W1=h,n", "--shape", "x=n")
+    assert result.returncode == 0 and result.stdout == "(h ⊙ (1 − h)) xᵀ\n"
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"x + \xff\xfe y")
+    result = run("derive", "--file", str(binary), "--wrt", "x")
+    assert result.returncode == 2 and f"{binary} is not UTF-8 text: byte 0xff at offset 4" in result.stderr
+    result = run("derive", "--file", str(tmp_path), "--wrt", "x")
+    assert result.returncode == 2 and "cannot read" in result.stderr
+
+
+def test_a_device_as_a_program_file_is_refused_without_reading_it_all():
+    result = subprocess.run([sys.executable, "-m", "matcalc", "derive", "--file", "/dev/zero", "--wrt", "x"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == ("matcalc: error: /dev/zero is too long: more than 400,000 bytes (a program has at "
+                             "most 100,000 characters)\n")
+
+
+@pytest.mark.parametrize("seed", ["-1", "x", str(2**32)])
+def test_bad_seeds_are_usage_errors(seed):
+    result = run("derive", "x.T @ x", "--wrt", "x", "--check", "--seed", seed)
+    assert result.returncode == 2 and "--seed" in result.stderr and "Traceback" not in result.stderr

@@ -134,8 +134,11 @@ def test_names_nest_through_a_deep_network():
 
 
 def test_a_short_subexpression_printed_four_times_gets_a_name():
+    g = mc.derive("sum(sigmoid(W1 @ x)) * sum(sigmoid(W1 @ x) ** 2)", "W1", {"x": "n"})
+    assert str(g) == "((1 − s) ⊙ (2 sum(s) s∘² + sum(s∘²) s)) xᵀ, where s = σ(W₁ x)"
+    # the common Hadamard factors taken out, σ(W₁ x) prints twice: it stays written out
     g = mc.derive("-t.T @ log_softmax(W2 @ sigmoid(W1 @ x))", "W1", {"x": "n", "t": "m"})
-    assert str(g) == "(sum(t) (W₂ᵀ softmax(W₂ s)) ⊙ s ⊙ (1 − s) − (W₂ᵀ t) ⊙ s ⊙ (1 − s)) xᵀ, where s = σ(W₁ x)"
+    assert str(g) == "((W₂ᵀ (sum(t) softmax(W₂ σ(W₁ x)) − t)) ⊙ σ(W₁ x) ⊙ (1 − σ(W₁ x))) xᵀ"
 
 
 def test_several_variables_share_one_pass():

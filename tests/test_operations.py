@@ -33,6 +33,7 @@ SAMPLES = {
     "unvec": (lambda: (mc.sum(mc.exp(E.unvec(mc.vector("v", 6), 2, 3))), mc.vector("v", 6))),
     "pow": ("sum(p ** 3) + sum(p ** 0.5) + (x.T @ x) ** c", "x"),
     "inv": ("x.T @ inv(P) @ y", "P"),
+    "matpow": lambda: (mc.parse("trace(A*X^5) + y'*X^-4*x", SHAPES, syntax="matlab"), mc.matrix("X", "n", "n")),
     "det": ("det(X)", "X"),
     "logdet": ("logdet(P)", "P"),
     "norm2": ("norm2(B @ x - z)", "x"),

@@ -43,6 +43,8 @@ CASES = [
     ("sigmoid(W @ x)", "W", 1),
     ("norm2(W @ x - y) ** 2", "W", 2),
     ("trace(X @ X @ X)", "X", 2),
+    ("trace(A @ X @ X @ X @ X @ X)", "X"),                 # X⁵: a matrix power
+    ("a.T @ inv(X) @ inv(X) @ inv(X) @ inv(X) @ a", "X"),   # X⁻⁴
 ]
 
 

@@ -1,4 +1,6 @@
-"""verify: right claims are accepted, wrong ones are diagnosed in words, with a counter-example."""
+"""verify: right claims are accepted (proved, or numerically consistent and said so), wrong ones are
+diagnosed in words, with a counter-example."""
+import numpy as np
 import pytest
 
 import matcalc as mc
@@ -22,7 +24,13 @@ MLP_F = "norm2(W2 @ sigmoid(W1 @ x) - t) ** 2"
 def test_right_claims_are_correct(f, wrt, claim, shapes, method):
     v = mc.verify(f, wrt, claim, shapes=shapes)
     assert v.correct and v.category == "correct" and v.method == method, str(v)
-    assert str(v).startswith("correct: the claim equals the gradient")
+    if method == "symbolic":   # proved: the canonical forms agree
+        assert v.proved and str(v).startswith("correct (proved: the canonical forms agree): the claim equals "
+                                              "the gradient")
+    else:                      # sampled only: said so
+        assert not v.proved and v.points >= 7
+        assert str(v).startswith(f"numerically consistent at {v.points} points (not proved): the claim agrees "
+                                 "with the gradient")
 
 
 @pytest.mark.parametrize("f, wrt, claim, shapes, category, words", [
@@ -51,12 +59,16 @@ def test_wrong_claims_are_diagnosed(f, wrt, claim, shapes, category, words):
     assert words in v.message, v.message
 
 
-def test_a_wrong_claim_comes_with_a_counterexample():
+def test_a_wrong_claim_comes_with_an_exact_counterexample():
     v = mc.verify("x.T @ A @ x", "x", "A @ x", shapes=QUAD)
     ce = v.counterexample
-    assert ce is not None and set(ce.inputs) == {"A", "x"} and ce.index == (0, 0)
-    assert abs(ce.expected - ce.claimed) > 1e-6
-    assert "counter-example (n = " in str(v)
+    assert v.proved and v.method == "exact" and ce.exact
+    assert set(ce.inputs) == {"A", "x"} and ce.sizes == {"n": 2}   # the smallest sizes where it is wrong
+    # the inputs shown are the inputs used: 3 significant digits, and the entries are the real values there
+    assert all(float(f"{a:.3g}") == a for a in np.ravel(ce.inputs["A"]))
+    answer = mc.derive("x.T @ A @ x", "x", QUAD).to_numpy()(**ce.inputs)
+    assert ce.expected == pytest.approx(answer[ce.index[0]]) and abs(ce.expected - ce.claimed) > 1e-3
+    assert "counter-example (n = 2; exact, at these inputs): entry " in str(v)
 
 
 def test_hessian_claims():
@@ -90,3 +102,10 @@ def test_verdict_renders_in_a_notebook():
     md = v._repr_markdown_()
     assert md.startswith("❌ **wrong (missing term)**") and "$A x$" in md
     assert not bool(v) and repr(v).startswith("<Verdict missing-term")
+    proved = mc.verify("x.T @ A @ x", "x", "(A + A.T) @ x", shapes=QUAD)
+    assert proved._repr_markdown_().startswith("✅ **correct** (proved: the canonical forms agree): ")
+    assert repr(proved).startswith("<Verdict correct (proved): ")
+    sampled = mc.verify("sum(log(sigmoid(X @ w)))", "w", "X.T @ sigmoid(-(X @ w))", shapes=LS)
+    assert sampled._repr_markdown_().startswith(f"☑️ **numerically consistent at {sampled.points} points** "
+                                                "(not proved): ")
+    assert repr(sampled).startswith("<Verdict numerically consistent: ")

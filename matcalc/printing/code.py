@@ -17,10 +17,23 @@ that imports only its array library. The code is written for speed, not just tra
 
 ``TensorWriter`` writes a differential as the full array of an order-3 or order-4 derivative
 with ``einsum``.
+
+The code computes the numbers numpy would, whatever the names and constants:
+
+- one ``Namespace`` per function gives every variable, temporary and size a distinct Python
+  identifier, none of them a global the code reads (the library, the helpers); a variable keeps
+  its own name where that is free (``t1``, ``np`` or ``None`` as a variable becomes ``t1_1``,
+  ``np_1``, ``None_1``);
+- a constant or a size that ``**`` or a library function reads is a float64 scalar of the
+  library, so ``(-8) ** (1/3)`` is nan and ``3.0 ** 1000`` inf (never a Python complex or an
+  ``OverflowError``); sizes used as numbers are floats too; a constant beyond the exact floats is
+  written as the nearest float (``±inf`` beyond the largest);
+- ``norm2`` is scaled where its sum of squares would overflow or underflow (at 1e±200).
 """
 from __future__ import annotations
 
 import keyword
+import unicodedata
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -28,6 +41,9 @@ from .. import expr as E
 from ..errors import MatcalcError
 
 MAX_NESTING = 30   # nested calls before the code takes a temporary (Python's parser allows 200)
+EXACT = 2 ** 53    # integers up to this size are exact floats: written as they are, larger ones as floats
+TEMPORARY = "t"    # temporaries are t1, t2, …
+SIZE = "size_"     # a size is size_n (size_m_n for the product of m and n)
 
 # Python precedence levels of what a piece of generated code is
 ADD, MUL, UNARY, POW, ATOM = 1, 2, 3, 4, 5
@@ -35,9 +51,14 @@ ADD, MUL, UNARY, POW, ATOM = 1, 2, 3, 4, 5
 
 @dataclass(frozen=True)
 class Backend:
-    """What one array library calls things. Templates take ``{x}`` (and ``{a}``, ``{b}``)."""
+    """What one array library calls things. Templates take ``{x}`` (and ``{a}``, ``{b}``).
+
+    ``module`` is the name the library is imported as; ``builtins`` the Python builtins the
+    templates call. With the helpers, they are the global names the generated code reads
+    (``reserved``): no variable, temporary or size may take them."""
     name: str
     header: str
+    module: str
     functions: dict                 # elementwise function -> template
     calls: dict                     # operation -> template
     helpers: dict                   # helper function name -> source
@@ -48,20 +69,28 @@ class Backend:
     multi_dot: str
     cholesky_logdet: str
     asarray: str
+    scalar: str                     # a Python number or size as a float64 scalar of the library
+    inf: str
     permute: str                    # axes (1, 0, 2, 3) of a 4-D array
     sum_first_two: str
     kron: str
     einsum: str
     transpose_free: bool = False    # write Aᵀ x as (xᵀ A)ᵀ (XLA)
-    reserved: frozenset = field(default_factory=frozenset)
+    builtins: frozenset = field(default_factory=frozenset)
+    multi_dot_limit: int = 0        # the most factors one multi_dot call computes right (0: any number)
+
+    @property
+    def reserved(self) -> frozenset:
+        return frozenset({self.module, *self.helpers, *self.builtins})
 
 
 def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
-                  eager: bool = False) -> Backend:
+                  eager: bool = False, multi_dot_limit: int = 0) -> Backend:
     """The backend of a numpy-like library imported as ``xp`` (numpy, jax.numpy).
 
     ``eager``: each operation runs on its own (numpy), so the stable forms are written to make few
-    passes over the data; a compiler (XLA) fuses the elementwise forms itself."""
+    passes over the data, and may branch on values; a compiler (XLA) fuses the elementwise forms
+    itself, and traces the code, so it takes branch-free forms."""
     helpers = {
         # σ(z) = 1/(1 + e⁻ᶻ) is accurate in both tails (e⁻ᶻ = inf gives 0)
         "sigmoid": f"def sigmoid(z):\n    return 1 / (1 + {xp}.exp(-z))\n",
@@ -71,6 +100,7 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
         "commutation": (f"def commutation(m, n):\n"   # row i n + j has its 1 in column j m + i
                         f"    i, j = {xp}.meshgrid({xp}.arange(m), {xp}.arange(n), indexing='ij')\n"
                         f"    return {xp}.eye(m * n)[(j * m + i).ravel()]\n"),
+        "norm2": scaled_norm(xp, f"{xp}.max", f"{xp}.linalg.norm"),
     }
     softplus = f"{xp}.logaddexp(0.0, {{x}})"
     if eager:
@@ -80,9 +110,14 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
         # softplus(z) = max(z, 0) + log(1 + e^−|z|): fast passes where logaddexp is one slow one
         helpers["softplus"] = (f"def softplus(z):\n"
                                f"    return {xp}.maximum(z, 0.0) + {xp}.log1p({xp}.exp(-{xp}.abs(z)))\n")
+        # the sum of squares is exact unless it overflows or underflows: scale only then
+        helpers["norm2"] = (f"def norm2(z):\n    r = {xp}.linalg.norm(z)\n"
+                            f"    if 1e-150 < r < 1e150:\n        return r\n"
+                            f"    s = {xp}.max({xp}.abs(z))\n"
+                            f"    return s * {xp}.linalg.norm(z / s) if 0 < s < {xp}.inf else r\n")
         softplus = "softplus({x})"
     return Backend(
-        name=name, header=header,
+        name=name, header=header, module=xp,
         functions={
             "exp": f"{xp}.exp({{x}})", "log": f"{xp}.log({{x}})", "sin": f"{xp}.sin({{x}})",
             "cos": f"{xp}.cos({{x}})", "tan": f"{xp}.tan({{x}})", "tanh": f"{xp}.tanh({{x}})",
@@ -92,8 +127,9 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
         },
         calls={
             "inv": f"{xp}.linalg.inv({{x}})", "det": f"{xp}.linalg.det({{x}})",
+            "matpow": f"{xp}.linalg.matrix_power({{x}}, {{k}})",
             "logdet": f"{xp}.linalg.slogdet({{x}})[1]", "trace": f"{xp}.trace({{x}})",
-            "sum": f"{xp}.sum({{x}})", "norm2": f"{xp}.linalg.norm({{x}})", "diag": f"{xp}.diagflat({{x}})",
+            "sum": f"{xp}.sum({{x}})", "norm2": "norm2({x})", "diag": f"{xp}.diagflat({{x}})",
             "diagvec": f"{xp}.diag({{x}}).reshape(-1, 1)", "softmax": "softmax({x})",
             "log_softmax": "log_softmax({x})",
         },
@@ -101,21 +137,72 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
         zeros=f"{xp}.zeros({{x}})", ones=f"{xp}.ones({{x}})", eye=f"{xp}.eye({{x}})",
         solve=f"{xp}.linalg.solve({{a}}, {{b}})", multi_dot=f"{xp}.linalg.multi_dot([{{x}}])",
         cholesky_logdet=f"2 * {xp}.sum({xp}.log({xp}.diag({xp}.linalg.cholesky({{x}}))))",
-        asarray=f"{xp}.asarray({{x}})", permute="{x}.transpose(1, 0, 2, 3)",
+        asarray=f"{xp}.asarray({{x}})",
+        # numpy's own float64; jax's default float (float64 with jax_enable_x64)
+        scalar=f"{xp}.float64({{x}})" if eager else f"{xp}.asarray({{x}}, dtype=float)",
+        inf=f"{xp}.inf", permute="{x}.transpose(1, 0, 2, 3)",
         sum_first_two="{x}.sum(axis=(0, 1), keepdims=True)", kron=f"{xp}.kron({{a}}, {{b}})",
         einsum=f"{xp}.einsum", transpose_free=transpose_free,
-        reserved=frozenset({xp, *helpers}),
+        builtins=frozenset() if eager else frozenset({"float"}), multi_dot_limit=multi_dot_limit,
     )
 
 
-def python_name(name: str, backend: Backend) -> str:
-    safe = name if name.isidentifier() and not keyword.iskeyword(name) else "v_" + \
-        "".join(ch if ch.isalnum() else "_" for ch in name)
-    return safe + "_" if safe in backend.reserved else safe
+def scaled_norm(xp: str, amax: str, norm: str) -> str:
+    """A branch-free ‖z‖ that neither overflows nor underflows: ``s ‖z / s‖`` with ``s = max |z|``
+    (``s = 1`` where that is 0, inf or nan, whose norms need no scaling)."""
+    return (f"def norm2(z):\n    s = {amax}({xp}.abs(z))\n"
+            f"    s = {xp}.where((s > 0) & (s < {xp}.inf), s, 1.0)\n"
+            f"    return s * {norm}(z / s)\n")
 
 
-def dim_name(d) -> str:
-    return "size_" + "_".join(str(f) for f in (d if isinstance(d, tuple) else (d,)))
+class Namespace:
+    """The identifiers of one generated function, all distinct as Python sees them: its parser
+    compares identifiers after NFKC normalisation (``ｘ`` is ``x``, ``ﬁ`` is ``fi``). No name is a
+    keyword or soft keyword, or one of the ``reserved`` globals. A wanted name that is taken gets
+    a suffix (``np`` -> ``np_1``, ``None`` -> ``None_1``)."""
+
+    def __init__(self, reserved=()):
+        self._taken = {unicodedata.normalize("NFKC", name) for name in reserved}
+        self._counters: dict = {}
+
+    def free(self, name: str) -> bool:
+        key = unicodedata.normalize("NFKC", name)
+        return key.isidentifier() and not _is_keyword(key) and key not in self._taken
+
+    def claim(self, wanted: str) -> str:
+        """``wanted`` if it is free, else the first free ``wanted_1``, ``wanted_2``, …"""
+        if not unicodedata.normalize("NFKC", wanted).isidentifier():   # check_name's names always are
+            raise MatcalcError(f"{wanted!r} is not a Python identifier")
+        name, k = wanted, 0
+        while not self.free(name):
+            k += 1
+            name = f"{wanted}_{k}"
+        self._taken.add(unicodedata.normalize("NFKC", name))
+        return name
+
+    def numbered(self, prefix: str) -> str:
+        """The next free ``prefix1``, ``prefix2``, … (temporaries)."""
+        k = self._counters.get(prefix, 0) + 1
+        while not self.free(f"{prefix}{k}"):
+            k += 1
+        self._counters[prefix] = k
+        return self.claim(f"{prefix}{k}")
+
+    def variables(self, variables) -> dict:
+        """A name for each variable: its own where that is free (those come first, so that a
+        renamed one cannot take a name another variable has), then the others, suffixed."""
+        names = {v: self.claim(v.name) for v in variables if self.free(v.name)}
+        names.update({v: self.claim(v.name) for v in variables if v not in names})
+        return names
+
+
+def _is_keyword(name: str) -> bool:
+    return keyword.iskeyword(name) or keyword.issoftkeyword(name)
+
+
+def size_name(d) -> str:
+    """The name a size is wanted under: ``size_n``, ``size_m_n`` for a product of dims."""
+    return SIZE + "_".join(str(f) for f in (d if isinstance(d, tuple) else (d,)))
 
 
 def nonnegative(e: E.Expr) -> bool:
@@ -149,17 +236,24 @@ def nonnegative(e: E.Expr) -> bool:
 
 
 class CodeWriter:
-    """Writes the body of a function that evaluates one or more expressions with ``backend``."""
+    """Writes the body of a function that evaluates one or more expressions with ``backend``.
 
-    def __init__(self, exprs: list, backend: Backend):
+    ``variables`` are its parameters (by default the variables of ``exprs``, by name); each has
+    a Python name in ``names``, its own where that is free (see ``Namespace``)."""
+
+    def __init__(self, exprs: list, backend: Backend, variables=None):
         self.exprs = exprs
         self.backend = backend
+        if variables is None:
+            variables = sorted(set().union(*(e.free_vars for e in exprs)), key=lambda v: v.name)
+        self.variables = list(variables)
+        self.namespace = Namespace(backend.reserved)
+        self.names = self.namespace.variables(self.variables)
         self.lines: list = []
         self.done: dict = {}
         self.levels: dict = {}   # how deep the code of a node nests (temporaries reset it)
         self.helpers: set = set()
-        self.dims: set = set()
-        self._temps = 0
+        self.dims: dict = {}     # dim -> the name of its size
         uses: dict = {}
         seen: set = set()
         for e in exprs:
@@ -194,8 +288,7 @@ class CodeWriter:
         return text, prec
 
     def temporary(self, text: str) -> str:
-        self._temps += 1
-        temp = f"t{self._temps}"
+        temp = self.namespace.numbered(TEMPORARY)
         self.lines.append(f"{temp} = {text}")
         return temp
 
@@ -204,21 +297,35 @@ class CodeWriter:
         return text if prec >= level else f"({text})"
 
     def number(self, value) -> tuple:
-        if isinstance(value, Fraction):
-            if value.denominator == 1:
-                text = f"{value.numerator}"
-            else:
-                text = f"{value.numerator} / {value.denominator}"
-                return (text, MUL) if value > 0 else (text, UNARY)
+        """A constant as Python code: exact where a float holds it (``1 / 3`` is the float
+        nearest ⅓), else the nearest float, or ±inf beyond the largest."""
+        if isinstance(value, Fraction) and abs(value.numerator) <= EXACT and value.denominator <= EXACT:
+            if value.denominator != 1:
+                return f"{value.numerator} / {value.denominator}", MUL
+            text = f"{value.numerator}"
         else:
-            text = repr(float(value))
+            try:
+                text = repr(float(value))
+            except OverflowError:
+                text = ("-" if value < 0 else "") + self.backend.inf
         return text, (UNARY if text.startswith("-") else ATOM)
 
+    def argument(self, e: E.Expr) -> str:
+        """The code of ``e`` where a library function or ``**`` takes it: a constant becomes a
+        float64 scalar of the library, so that the result follows its rules (``(-8) ** (1/3)``
+        is nan as in numpy, not a Python complex; ``3.0 ** 1000`` is inf, not an error)."""
+        if e.op == "const":
+            return self.call(self.backend.scalar, x=self.number(e.data)[0])
+        return self.code(e)[0]
+
     def dim(self, d) -> str:
+        """A size as a Python int (for shapes)."""
         if isinstance(d, int):
             return str(d)
-        self.dims.add(d)
-        return dim_name(d)
+        name = self.dims.get(d)
+        if name is None:
+            name = self.dims[d] = self.namespace.claim(size_name(d))
+        return name
 
     def shape(self, shape) -> str:
         return f"({self.dim(shape[0])}, {self.dim(shape[1])})"
@@ -231,11 +338,11 @@ class CodeWriter:
         b = self.backend
         op = e.op
         if op == "var":
-            return python_name(e.data[0], b), ATOM
+            return self.names[e], ATOM
         if op == "const":
             return self.number(e.data)
-        if op == "dim":
-            return self.dim(e.data), ATOM
+        if op == "dim":   # a size as a number: float64, so that no Python int arithmetic follows
+            return self.call(b.scalar, x=self.dim(e.data)), ATOM
         if op == "zero":
             return self.call(b.zeros, x=self.shape(e.shape)), ATOM
         if op == "ones":
@@ -251,22 +358,25 @@ class CodeWriter:
         if op == "pow":
             base, exponent = e.args
             if exponent.op == "const" and exponent.data == Fraction(1, 2):
-                return self.call(b.functions["sqrt"], x=self.code(base)[0]), ATOM
+                return self.call(b.functions["sqrt"], x=self.argument(base)), ATOM
             if exponent.op == "const" and exponent.data == -1:
                 return f"1.0 / {self.at(base, POW)}", MUL
-            return f"{self.at(base, POW + 1)} ** {self.at(exponent, POW)}", POW
+            lifted = self.argument(base) if base.op == "const" else self.at(base, POW + 1)
+            return f"{lifted} ** {self.at(exponent, POW)}", POW
         if op == "T":
             return f"{self.at(e.args[0], ATOM)}.T", ATOM
         if op == "fn":
-            return self.helper_call(e.data, b.functions[e.data], self.code(e.args[0])[0]), ATOM
+            return self.helper_call(e.data, b.functions[e.data], self.argument(e.args[0])), ATOM
         if op == "trace" and e.args[0].op == "matmul":   # tr(A B) = sum(A ⊙ Bᵀ)
             *left, last = e.args[0].args
             product = self.chain_code(left)[0] if len(left) > 1 else self.at(left[0], ATOM)
             return self.call(b.calls["sum"], x=f"{_group(product)} * {self.at(last, ATOM)}.T"), ATOM
         if op == "logdet" and e.args[0].op == "var" and "spd" in e.args[0].data[1]:
             return self.call(b.cholesky_logdet, x=self.code(e.args[0])[0]), MUL
+        if op == "matpow":   # Xᵏ: a negative k is a power of the inverse, in every backend
+            return self.call(b.calls[op], x=self.argument(e.args[0]), k=e.data), ATOM
         if op in b.calls:
-            return self.helper_call(op, b.calls[op], self.code(e.args[0])[0]), ATOM
+            return self.helper_call(op, b.calls[op], self.argument(e.args[0])), ATOM
         if op == "vec":   # column-major: the rows of the transpose
             return f"{self.at(e.args[0], ATOM)}.T.reshape(-1, 1)", ATOM
         if op == "unvec":
@@ -324,6 +434,13 @@ class CodeWriter:
                 and not any(f.op == "diag" for f in factors):
             return f"({self.at(factors[-1], ATOM)}.T @ {self.at(factors[0].args[0], MUL + 1)}).T", ATOM
         if len(pieces) >= 3:
+            limit = b.multi_dot_limit or len(pieces)
+            from_right = factors[-1].shape[1] == 1   # a chain that ends in a vector: products with it first
+            while len(pieces) > limit:   # a run of factors, multiplied first, is one factor of the rest
+                if from_right:
+                    pieces = pieces[:-limit] + [self.call(b.multi_dot, x=", ".join(pieces[-limit:]))]
+                else:
+                    pieces = [self.call(b.multi_dot, x=", ".join(pieces[:limit]))] + pieces[limit:]
             return self.call(b.multi_dot, x=", ".join(pieces)), ATOM
         return " @ ".join(pieces), MUL
 
@@ -402,8 +519,8 @@ class TensorWriter(CodeWriter):
     Every node that depends on ``dX`` becomes a 4-D array whose last two axes follow ``dX``;
     products are ``einsum``s, so no Kronecker product is ever formed."""
 
-    def __init__(self, exprs: list, backend: Backend, dx: E.Expr):
-        super().__init__(exprs, backend)
+    def __init__(self, exprs: list, backend: Backend, variables, dx: E.Expr):
+        super().__init__(exprs, backend, variables)
         self.dx = dx
 
     def _code(self, e: E.Expr) -> tuple:
@@ -459,23 +576,21 @@ class TensorWriter(CodeWriter):
 
 def source(exprs, backend: Backend, name: str = "f", variables=None, writer=None) -> tuple:
     """``(source, parameter names, free dims)`` of a function returning ``exprs`` (one
-    expression, or a list: then a tuple).
+    expression, or a list: then a tuple) of ``variables`` (by default those of ``exprs``).
 
     Dimensions are read from the shapes of the inputs; a dimension that no input has (as in
     ``trace(eye(n))``) becomes a parameter ``size_n`` after the variables, listed in free dims."""
     single = isinstance(exprs, E.Expr)
     exprs = [exprs] if single else list(exprs)
-    if variables is None:
-        variables = sorted(set().union(*(e.free_vars for e in exprs)), key=lambda v: v.name)
-    writer = writer or CodeWriter(exprs, backend)
+    writer = writer or CodeWriter(exprs, backend, variables)
     results = [writer.code(e)[0] for e in exprs]
-    params = [python_name(v.name, backend) for v in variables]
-    known = {d: f"{python_name(v.name, backend)}.shape[{axis}]"
-             for v in reversed(variables) for axis, d in enumerate(v.shape) if isinstance(d, str)}
-    names = {f for d in writer.dims for f in (d if isinstance(d, tuple) else (d,)) if isinstance(f, str)}
-    free_dims = sorted(names - known.keys())
-    params += [dim_name(d) for d in free_dims]
-    dim_lines = [f"{dim_name(d)} = {_dim_code(d, known)}" for d in sorted(writer.dims, key=str)
+    names = writer.names
+    known = {d: f"{names[v]}.shape[{axis}]"
+             for v in reversed(writer.variables) for axis, d in enumerate(v.shape) if isinstance(d, str)}
+    factors = {f for d in writer.dims for f in (d if isinstance(d, tuple) else (d,)) if isinstance(f, str)}
+    free_dims = sorted(factors - known.keys())
+    params = [names[v] for v in writer.variables] + [writer.dim(d) for d in free_dims]
+    dim_lines = [f"{writer.dims[d]} = {_dim_code(d, known, writer)}" for d in sorted(writer.dims, key=str)
                  if d not in free_dims]
     body = dim_lines + writer.lines + [f"return {results[0] if single else '(' + ', '.join(results) + ',)'}"]
     parts = [backend.header, ""]
@@ -485,9 +600,10 @@ def source(exprs, backend: Backend, name: str = "f", variables=None, writer=None
     return "\n".join(parts).strip() + "\n", params, free_dims
 
 
-def _dim_code(d, known: dict) -> str:
+def _dim_code(d, known: dict, writer: CodeWriter) -> str:
+    """How the body computes a size: from an input's shape, or as a product of sizes."""
     if isinstance(d, tuple):
-        return " * ".join(_dim_code(f, known) if f in known else dim_name(f) for f in d)
+        return " * ".join(known.get(f) or writer.dim(f) for f in d)
     return known[d]
 
 

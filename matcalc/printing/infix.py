@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..expr import Expr, split_coefficient, transpose, walk
+from ..errors import LimitError
+from ..expr import Expr, _marks, split_coefficient, transpose, walk
+from ..limits import MAX_PRINTED_LENGTH
 from ..shapes import SCALAR
 
 # precedence of what an expression prints as
@@ -29,12 +31,9 @@ GREEK = {
 
 
 def transpose_marks(e: Expr) -> int:
-    """How many transposes ``e`` prints with (a cost for choosing between equal forms)."""
-    if e.op == "T":
-        return 1 + transpose_marks(e.args[0])
-    if e.op == "inv" and e.args[0].op == "T":
-        return 1 + transpose_marks(e.args[0].args[0])
-    return sum(transpose_marks(a) for a in e.args)
+    """How many transposes ``e`` prints with (a cost for choosing between equal forms); memoised
+    on the nodes, so that an expression with shared parts costs its size, not its printed length."""
+    return _marks(e)
 
 
 class InfixPrinter:
@@ -84,8 +83,8 @@ class InfixPrinter:
         if hit is None:
             for node in walk(e)[:-1]:   # operands first, so that no call recurses deeply
                 if node not in self.memo:
-                    self.memo[node] = self.render(node)
-            hit = self.memo[e] = self.render(e)
+                    self.memo[node] = _bounded(self.render(node))
+            hit = self.memo[e] = _bounded(self.render(e))
         return hit
 
     def at(self, e: Expr, level: int) -> str:
@@ -231,6 +230,9 @@ class InfixPrinter:
             return self.sqrt(self.doc(base)[0]), ATOM
         return self.superscript(self.at(base, ATOM), exponent, base.shape != SCALAR), POSTFIX
 
+    def render_matpow(self, e):   # Xᵏ, a matrix power (k an integer, negative for powers of X⁻¹)
+        return self.superscript(self.at(e.args[0], ATOM), _const(e.data), False), POSTFIX
+
     def render_T(self, e):
         return self.postfix_transpose(self.doc(e.args[0])), POSTFIX
 
@@ -246,6 +248,15 @@ class InfixPrinter:
         if transpose_marks(flipped) < transpose_marks(inner):   # (Bᵀ Xᵀ Aᵀ)⁻¹ is (A X B)⁻ᵀ
             return self.at(flipped, ATOM) + self.inverse_transpose_mark, POSTFIX
         return self.at(inner, ATOM) + self.inverse_mark, POSTFIX
+
+
+def _bounded(doc: tuple) -> tuple:
+    """A printed part, if it is not too long: an expression that repeats its parts prints as a
+    tree, which can be exponentially longer than the expression."""
+    if len(doc[0]) > MAX_PRINTED_LENGTH:
+        raise LimitError(f"the expression prints as more than {MAX_PRINTED_LENGTH:,} characters (it repeats "
+                         "its parts); print it with names for what repeats")
+    return doc
 
 
 class TextPrinterProxy:

@@ -11,11 +11,13 @@ import contextlib
 from ..errors import MatcalcError
 from .code import array_backend
 
-JAX = array_backend("jax", "jnp", "import jax.numpy as jnp", transpose_free=True)
+# jnp.linalg.multi_dot (an einsum) returns the transpose for 26 factors or more (jax 0.10)
+JAX = array_backend("jax", "jnp", "import jax.numpy as jnp", transpose_free=True, multi_dot_limit=25)
 
 
 class JaxAdapter:
     backend = JAX
+    failures = ()   # a singular matrix gives inf or nan
 
     def __init__(self):
         try:

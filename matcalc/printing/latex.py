@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from ..errors import LimitError
 from ..limits import guarded
 from .infix import ATOM, UNARY, InfixPrinter
 
@@ -136,5 +137,11 @@ def _balanced(text: str) -> bool:
 
 @guarded
 def to_latex(e, names: bool = False) -> str:
-    printer = LatexPrinter()
-    return printer.with_names(e) if names else printer(e)
+    """LaTeX; with ``names`` (or when the plain form would be too long, as in ``to_text``), long
+    repeated subexpressions get a name."""
+    if names:
+        return LatexPrinter().with_names(e)
+    try:
+        return LatexPrinter()(e)
+    except LimitError:
+        return LatexPrinter().with_names(e)

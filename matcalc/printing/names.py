@@ -39,13 +39,23 @@ def choose_names(e: E.Expr, text_of) -> dict:
     repeated = [n for n in E.walk(e) if n.op in _NAMEABLE and n is not e and count[n] >= 2]
     # worth a name: long and printed twice, or short and printed four times or more (the textbook
     # 2 ((W₂ᵀ (W₂ σ(W₁ x) − t)) ⊙ σ(W₁ x) ⊙ (1 − σ(W₁ x))) xᵀ keeps its three)
-    worth = {n for n in repeated if count[n] >= 4 or len(text_of(n)) >= MIN_LENGTH}
+    leaves = _leaves_up_to(e, MIN_LENGTH)   # a node with that many leaves prints at least that long:
+    worth = {n for n in repeated            # its text is only made when it is short
+             if count[n] >= 4 or leaves[n] >= MIN_LENGTH or len(text_of(n)) >= MIN_LENGTH}
     chosen = _outermost_first(e, [n for n in repeated if n in worth])
     # once σ(W₂ σ(W₁ x)) has a name, the short σ(W₁ x) that repeats beside it gets one too
     kinds = {_kind(n) for n in chosen}
     if any(n not in worth and _kind(n) in kinds for n in repeated):
         chosen = _outermost_first(e, [n for n in repeated if n in worth or _kind(n) in kinds])
     return _letters(e, chosen)
+
+
+def _leaves_up_to(e: E.Expr, cap: int) -> dict:
+    """How many leaves each subexpression has in its printed tree, counted up to ``cap``."""
+    leaves: dict = {}
+    for node in E.walk(e):
+        leaves[node] = min(cap, sum(leaves[a] for a in node.args)) if node.args else 1
+    return leaves
 
 
 def _kind(node: E.Expr) -> str:

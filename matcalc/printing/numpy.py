@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import expr as E
+from ..api import check_distinct
 from ..errors import MatcalcError, ShapeError
 from ..limits import guarded
 from ..shapes import SCALAR, resolve_dim, shape_text
@@ -19,8 +20,10 @@ NUMPY = array_backend("numpy", "np", "import numpy as np", eager=True)
 
 
 class NumpyAdapter:
-    """How a compiled function turns inputs into, and results out of, the backend's arrays."""
+    """How a compiled function turns inputs into, and results out of, the backend's arrays.
+    ``failures``: what the library raises where numpy's linear algebra has no answer."""
     backend = NUMPY
+    failures = (np.linalg.LinAlgError,)
 
     def array(self, a: np.ndarray):
         return a
@@ -47,16 +50,32 @@ class NumpyAdapter:
         return np.errstate(all="ignore")
 
 
+# dtypes that are not real numbers, and what they hold (numpy's dtype kinds)
+_NOT_REAL = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes", "O": "Python objects",
+             "M": "dates", "m": "time spans", "V": "records"}
+_MASKED = np.ma.MaskedArray
+_FLOAT64 = np.dtype(np.float64)
+
+
 def coerce_input(name: str, value, shape, sizes: dict):
-    """An input as a 2-D float array (a float for scalars), its dims checked and recorded."""
+    """An input as a 2-D float64 array (a float64 scalar for scalars), its dims checked and
+    recorded. Integers become floats; booleans, complex numbers, strings, objects and masked
+    entries are refused (converting them would drop an imaginary part or a mask silently)."""
+    if isinstance(value, _MASKED) and np.ma.is_masked(value):
+        raise ShapeError(f"{name}: a masked array with masked entries; fill them (x.filled(value)) first")
     try:
-        a = np.asarray(value, dtype=float)
+        a = np.asarray(value)
     except (TypeError, ValueError, RuntimeError):
         raise ShapeError(f"{name}: expected numbers, got {type(value).__name__}") from None
+    if a.dtype is not _FLOAT64:
+        if a.dtype.kind not in "iuf":
+            what = _NOT_REAL.get(a.dtype.kind, "non-numbers")
+            raise ShapeError(f"{name}: expected real numbers, got {what} (dtype {a.dtype})")
+        a = a.astype(np.float64)
     if shape == SCALAR:
         if a.size != 1:
             raise ShapeError(f"{name} is a scalar but got an array of shape {a.shape}")
-        return float(a.reshape(-1)[0])
+        return a.reshape(-1)[0]
     rows, cols = shape
     if a.ndim == 1 and (rows == 1 or cols == 1):
         a = a.reshape(-1, 1) if cols == 1 else a.reshape(1, -1)
@@ -74,6 +93,22 @@ def coerce_input(name: str, value, shape, sizes: dict):
     return a
 
 
+def size_input(name: str, value) -> int:
+    """A size given by keyword (a dimension no input has): a positive integer."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ShapeError(f"the size {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _refuse_size_clash(free_dims, variables):
+    """A variable named like a size that is passed by keyword would share its keyword."""
+    clash = sorted(set(free_dims) & {v.name for v in variables})
+    if clash:
+        name = clash[0]
+        raise MatcalcError(f"{name!r} names both a variable and the size {name} (a dimension no input has, "
+                           f"so it is passed as {name}=...); rename one of them")
+
+
 class CompiledFunction:
     """A compiled expression (or several, computed together): call it with arrays by name.
 
@@ -82,8 +117,9 @@ class CompiledFunction:
     results as 2-D arrays (vectors as ``(n,)`` when every vector input was given 1-D);
     ``"matrix"`` always a 2-D array; ``("like", name)`` an array shaped like the input ``name``
     was passed (gradients); ``"tensor"`` the full array of a differential (``differential_of``).
-    ``function`` is the generated function itself (positional 2-D arrays, in ``params`` order),
-    and ``source`` its code.
+    ``function`` is the generated function itself (positional 2-D arrays, and float64 scalars,
+    in ``params`` order: the inputs named ``arguments``), and ``source`` its code. Parameter
+    names are the variables' own unless one would clash with a name the code uses.
     """
 
     def __init__(self, exprs, name="f", output="value", required=(), accepted=(), differential_of=None,
@@ -93,17 +129,19 @@ class CompiledFunction:
         self.single = isinstance(exprs, E.Expr)
         self.exprs = [exprs] if self.single else list(exprs)
         used = set().union(*(e.free_vars for e in self.exprs)) | set(required)
-        writer = None
         if differential_of is not None:   # ("tensor" output) the array of a differential
             self.dx, self.wrt = differential_of
             used.discard(self.dx)
-            writer = TensorWriter(self.exprs, backend, self.dx)
-        else:
-            writer = CodeWriter(self.exprs, backend)
         self.variables = sorted(used, key=lambda v: v.name)
-        self.source, self.params, self.free_dims = source(exprs, backend, name, self.variables, writer)
-        self.function = compile_source(self.source, name)
         self.optional = [v for v in accepted if v not in used]
+        check_distinct(self.variables + self.optional)
+        writer = TensorWriter(self.exprs, backend, self.variables, self.dx) if differential_of is not None \
+            else CodeWriter(self.exprs, backend, self.variables)
+        self.source, self.params, self.free_dims = source(exprs, backend, name, writer=writer)
+        _refuse_size_clash(self.free_dims, self.variables + self.optional)
+        self.function = compile_source(self.source, name)
+        # the keyword each parameter of ``function`` is given by, in order
+        self.arguments = [v.name for v in self.variables] + list(self.free_dims)
         self._inputs = [(v.name, v.shape) for v in self.variables]
         self._required = frozenset([v.name for v in self.variables] + list(self.free_dims))
         self._accepts = self._required | {v.name for v in self.optional}
@@ -133,11 +171,16 @@ class CompiledFunction:
             if v.name in arrays:
                 coerce_input(v.name, arrays[v.name], v.shape, sizes)
         for d in self.free_dims:
-            if sizes.setdefault(d, arrays[d]) != arrays[d]:
-                raise ShapeError(f"the size {d}={arrays[d]} disagrees with the inputs ({d}={sizes[d]})")
-            args.append(int(arrays[d]))
-        with self.adapter.quiet():
-            results = self.function(*args)
+            size = size_input(d, arrays[d])
+            if sizes.setdefault(d, size) != size:
+                raise ShapeError(f"the size {d}={size} disagrees with the inputs ({d}={sizes[d]})")
+            args.append(size)
+        try:
+            with self.adapter.quiet():
+                results = self.function(*args)
+        except self.adapter.failures as err:
+            raise MatcalcError(f"cannot evaluate at these inputs: {err} (a matrix that inv or solve needs "
+                               "is singular, or one declared spd is not positive definite)") from None
         seen = {id(a) for a in args}   # an input, or a result already returned, is not handed over as is
         shaped = []
         for r, (e, out) in zip((results,) if self.single else results, self._outputs):

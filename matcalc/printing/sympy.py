@@ -94,6 +94,8 @@ def _evaluate(e: E.Expr, args, values, sizes) -> sp.Matrix:
         return args[0].applyfunc(_FUNCTIONS[e.data])
     if op == "inv":
         return args[0].inv()
+    if op == "matpow":   # a negative power is a power of the inverse
+        return args[0] ** e.data
     if op == "det":
         return sp.Matrix([[args[0].det()]])
     if op == "logdet":

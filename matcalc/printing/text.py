@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from ..errors import LimitError
 from ..limits import guarded
 from .infix import ATOM, GREEK, MUL, UNARY, InfixPrinter
 
@@ -88,5 +89,11 @@ class TextPrinter(InfixPrinter):
 
 @guarded
 def to_text(e, names: bool = False) -> str:
-    printer = TextPrinter()
-    return printer.with_names(e) if names else printer(e)
+    """One line of text; with ``names``, long repeated subexpressions get a name (``…, where s =
+    σ(…)``), as they do anyway when the plain text would be too long (``limits.MAX_PRINTED_LENGTH``)."""
+    if names:
+        return TextPrinter().with_names(e)
+    try:
+        return TextPrinter()(e)
+    except LimitError:
+        return TextPrinter().with_names(e)

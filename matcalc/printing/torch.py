@@ -4,10 +4,10 @@ from __future__ import annotations
 import contextlib
 
 from ..errors import MatcalcError
-from .code import Backend
+from .code import Backend, scaled_norm
 
 TORCH = Backend(
-    name="torch", header="import torch",
+    name="torch", header="import torch", module="torch",
     functions={
         "exp": "torch.exp({x})", "log": "torch.log({x})", "sin": "torch.sin({x})", "cos": "torch.cos({x})",
         "tan": "torch.tan({x})", "tanh": "torch.tanh({x})", "sigmoid": "torch.sigmoid({x})",
@@ -16,8 +16,9 @@ TORCH = Backend(
     },
     calls={
         "inv": "torch.linalg.inv({x})", "det": "torch.linalg.det({x})",
+        "matpow": "torch.linalg.matrix_power({x}, {k})",
         "logdet": "torch.linalg.slogdet({x})[1]", "trace": "torch.trace({x})", "sum": "torch.sum({x})",
-        "norm2": "torch.linalg.norm({x})", "diag": "torch.diagflat({x})",
+        "norm2": "norm2({x})", "diag": "torch.diagflat({x})",
         "diagvec": "torch.diagonal({x}).reshape(-1, 1)", "softmax": "torch.softmax({x}, dim=0)",
         "log_softmax": "torch.log_softmax({x}, dim=0)",
     },
@@ -27,14 +28,15 @@ TORCH = Backend(
         "commutation": ("def commutation(m, n):\n"   # row i n + j has its 1 in column j m + i
                         "    i, j = torch.meshgrid(torch.arange(m), torch.arange(n), indexing='ij')\n"
                         "    return torch.eye(m * n, dtype=torch.float64)[(j * m + i).reshape(-1)]\n"),
+        "norm2": scaled_norm("torch", "torch.amax", "torch.linalg.norm"),
     },
     zeros="torch.zeros({x}, dtype=torch.float64)", ones="torch.ones({x}, dtype=torch.float64)",
     eye="torch.eye({x}, dtype=torch.float64)", solve="torch.linalg.solve({a}, {b})",
     multi_dot="torch.linalg.multi_dot([{x}])",
     cholesky_logdet="2 * torch.sum(torch.log(torch.diagonal(torch.linalg.cholesky({x}))))",
-    asarray="torch.as_tensor({x}, dtype=torch.float64)", permute="{x}.permute(1, 0, 2, 3)",
+    asarray="torch.as_tensor({x}, dtype=torch.float64)", scalar="torch.tensor({x}, dtype=torch.float64)",
+    inf="torch.inf", permute="{x}.permute(1, 0, 2, 3)",
     sum_first_two="{x}.sum(dim=(0, 1), keepdim=True)", kron="torch.kron({a}, {b})", einsum="torch.einsum",
-    reserved=frozenset({"torch", "softplus", "step", "commutation"}),
 )
 
 
@@ -47,6 +49,7 @@ class TorchAdapter:
         except ImportError:   # pragma: no cover - depends on the environment
             raise MatcalcError("the torch backend needs torch: pip install torch") from None
         self.torch = torch
+        self.failures = (torch.linalg.LinAlgError,)
 
     def array(self, a):
         return self.torch.as_tensor(a, dtype=self.torch.float64)
