@@ -25,6 +25,7 @@ import bisect
 import collections
 import hashlib
 import numbers
+import re
 import threading
 import weakref
 from fractions import Fraction
@@ -57,7 +58,7 @@ PROPERTIES = ("symmetric", "spd", "positive", "invertible")
 class Expr:
     """A node of an expression tree. Build them with the constructors or Python operators."""
 
-    __slots__ = ("op", "args", "shape", "data", "_key", "_vars", "_head", "_digest", "depth",
+    __slots__ = ("op", "args", "shape", "data", "_key", "_vars", "_top", "_head", "_first", "_digest", "depth",
                  "_transposed", "_marks", "_simplified", "__weakref__")
 
     op: str
@@ -248,30 +249,48 @@ def _make(op: str, args: tuple, shape: tuple, data) -> Expr:
     node.data = data
     node._transposed = node._marks = node._simplified = None   # memos, filled on demand
     # computed once, from the operands' (which exist already): no recursion on deep trees.
-    # The sort key looks two levels down, then at a digest of the whole structure, so that
-    # comparing keys costs the same at any depth. Both depend on the expression alone (never
+    # The sort key looks two levels down, then at the first variable name and a digest of the
+    # whole structure, so that comparing keys costs the same at any depth. Both depend on the expression alone (never
     # on the order of a set, which changes with PYTHONHASHSEED).
     sort_data = data
     if op == "var":
         sort_data = (data[0], tuple(sorted(data[1])))
     elif op == "const":
         sort_data = float(data)
-    head = (_RANK.get(op, 9), op, sort_data)
-    node._head = head + (tuple(a._head[:3] for a in args),)
+    top = node._top = (_RANK.get(op, 9), op, sort_data)
     stable_data = sort_data if op == "var" else data
-    node._digest = hashlib.blake2b(repr((op, stable_data, shape, tuple(a._digest for a in args))).encode(),
-                                   digest_size=12).digest()
-    node._key = head + (tuple(a._head for a in args), tuple(str(d) for d in shape), node._digest)
-    node.depth = 1 + max((a.depth for a in args), default=0)
-    if op == "var":
-        node._vars = frozenset((node,))
-    elif not args:
-        node._vars = frozenset()
-    elif len(args) == 1:
-        node._vars = args[0]._vars
+    prefix = repr((op, stable_data, shape)).encode()
+    if args:
+        heads = tuple([a._head for a in args])
+        node._head = top + (tuple([a._top for a in args]),)
+        # the operands' digests have a fixed length: their concatenation is unambiguous
+        node._digest = hashlib.blake2b(prefix + b"".join([a._digest for a in args]), digest_size=12).digest()
+        node.depth = 1 + max([a.depth for a in args])
+        node._vars = args[0]._vars if len(args) == 1 else frozenset().union(*[a._vars for a in args])
     else:
-        node._vars = frozenset().union(*(a._vars for a in args))
+        heads = ()
+        node._head = top + ((),)
+        node._digest = hashlib.blake2b(prefix, digest_size=12).digest()
+        node.depth = 1
+        node._vars = frozenset((node,)) if op == "var" else _NO_VARIABLES
+    # ties two levels down are broken by the first variable name inside (in natural order: e2
+    # before e10), then by the digest
+    if op == "var":
+        node._first = _natural(data[0])
+    else:
+        node._first = min([a._first for a in args if a._first], default=())
+    node._key = top + (heads, (str(shape[0]), str(shape[1])), node._first, node._digest)
     return node
+
+
+_NO_VARIABLES = frozenset()
+_DIGITS = re.compile(r"([0-9]+)")
+
+
+def _natural(name: str) -> tuple:
+    """A sort key for a name that orders its numbers by value (``W2`` before ``W10``): text and
+    numbers alternate, text first, so keys of two names always compare part by part."""
+    return tuple(int(part) if i % 2 else part for i, part in enumerate(_DIGITS.split(name)))
 
 
 def live_nodes() -> int:
