@@ -85,8 +85,12 @@ class CheckReport:
         sets = self.size_sets or [self.sizes]
         sizes = " / ".join(", ".join(f"{k}={v}" for k, v in sorted(s.items())) for s in sets if s) or "fixed sizes"
         head = {"ok": "ok", "wrong": "WRONG", "inconclusive": "inconclusive"}[self.status]
-        text = (f"check {head}: max relative error {self.max_rel_error:.1e} over {self.trials} "
-                f"random input(s) ({sizes}; seed {self.seed}; tolerance {self.tolerance:g})")
+        setting = f"({sizes}; seed {self.seed}; tolerance {self.tolerance:g})"
+        if self.trials == 0:
+            text = f"check {head}: no random input could be compared {setting}"
+        else:
+            text = (f"check {head}: max relative error {self.max_rel_error:.1e} over {self.trials} "
+                    f"random input(s) {setting}")
         return text + (f" — {self.message}" if self.message else "")
 
 
@@ -681,6 +685,7 @@ def _compare(f_num, numeric, wrt, kind, inputs, entries=False, direction=None, s
 
     def rounding(step, count, size=None):   # the roundoff in `count` differences over `step` of values of `size`
         size = float(np.max(np.abs(base), initial=0.0)) if size is None else size
+        size = max(size, np.finfo(float).tiny)   # below the normal floats the spacing stays eps · tiny
         return 4 * np.finfo(float).eps * size / step * np.sqrt(count)
 
     in_shape = x0.shape if x0.ndim == 2 else (x0.size, 1)

@@ -315,6 +315,7 @@ class Builder:
         self.shapes: dict = {}          # id(node) -> inferred shape
         self.inferred: dict = {}        # undeclared name -> inferred shape
         self.deferred: dict = {}        # number -> (decide, node, a, b, result), still undecided
+        self.undecided: set = set()     # the dims of the results of deferred operations
         self.order: deque = deque()     # the numbers of the deferred operations, in order
         self.counter = itertools.count()
         self.watchers: dict = {}        # unknown dim (a root) -> numbers of the operations it holds up
@@ -444,6 +445,7 @@ class Builder:
         result = (self.fresh("r"), self.fresh("c"))
         number = next(self.counter)   # increasing: the order of appearance
         self.deferred[number] = (decide, node, a, b, result)
+        self.undecided.update(result)
         self.order.append(number)
         for d in (*a, *(b or ())):
             root = self.unifier.find(d)
@@ -497,12 +499,15 @@ class Builder:
         decided = []
         for x, y in zip(a, b):
             fx, fy = self.unifier.find(x), self.unifier.find(y)
-            if fx == 1 or fy == 1:   # broadcast along this axis, or the same: not yet known
+            if fx is fy:   # one dim on both sides: the result's
+                decided.append(x)
+            elif fx == 1 or fy == 1:   # broadcast along this axis, or the same: not yet known
                 if not final and not (self.unifier.known(x) and self.unifier.known(y)):
                     return None
                 decided.append(y if fx == 1 else x)
-            elif isinstance(fx, DimVar) and isinstance(fy, DimVar) and not final:
-                return None
+            elif not final and (isinstance(fx, DimVar) and isinstance(fy, DimVar)
+                                or x in self.undecided or y in self.undecided):
+                return None   # unknown, or the result of an operation not decided (a 1 that broadcasts?)
             else:
                 self.unify(node, x, y, lambda: f"cannot combine {self.text(a)} and {self.text(b)} elementwise")
                 decided.append(x)
@@ -574,6 +579,7 @@ class Builder:
                 self._record(node, out, result)
 
     def _record(self, node, out, result):
+        self.undecided.difference_update(result)
         for x, y in zip(result, out):
             self.unify(node, x, y, lambda: "internal: inconsistent shapes")
 

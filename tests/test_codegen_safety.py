@@ -386,9 +386,28 @@ def test_a_singular_matrix_is_a_clear_error_or_nan(backend):
         h(P=-np.eye(2), x=np.ones(2))
 
 
+def multi_dot_arguments(source: str) -> list:
+    """How many factors each ``multi_dot([…])`` call in ``source`` takes."""
+    counts = []
+    for start in (m.end() for m in re.finditer(r"multi_dot\(\[", source)):
+        depth, factors = 0, 1
+        for ch in source[start:]:
+            if ch in "([":
+                depth += 1
+            elif ch in ")]":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif ch == "," and depth == 0:
+                factors += 1
+        counts.append(factors)
+    return counts
+
+
 @pytest.mark.parametrize("head, tail", [("", ""), ("", " @ x"), ("x.T @ ", "")])
 def test_long_matrix_chains(backend, head, tail):
-    # jnp.linalg.multi_dot returns the transpose for 26 factors or more: the code splits the chain
+    # jnp.linalg.multi_dot returns the transpose for 26 factors or more, numpy's orders a long chain
+    # in cubic time: the code splits the chain into runs (of 25 and 8)
     f = mc.parse(head + " @ ".join(["A", "B"] * 15) + tail, {"A": "n,n", "B": "n,n", "x": "n"})
     rng = np.random.default_rng(5)
     A, B = 0.5 * rng.standard_normal((2, 3, 3))
@@ -397,3 +416,7 @@ def test_long_matrix_chains(backend, head, tail):
     fn = CompiledFunction(f, "f", "matrix", adapter=adapter(backend))
     got = numbers(fn(**{k: v for k, v in {"A": A, "B": B, "x": x}.items() if k in fn.accepts}))
     np.testing.assert_allclose(got, expected, rtol=1e-10)
+    limit = {"numpy": 8, "jax": 25}.get(backend)
+    if limit:
+        calls = multi_dot_arguments(fn.source)
+        assert len(calls) >= 2 and all(1 < n <= limit for n in calls), fn.source

@@ -301,6 +301,12 @@ REGRESSIONS = {
     "verify-claim-wrong-beyond-50": _case("(B @ p).T @ sqrt(p + p)", (Slot("p", "v", "n"),), "p",
                                           task="verify-wrong", seed=3),                           # "correct"
     "check-with-a-nan-error": _huge_linear_map(),                                                  # WRONG, nan
+    "matlab-inference-broadcast": _case("((x .* y) .* eye(n))", (), syntax="matlab"),              # internal error
+    "matlab-inference-same-dims": _case("((x .* x) .* eye(n))", (), syntax="matlab"),              # internal error
+    "check-at-subnormal-values": _case("4.9e-324 * np", _scalars("np"), "np", seed=1184),           # WRONG
+    "long-chain-in-numpy": _case(" @ ".join(["B @ B @ A"] * 16) + " @ B @ B @ p",                   # > 10 s (multi_dot)
+                                 (Slot("B", "M", "n,n"), Slot("A", "M", "n,n", ("spd",)),
+                                  Slot("p", "v", "n", ("positive",))), "B", seed=1164),
 }
 
 
@@ -313,25 +319,6 @@ def sandbox():
 @pytest.mark.parametrize("name", REGRESSIONS)
 def test_regressions_found_by_the_fuzzers(name, sandbox):
     case = REGRESSIONS[name]
-    result = sandbox.run(case)
-    assert not result.failed, reproducer(case, result)
-
-
-# Failures the fuzzers find today, each as its shrunk reproducer. Other changes are fixing them:
-# each mark goes when its case passes (strict, so that a fixed case fails until then), and the
-# case moves to REGRESSIONS.
-def _known(case, name, reason):
-    return pytest.param(case, id=name, marks=pytest.mark.xfail(strict=True, reason=f"issue 9: {reason}"))
-
-
-KNOWN_FAILURES = [
-    _known(_case("((x .* x) .* eye(n))", (), syntax="matlab"), "matlab-inference-internal-error",
-           "§3: ShapeError 'internal: inconsistent shapes' from the inference"),
-]
-
-
-@pytest.mark.parametrize("case", KNOWN_FAILURES)
-def test_known_failures(case, sandbox):
     result = sandbox.run(case)
     assert not result.failed, reproducer(case, result)
 

@@ -77,7 +77,7 @@ class Backend:
     einsum: str
     transpose_free: bool = False    # write Aᵀ x as (xᵀ A)ᵀ (XLA)
     builtins: frozenset = field(default_factory=frozenset)
-    multi_dot_limit: int = 0        # the most factors one multi_dot call computes right (0: any number)
+    multi_dot_limit: int = 0        # the most factors one multi_dot call takes (0: any number)
 
     @property
     def reserved(self) -> frozenset:
