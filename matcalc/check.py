@@ -351,8 +351,8 @@ def _symmetric(v: E.Expr, shape) -> bool:
 
 
 def directions(v: E.Expr, value, rng=None, limit: int = ENTRY_LIMIT):
-    """Perturbations of ``v``: each entry (each symmetric pair for a symmetric ``v``) while there
-    are at most ``limit``; beyond that (``rng`` given) ``RANDOM_DIRECTIONS`` random ones and
+    """Perturbations of ``v``: each entry (each symmetric pair for a symmetric ``v``), as large as
+    the entry, while there are at most ``limit``; beyond that (``rng`` given) ``RANDOM_DIRECTIONS`` random ones and
     ``COORDINATE_DIRECTIONS`` unit ones at random entries. A generator: one direction in memory at
     a time."""
     shape = np.shape(value)
@@ -366,13 +366,22 @@ def directions(v: E.Expr, value, rng=None, limit: int = ENTRY_LIMIT):
             d = rng.standard_normal(shape)
             yield (d + d.T) / 2 if symmetric else d
         chosen = [units[int(k)] for k in rng.choice(len(units), COORDINATE_DIRECTIONS, replace=False)]
+    # a unit direction is scaled to its entry (1e-2 of the largest at least): the step is then
+    # relative to each entry, not to the largest (σ at −16 beside 2,000 needs a step of 0.02, not 2)
+    magnitude = np.abs(np.asarray(value, dtype=float))
+    top = float(np.max(magnitude, initial=0.0))
+    floor = 1e-2 * top
+
+    def scaled(index):
+        return max(float(magnitude[index]), floor) / top if top > 0 else 1.0
+
     for unit in chosen:
         d = np.zeros(shape)
         if symmetric:
             i, j = unit
-            d[i, j] = d[j, i] = 1.0
+            d[i, j] = d[j, i] = scaled((i, j))
         else:
-            d.reshape(-1)[unit] = 1.0
+            d.reshape(-1)[unit] = scaled(np.unravel_index(unit, shape) if shape else ())
         yield d
 
 
@@ -691,9 +700,11 @@ def _compare(f_num, numeric, wrt, kind, inputs, entries=False, direction=None, s
     in_shape = x0.shape if x0.ndim == 2 else (x0.size, 1)
     predicted, measured, noises = [], [], []
     if kind in ("hessian", "hvp"):
-        if kind == "hvp":
+        if kind == "hvp":   # along v brought to x's magnitude (H v is linear in v: the prediction scales too)
             v = np.asarray(inputs[direction.name], dtype=float)
-            pairs = [(d, v) for d in dirs]
+            v_top = float(np.max(np.abs(v), initial=0.0))
+            v_scale = max(float(np.max(np.abs(x0), initial=0.0)), scale) / v_top if v_top > 0 else 1.0
+            pairs = [(d, v * v_scale) for d in dirs]
         else:
             matrix = as_vec_jacobian(got, in_shape, in_shape)
             pairs = [(di, dj) for i, di in enumerate(dirs) for dj in dirs[i:]]
@@ -702,7 +713,7 @@ def _compare(f_num, numeric, wrt, kind, inputs, entries=False, direction=None, s
             noises.append(noise)
             if not np.isfinite(value) or noise > 1e-4 * max(1.0, abs(value)):
                 return None
-            predicted.append(pair(got.reshape(x0.shape), di) if kind == "hvp" else vec(di) @ matrix @ vec(dj))
+            predicted.append(v_scale * pair(got.reshape(x0.shape), di) if kind == "hvp" else vec(di) @ matrix @ vec(dj))
             measured.append(value)
         return _verdict(predicted, measured, max(_norm(noises), rounding(h * h, len(pairs))),
                         10 * rounding(h * h, len(pairs), magnitude))

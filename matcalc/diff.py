@@ -272,11 +272,19 @@ def jacobian_from_differential(df: E.Expr, dx: E.Expr) -> E.Expr:
 
     For vectors this is the ordinary Jacobian; for matrices it is written with Kronecker
     products and commutation matrices: ``vec(A dX B) = (Bᵀ ⊗ A) vec(dX)``,
-    ``vec(dXᵀ) = K vec(dX)``, ``vec(C ⊙ dX) = diag(vec C) vec(dX)``."""
-    return _vec_jacobian(df, dx)
+    ``vec(dXᵀ) = K vec(dX)``, ``vec(C ⊙ dX) = diag(vec C) vec(dX)``. Each subexpression's
+    Jacobian is made once (a differential shares its parts: nested, a tree walk doubles per level)."""
+    return _vec_jacobian(df, dx, {})
 
 
-def _vec_jacobian(linear: E.Expr, dx: E.Expr) -> E.Expr:
+def _vec_jacobian(linear: E.Expr, dx: E.Expr, memo: dict) -> E.Expr:
+    hit = memo.get(linear)
+    if hit is None:
+        hit = memo[linear] = _vec_jacobian_of(linear, dx, memo)
+    return hit
+
+
+def _vec_jacobian_of(linear: E.Expr, dx: E.Expr, memo: dict) -> E.Expr:
     rows = _numel_dim(linear.shape)
     cols = _numel_dim(dx.shape)
     if linear is dx:
@@ -288,13 +296,13 @@ def _vec_jacobian(linear: E.Expr, dx: E.Expr) -> E.Expr:
         terms = []
         for t in linear.args:
             if t.depends_on(dx):
-                j = _vec_jacobian(t, dx)
+                j = _vec_jacobian(t, dx, memo)
                 terms.append(j if t.shape == linear.shape else E.matmul(_spread(t.shape, linear.shape), j))
         return E.add(*terms)
     if op == "mul":
         inner = next(f for f in linear.args if f.depends_on(dx))
         others = E.mul(*[f for f in linear.args if f is not inner])
-        j = _vec_jacobian(inner, dx)
+        j = _vec_jacobian(inner, dx, memo)
         if others.shape == SCALAR:  # vec(c D) = c vec D (a scalar factor broadcasts nothing)
             return E.mul(others, j)
         if inner.shape == SCALAR:  # vec(C d) = vec(C) d
@@ -308,18 +316,18 @@ def _vec_jacobian(linear: E.Expr, dx: E.Expr) -> E.Expr:
         inner = args[i]
         left = E.matmul(*args[:i]) if i > 0 else E.eye(inner.shape[0])
         right = E.matmul(*args[i + 1:]) if i < len(args) - 1 else E.eye(inner.shape[1])
-        return E.matmul(E.kron(E.transpose(right), left), _vec_jacobian(inner, dx))
+        return E.matmul(E.kron(E.transpose(right), left), _vec_jacobian(inner, dx, memo))
     if op == "T":  # vec(Dᵀ) = K vec(D)
         inner = linear.args[0]
-        return E.matmul(E.commutation(*inner.shape), _vec_jacobian(inner, dx))
+        return E.matmul(E.commutation(*inner.shape), _vec_jacobian(inner, dx, memo))
     if op == "trace":  # tr D = vec(I)ᵀ vec(D)
         inner = linear.args[0]
-        return E.matmul(E.transpose(E.vec(E.eye(inner.shape[0]))), _vec_jacobian(inner, dx))
+        return E.matmul(E.transpose(E.vec(E.eye(inner.shape[0]))), _vec_jacobian(inner, dx, memo))
     if op == "sum":  # sum D = 𝟏ᵀ vec D
         inner = linear.args[0]
-        return E.matmul(E.ones((1, _numel_dim(inner.shape))), _vec_jacobian(inner, dx))
+        return E.matmul(E.ones((1, _numel_dim(inner.shape))), _vec_jacobian(inner, dx, memo))
     if op == "vec":
-        return _vec_jacobian(linear.args[0], dx)
+        return _vec_jacobian(linear.args[0], dx, memo)
     raise UnsupportedDerivativeError(
         f"the vec (Kronecker) form of a derivative through {op} is not supported; "
         "the differential form and the numeric array are")

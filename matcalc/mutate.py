@@ -11,7 +11,7 @@ suite against it (``MATCALC_RULES_DIR``).
 
 Engine: the derivatives of the operator table that are code, not rules — linearity and the
 product rule (``Differentiator.local``), the adjoint identities that turn a differential into a
-gradient (``_adjoint``, ``unbroadcast``) and the vec Jacobians (``_vec_jacobian``) in
+gradient (``_adjoint``, ``unbroadcast``) and the vec Jacobians (``_vec_jacobian_of``) in
 ``matcalc/diff.py`` — get the same kinds of mistake in a copy of the package: a transpose dropped,
 the operands of a matrix product swapped, a factor of an elementwise product dropped, a seed
 negated.
@@ -102,7 +102,7 @@ def rule_lines(directory: Path) -> list:
 
 
 ENGINE_FILE = "diff.py"
-ENGINE_FUNCTIONS = ("local", "_adjoint", "unbroadcast", "_vec_jacobian")
+ENGINE_FUNCTIONS = ("local", "_adjoint", "unbroadcast", "_vec_jacobian_of")
 _REPO_PARTS = ("matcalc", "rules", "tests", "examples", "README.md", "pyproject.toml")
 
 

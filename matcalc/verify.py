@@ -14,11 +14,12 @@ A verdict says how it knows (``Verdict.proved``, ``Verdict.method``):
   evaluate them, found in floating point (``"numeric"``) where it cannot.
 
 Numbers are compared term by term: ``claim − answer``, simplified, is evaluated itself and judged
-against the size of each of its own terms (plus 1e-6 of the claim's and the answer's entries), so
-that a large term common to both cannot hide a 100% error in a small one (``2e8 x + 2 eˣ`` for
-``2e8 x + eˣ``). A claim whose canonical form differs from the answer's goes to sympy even when
-the numbers agree, so that an exact difference below floating point (``2.0000001 x`` for ``2 x``)
-is still found.
+against the size of each of its own terms, never against the claim's or the answer's size, so that
+a large term common to both cannot hide a 100% error in a small one (``2e8 x + 2 eˣ`` for
+``2e8 x + eˣ``, ``2 x + 1e-30 x∘²`` for ``2 x``). A claim whose canonical form differs from the
+answer's goes to sympy even when the numbers agree — at the first input and at the two across a
+kink where they differ most — so that a difference that floating point cannot see (a term zero
+below a kink and 1e-200 of the answer above it) is still found.
 
 A wrong claim gets a diagnosis in words, tried in this order:
 
@@ -64,13 +65,13 @@ CATEGORIES = ("correct", "shape", "transpose", "layout", "factor", "sign", "miss
               "extra-term", "elementwise-derivative", "other")
 METHODS = ("symbolic", "exact", "numeric")
 TOLERANCE = 1e-7      # the largest difference, relative to the terms, that counts as agreement
-ENTRY_SCALE = 1e-6    # how much of the claim's and the answer's own entries joins the terms' scale
 MAX_TERMS = 24
 EXACT_ENTRIES = 400   # sympy only where no array has more entries than this
 EXACT_DIGITS = 50     # transcendental functions are evaluated to this many digits …
 EXACT_EQUAL = 1e-30   # … and a difference below this fraction of the entries counts as none
 RATIONAL_FUNCTIONS = frozenset({"relu", "step", "abs", "sign"})   # rational at rational inputs
 EXACT_ATTEMPTS = 2    # inputs given to sympy at most
+KINK_ATTEMPTS = 2     # and, where the numbers agree everywhere, inputs across a kink besides
 EXACT_ENTRY_TRIES = 4  # entries tried where the numbers agree everywhere
 INVERTED = ("inv", "det", "logdet")
 
@@ -263,7 +264,7 @@ class Judge:
         if samples is None:
             return self.make(False, "other", "numeric", "the claim cannot be evaluated where the answer can")
         failing = [s for s in samples if s.error > TOLERANCE]
-        witness, artifacts = self.exact_witness(failing or samples[:1], everywhere=not failing)
+        witness, artifacts = self.exact_witness(failing or self.telling(samples), everywhere=not failing)
         failing = [s for s in failing if s not in artifacts]
         if witness is None and not failing:
             return self.consistent(samples)
@@ -395,8 +396,8 @@ class Judge:
 
     def term_parts(self, values, t, c) -> tuple:
         """``(claim − answer, its scale)``, entry by entry: the simplified difference evaluated
-        itself, and the sum of the magnitudes of its terms plus ``ENTRY_SCALE`` of the claim's
-        and the answer's (the values themselves where the terms overflow)."""
+        itself, and the sum of the magnitudes of its terms (the values themselves where the terms
+        overflow)."""
         with np.errstate(all="ignore"):
             fn = self.difference_fn
             parts = [np.broadcast_to(np.asarray(p, dtype=float), t.shape)
@@ -405,7 +406,7 @@ class Judge:
                 difference, terms = parts[0], parts[1:]
             else:   # no difference to evaluate (shapes that differ), or its terms overflow: the values themselves
                 difference, terms = c - t, [t, c]
-            return difference, sum(np.abs(p) for p in terms) + ENTRY_SCALE * (np.abs(t) + np.abs(c))
+            return difference, sum(np.abs(p) for p in terms)
 
     @staticmethod
     def evaluate(fn, values) -> np.ndarray:
@@ -417,16 +418,16 @@ class Judge:
         difference = _difference(self.claim, candidate)
         if E.is_zero(difference):
             return True
-        fn = NumpyFunction([difference, *_difference_terms(difference), candidate], "match", "matrix",
+        fn = NumpyFunction([difference, *_difference_terms(difference)], "match", "matrix",
                            required=frozenset(self.answer.variables) | self.claim.free_vars | candidate.free_vars)
-        for values, (t, c) in zip(self.inputs, self._samples):
+        for values, (t, _) in zip(self.inputs, self._samples):
             try:
                 parts = [np.broadcast_to(np.asarray(p, dtype=float), t.shape)
                          for p in fn(**{k: v for k, v in values.items() if k in fn.accepts})]
             except MatcalcError:
                 return False
             with np.errstate(all="ignore"):
-                scale = sum(np.abs(p) for p in parts[1:-1]) + ENTRY_SCALE * (np.abs(parts[-1]) + np.abs(c))
+                scale = sum(np.abs(p) for p in parts[1:])
             if not all(np.all(np.isfinite(p)) for p in parts) or _worst(parts[0], scale)[0] > TOLERANCE:
                 return False
         return True
@@ -484,7 +485,8 @@ class Judge:
         artifacts = []
         if not self.exact_feasible():
             return None, artifacts
-        ordered = sorted(candidates, key=lambda s: largest_array(self.shapes, s.setting.size_map))[:EXACT_ATTEMPTS]
+        limit = EXACT_ATTEMPTS + (KINK_ATTEMPTS if everywhere else 0)
+        ordered = sorted(candidates, key=lambda s: largest_array(self.shapes, s.setting.size_map))[:limit]
         tiny = self.tiny_sample(candidates[0].setting)
         if tiny is not None and (everywhere or tiny.error > TOLERANCE):
             ordered.insert(0, tiny)
@@ -497,6 +499,14 @@ class Judge:
             if outcome == "equal":
                 artifacts.append(sample)
         return None, artifacts
+
+    @staticmethod
+    def telling(samples: list) -> list:
+        """The samples for sympy when the numbers agree everywhere: the first, then the two across
+        a kink where the claim and the answer differ most in floating point (a term that is zero
+        on one side, like ``relu(x − 50)``, can hide there below the rounding of a huge answer)."""
+        across = sorted((s for s in samples[1:] if s.setting.kink is not None), key=lambda s: -s.error)
+        return samples[:1] + across[:KINK_ATTEMPTS]
 
     def tiny_sample(self, setting: Setting) -> Sample | None:
         """A sample like ``setting`` but at the sizes 2, 3, … (in the order of the small sizes),
@@ -615,7 +625,7 @@ class Judge:
             return self.make(False, "transpose", "numeric",
                              "the claim is the transpose of the answer (with samples as rows instead of columns, "
                              "or the gradient w.r.t. the transposed variable?)")
-        ratio = _common_ratio(samples)
+        ratio = _exact_ratio(self.claim, self.answer.expr) or _common_ratio(samples)
         if ratio is not None:
             if ratio == -1:
                 return self.make(False, "sign", "numeric", "the claim has the wrong sign: it is −1 times the answer")
@@ -631,7 +641,9 @@ class Judge:
             found = diagnosis(samples)
             if found is not None:   # (a Verdict is falsy when the claim is wrong)
                 return found
-        return self.make(False, "other", "numeric", f"the claim differs from the answer {answer_text}",
+        return self.make(False, "other", "numeric",
+                         f"the claim differs from the answer, {answer_text}, in a way none of the usual "
+                         "mistakes explains",
                          counterexample=self.counterexample(samples))
 
     def term_diagnosis(self, samples):
@@ -916,6 +928,16 @@ def _nice(x: float):
     """``x`` as a fraction with a small denominator, if it is one."""
     fr = Fraction(x).limit_denominator(12)
     return fr if abs(float(fr) - x) <= 1e-6 * max(1.0, abs(x)) else None
+
+
+def _exact_ratio(claim: E.Expr, answer: E.Expr):
+    """``c`` if the claim is written as ``c`` times the answer's canonical form (``c ≠ 1``): a factor
+    too close to 1 for the samples to tell (``2.0000001 x`` for ``2 x``) is still named exactly."""
+    c1, rest1 = E.split_coefficient(claim)
+    c0, rest0 = E.split_coefficient(answer)
+    if rest0 is None or rest1 is not rest0 or c0 == 0 or c1 == c0:
+        return None
+    return Fraction(c1) / Fraction(c0)
 
 
 def _common_ratio(samples):

@@ -237,6 +237,15 @@ def test_right_derivatives_stay_ok(text, wrt, shapes):
 
 
 
+def test_steps_are_relative_to_each_entry_and_the_hvp_direction_to_the_variable():
+    # found by the attack fuzzer: q = (2053, 1313, 473, −16.3) and b of magnitude 1e3 took steps of
+    # 2 in σ(−16.3) and of 2,000 along b, and called this right Hessian-vector product WRONG
+    q, b = mc.vector("q", "m"), mc.vector("b", "m")
+    h = mc.hvp(mc.sum(mc.sigmoid(q)), q, b)
+    for seed in (101313, 0, 1, 2):
+        assert h.check(seed=seed, trials=2).status != "wrong"
+
+
 def test_bad_sizes_are_refused_clearly():
     g = mc.derive("x.T @ x", "x", {"x": "n"})
     with pytest.raises(mc.MatcalcError, match="sizes: no dimension named 'm'; the dimensions are n"):

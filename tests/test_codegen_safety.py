@@ -387,11 +387,13 @@ def test_a_singular_matrix_is_a_clear_error_or_nan(backend):
 
 
 def multi_dot_arguments(source: str) -> list:
-    """How many factors each ``multi_dot([…])`` call in ``source`` takes."""
+    """How many factors each ``multi_dot([…])`` (jax, torch) or ``chain(…)`` (numpy) call in the
+    body of ``source`` takes."""
     counts = []
-    for start in (m.end() for m in re.finditer(r"multi_dot\(\[", source)):
+    body = source[source.rindex("\ndef "):]
+    for start in (m.end() for m in re.finditer(r"multi_dot\(\[|\bchain\(", body)):
         depth, factors = 0, 1
-        for ch in source[start:]:
+        for ch in body[start:]:
             if ch in "([":
                 depth += 1
             elif ch in ")]":

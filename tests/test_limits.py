@@ -152,10 +152,7 @@ def nodes_made(monkeypatch, build) -> int:
 
 
 def nested(depth: int, name: str = "x") -> E.Expr:
-    f = mc.vector(name, "n")
-    for _ in range(depth):
-        f = mc.sin(f) * mc.cos(f)
-    return mc.sum(f)
+    return mc.sum(_nest(mc.vector(name, "n"), depth))
 
 
 def test_nesting_that_shares_subexpressions_costs_its_size(monkeypatch):
@@ -167,6 +164,25 @@ def test_nesting_that_shares_subexpressions_costs_its_size(monkeypatch):
     assert str(g) == ("(u₁∘² − v₁∘²) ⊙ (u₂∘² − v₂∘²) ⊙ (cos(u₂ ⊙ v₂)∘² − sin(u₂ ⊙ v₂)∘²), "
                       "where u₁ = cos(x), v₁ = sin(x), u₂ = cos(u₁ ⊙ v₁), v₂ = sin(u₁ ⊙ v₁)")
     assert g.check(seed=0).ok
+
+
+def test_a_jacobian_through_shared_nesting_costs_its_size(monkeypatch):
+    # sum(e) x by x: a Jacobian, whose vec form once walked the shared differential as a tree
+    # (2ᵈ); now quadratic at most: the flat product of d factors is made once per level
+    def jacobian(d):
+        x = mc.vector(f"j{d}", "n")
+        return str(mc.derive(mc.sum(_nest(x, d)) * x, x))
+    work = {d: nodes_made(monkeypatch, lambda d=d: jacobian(d)) for d in (10, 20, 40)}
+    assert work[40] < 4 * work[20] < 16 * work[10]
+    x = mc.vector("x", "n")
+    g = mc.derive(mc.sum(_nest(x, 12)) * x, x)
+    assert g.kind == "jacobian" and g.check(seed=0).ok
+
+
+def _nest(f, depth):
+    for _ in range(depth):
+        f = mc.sin(f) * mc.cos(f)
+    return f
 
 
 def program(lines: int, name: str = "x") -> str:

@@ -65,12 +65,27 @@ def _assert_a_real_counterexample(f, wrt, claim, shapes, ce):
 
 
 def test_the_exact_witness_of_a_tiny_difference_is_named():
+    # the difference is evaluated on its own, so a term 1e-30 times the answer is seen and named
     v = mc.verify("x.T @ x", "x", "2*x + 1e-30 * x * x", shapes=X)
-    assert v.category == "other" and v.message == ("the claim differs from the answer by 1e-30 x∘²: too little for "
-                                                   "floating point to see at the inputs tried, but not zero")
+    assert v.category == "extra-term"
+    assert v.message == "the claim has an extra term: 1e-30 x∘² does not belong in the answer"
     ce = v.counterexample
     assert ce.exact and ce.sizes == {"n": 2} and ce.difference == pytest.approx(1e-30 * ce.expected ** 2 / 4)
     assert f"the claim gives {ce.expected:.6g} (claim − answer = {ce.difference:.6g}), at" in str(v)
+
+
+def test_a_factor_too_close_to_one_for_floating_point_is_named_exactly():
+    v = mc.verify("x.T @ x", "x", "2.0000000000000001 * x", shapes=X)
+    assert not v.correct and v.proved and v.method == "exact"
+    assert v.message == ("the claim is off by a constant factor: "
+                         "it is 20000000000000001/20000000000000000 times the answer")
+
+
+def test_a_term_hidden_below_a_huge_answer_is_found_across_its_kink():
+    # relu(x − 50) is 0 below the kink, and 1e-200 of the answer above it: exact arithmetic there
+    v = mc.verify("sum(s**32 * exp(10*x))", "x", "10 * s**32 * exp(10*x) + relu(x - 50)",
+                  shapes={"s": "", "x": "n"})
+    assert not v.correct and v.proved and v.counterexample.exact
 
 
 def test_a_hidden_term_is_diagnosed_as_that_term():

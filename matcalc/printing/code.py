@@ -13,7 +13,8 @@ that imports only its array library. The code is written for speed, not just tra
 - ``Xᵀ diag(d) X`` with ``d ≥ 0`` is ``Zᵀ Z`` with ``Z = √d ⊙ X`` (a symmetric product);
 - ``logdet`` of a positive definite variable goes through its Cholesky factor;
 - for XLA (jax), ``Aᵀ x`` is written ``(xᵀ A)ᵀ``, which avoids materialising a transpose;
-- ``sigmoid``, ``softplus`` and ``log_softmax`` are the numerically stable forms.
+- ``sigmoid``, ``softplus`` and ``log_softmax`` are the numerically stable forms; ``1 − σ(z)`` is
+  ``σ(−z)`` (no cancellation where σ(z) is near 1).
 
 ``TensorWriter`` writes a differential as the full array of an order-3 or order-4 derivative
 with ``einsum``.
@@ -116,6 +117,23 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
                             f"    s = {xp}.max({xp}.abs(z))\n"
                             f"    return s * {xp}.linalg.norm(z / s) if 0 < s < {xp}.inf else r\n")
         softplus = "softplus({x})"
+        # multi_dot orders any chain by a dynamic program in Python (30-100 µs for 4-8 factors);
+        # square factors of one size between narrower ends need no search: sweep from the narrower end
+        helpers["chain"] = (f"def chain(*factors):\n"
+                            f"    first, last = factors[0], factors[-1]\n"
+                            f"    d = first.shape[1]\n"
+                            f"    if any(f.shape != (d, d) for f in factors[1:-1]) or last.shape[0] != d \\\n"
+                            f"            or first.shape[0] > d or last.shape[1] > d:\n"
+                            f"        return {xp}.linalg.multi_dot(factors)\n"
+                            f"    if last.shape[1] <= first.shape[0]:\n"
+                            f"        out = last\n"
+                            f"        for f in reversed(factors[:-1]):\n"
+                            f"            out = f @ out\n"
+                            f"        return out\n"
+                            f"    out = first\n"
+                            f"    for f in factors[1:]:\n"
+                            f"        out = out @ f\n"
+                            f"    return out\n")
     return Backend(
         name=name, header=header, module=xp,
         functions={
@@ -135,7 +153,8 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
         },
         helpers=helpers,
         zeros=f"{xp}.zeros({{x}})", ones=f"{xp}.ones({{x}})", eye=f"{xp}.eye({{x}})",
-        solve=f"{xp}.linalg.solve({{a}}, {{b}})", multi_dot=f"{xp}.linalg.multi_dot([{{x}}])",
+        solve=f"{xp}.linalg.solve({{a}}, {{b}})",
+        multi_dot="chain({x})" if eager else f"{xp}.linalg.multi_dot([{{x}}])",
         cholesky_logdet=f"2 * {xp}.sum({xp}.log({xp}.diag({xp}.linalg.cholesky({{x}}))))",
         asarray=f"{xp}.asarray({{x}})",
         # numpy's own float64; jax's default float (float64 with jax_enable_x64)
@@ -205,6 +224,19 @@ def size_name(d) -> str:
     return SIZE + "_".join(str(f) for f in (d if isinstance(d, tuple) else (d,)))
 
 
+def complement_of_sigmoid(e: E.Expr) -> E.Expr | None:
+    """``z`` if ``e`` is ``1 − σ(z)`` (of σ's shape), else ``None``."""
+    if e.op != "add" or len(e.args) != 2:
+        return None
+    others = [a for a in e.args if not E.is_const(a, 1)]
+    if len(others) != 1:
+        return None
+    c, rest = E.split_coefficient(others[0])
+    if c == -1 and rest is not None and rest.op == "fn" and rest.data == "sigmoid" and rest.shape == e.shape:
+        return rest.args[0]
+    return None
+
+
 def nonnegative(e: E.Expr) -> bool:
     """Known to be ``≥ 0`` everywhere (used to write ``Xᵀ diag(d) X`` as ``Zᵀ Z``)."""
     op = e.op
@@ -224,12 +256,7 @@ def nonnegative(e: E.Expr) -> bool:
     if op == "mul":
         return all(nonnegative(a) for a in e.args)
     if op == "add":   # 1 − σ(z) is a probability too
-        if len(e.args) == 2 and E.is_const(e.args[1], 1) or E.is_const(e.args[0], 1):
-            others = [a for a in e.args if not E.is_const(a, 1)]
-            c, rest = E.split_coefficient(others[0]) if len(others) == 1 else (0, None)
-            if c == -1 and rest is not None and rest.op == "fn" and rest.data == "sigmoid":
-                return True
-        return all(nonnegative(a) for a in e.args)
+        return complement_of_sigmoid(e) is not None or all(nonnegative(a) for a in e.args)
     if op == "T":
         return nonnegative(e.args[0])
     return False
@@ -264,6 +291,10 @@ class CodeWriter:
                 seen.add(node)
                 for a in node.args:
                     uses[a] = uses.get(a, 0) + 1
+        for node in seen:
+            z = complement_of_sigmoid(node)
+            if z is not None and uses.get(E.function("sigmoid", z), 0) > 1:   # σ(−z) reads z again, beside σ(z)
+                uses[z] = uses.get(z, 0) + 1
         self.shared = {n for n, k in uses.items() if k > 1 and n.args}
 
     # -- the driver ------------------------------------------------------------------------------
@@ -350,6 +381,9 @@ class CodeWriter:
         if op == "eye":
             return self.call(b.eye, x=self.dim(e.shape[0])), ATOM
         if op == "add":
+            z = complement_of_sigmoid(e)
+            if z is not None:   # 1 − σ(z) = σ(−z), without the cancellation of 1 − σ(z) for large z
+                return self.helper_call("sigmoid", b.functions["sigmoid"], f"-{self.at(z, ATOM)}"), ATOM
             return self.sum_code(e.args), ADD
         if op == "mul":
             return self.product_code(e)
@@ -438,11 +472,14 @@ class CodeWriter:
             from_right = factors[-1].shape[1] == 1   # a chain that ends in a vector: products with it first
             while len(pieces) > limit:   # a run of factors, multiplied first, is one factor of the rest
                 if from_right:
-                    pieces = pieces[:-limit] + [self.call(b.multi_dot, x=", ".join(pieces[-limit:]))]
+                    pieces = pieces[:-limit] + [self.multi_dot(pieces[-limit:])]
                 else:
-                    pieces = [self.call(b.multi_dot, x=", ".join(pieces[:limit]))] + pieces[limit:]
-            return self.call(b.multi_dot, x=", ".join(pieces)), ATOM
+                    pieces = [self.multi_dot(pieces[:limit])] + pieces[limit:]
+            return self.multi_dot(pieces), ATOM
         return " @ ".join(pieces), MUL
+
+    def multi_dot(self, pieces: list) -> str:
+        return self.helper_call("chain", self.backend.multi_dot, ", ".join(pieces))
 
     def _distributed(self, factors: list):
         """``[A v, B v]`` for ``(A + B) v`` (and ``[vᵀ A, vᵀ B]`` for ``vᵀ (A + B)``) when the sum is
