@@ -416,6 +416,10 @@ def step_for(x, scale: float = 1.0) -> float:
     return 1e-3 * max(scale, float(np.max(np.abs(x), initial=0.0)))
 
 
+# a difference beyond the tolerance is measured again with these smaller steps (relative to the
+# first): where f varies faster than the step (tan at 1e3) a smaller step agrees, or cannot
+# measure (the input is not used); where the derivative is wrong, every step disagrees
+SMALLER_STEPS = (1e-2, 1e-4)
 UNRESOLVED = "unresolved"   # _compare's outcome when the derivative is lost in the differences' noise
 
 
@@ -559,8 +563,20 @@ def check_derivative(f: E.Expr, wrt: E.Expr, numeric, kind: str, variables, seed
         for index, setting in enumerate(sampler.settings(trials)):
             required = index < trials
             # entry by entry at the first inputs; at the others, directional and wary of rounding inside f
-            outcome, inputs = _first_usable(sampler, setting, lambda inputs, scale, required=required: _compare(
-                f_num, numeric, wrt, kind, inputs, entries, direction, scale, conditioning, rng, required))
+            def compare(inputs, scale, required=required):
+                def at(step_scale):
+                    return _compare(f_num, numeric, wrt, kind, inputs, entries, direction, scale, conditioning,
+                                    rng, required, step_scale)
+                outcome = at(1.0)
+                for smaller in SMALLER_STEPS:   # a step too large for f (tan at 1e3) must not decide
+                    if not isinstance(outcome, tuple) or outcome[1] <= tolerance:
+                        break
+                    again = at(smaller)
+                    if not isinstance(again, tuple):   # unusable here, or below resolution: not evidence
+                        return again
+                    outcome = min(outcome, again, key=lambda pair: pair[1])
+                return outcome
+            outcome, inputs = _first_usable(sampler, setting, compare)
             if isinstance(outcome, tuple):
                 errors.append(outcome[0])
                 beyond_noise.append(outcome[1])
@@ -662,7 +678,7 @@ def _blind_reason(lost: float, where, h: float, wrt) -> str | None:
 
 
 def _compare(f_num, numeric, wrt, kind, inputs, entries=False, direction=None, scale=1.0, conditioning=None,
-             rng=None, thorough=True):
+             rng=None, thorough=True, step_scale=1.0):
     """The relative error and the same less the noise at one input, ``None`` if the input is
     unusable, or (a string: ``UNRESOLVED`` or another reason) why finite differences cannot decide.
     ``thorough``: entry by entry (up to ``ENTRY_LIMIT`` entries); else along a few directions, and
@@ -683,7 +699,7 @@ def _compare(f_num, numeric, wrt, kind, inputs, entries=False, direction=None, s
     if rng is not None and _rounding_dominated(numeric, inputs, got, rng):
         return ("the derivative's own value is lost to rounding at some inputs (it changes by more than 1e-6 "
                 "of itself when they change by 1e-12 of theirs)")
-    h = step_for(x0, scale)
+    h = step_for(x0, scale) * step_scale
     lost, where, magnitude = conditioning.at(inputs, h, rng) if conditioning is not None else (0.0, None, 0.0)
     reason = _blind_reason(lost, where, h, wrt)
     if reason is not None:

@@ -41,6 +41,7 @@ class Differentiator:
         self.memo: dict = {}
         self.recorder = recorder
         self.override = override or {}   # node -> the rule to use for it (verify's mistakes)
+        self.power_terms = 0             # terms of the matrix powers' differentials so far
 
     def __call__(self, e: E.Expr) -> E.Expr:
         hit = self.memo.get(e)
@@ -85,6 +86,12 @@ class Differentiator:
                     terms.append(E.rebuild(e, e.args[:i] + (d(a),) + e.args[i + 1:]))
             return "product rule", E.add(*terms)
         if kind == "engine":
+            if key == "matpow" and d == self:   # a second derivative of Xᵏ has about k²/2 terms
+                self.power_terms += abs(e.data)
+                if self.power_terms > MAX_MATRIX_POWER and abs(e.data) <= MAX_MATRIX_POWER:   # (else: below)
+                    raise LimitError(f"the differentials of the matrix powers here have more than "
+                                     f"{MAX_MATRIX_POWER:,} terms in all (a second derivative of X^k has "
+                                     f"about k²/2); matcalc stops there")
             return ENGINE_DIFFERENTIALS[key](e, d)
         rules = [self.override[e]] if e in self.override else RULES.differentials.get(key, ())
         for rule in rules:

@@ -7,7 +7,9 @@ The budgets (each error names the one it hits, as a ``LimitError``):
   nonzero one that rounds to 0) is an error (``numbers``);
 - exponents: ``c ** k`` of two constants is folded exactly only within the same budget, never by
   computing a gigantic integer (``numbers.power``); a matrix power ``X^k`` is one node, whatever
-  ``k`` (``expr.matpow``), and its differential has ``|k|`` terms, at most ``MAX_MATRIX_POWER``;
+  ``k`` (``expr.matpow``), and its differential has ``|k|`` terms: one differentiation makes at
+  most ``MAX_MATRIX_POWER`` of them (a first derivative of ``X^k`` up to that ``k``, a second
+  derivative, with about ``k²/2`` terms, to ``k`` of about 140);
 - input: at most ``parse.MAX_SOURCE_LENGTH`` characters, nested at most ``parse.MAX_DEPTH``
   levels; ``derive`` takes expressions up to ``derivative.MAX_DEPTH`` levels deep;
 - printing: at most ``MAX_PRINTED_LENGTH`` characters; an expression that repeats its parts
@@ -42,7 +44,7 @@ from .errors import InternalError, LimitError, MatcalcError
 
 RECURSION_LIMIT = 50_000 if sys.version_info >= (3, 11) else 8_000
 MAX_EXACT_BITS = 256          # numerator and denominator of an exact constant
-MAX_MATRIX_POWER = 100_000    # |k| in the differential of X^k, which has |k| terms
+MAX_MATRIX_POWER = 10_000     # terms of the differentials of matrix powers in one differentiation
 MAX_PRINTED_LENGTH = 1_000_000   # characters of a printed expression (text or LaTeX)
 
 _LOCK = threading.Lock()

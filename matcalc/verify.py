@@ -72,6 +72,7 @@ EXACT_EQUAL = 1e-30   # … and a difference below this fraction of the entries 
 RATIONAL_FUNCTIONS = frozenset({"relu", "step", "abs", "sign"})   # rational at rational inputs
 EXACT_ATTEMPTS = 2    # inputs given to sympy at most
 KINK_ATTEMPTS = 2     # and, where the numbers agree everywhere, inputs across a kink besides
+MISTAKE_WORK = 2400   # nodes re-derived with a classic mistake, in all, for a diagnosis
 EXACT_ENTRY_TRIES = 4  # entries tried where the numbers agree everywhere
 INVERTED = ("inv", "det", "logdet")
 
@@ -555,7 +556,7 @@ class Judge:
         try:
             symbols = {v: _exact_matrix(v, values[v.name], sizes, digits)
                        for v in self.answer.variables | self.claim.free_vars if v.name in values}
-            exact = to_sympy(self.difference, symbols, sizes)
+            exact = to_sympy(self.difference, symbols, sizes, digits)
             signs = [_exact_sign(exact[i, j], scale[i, j]) for i, j in entries]
         except (ArithmeticError, NotImplementedError, TypeError, ValueError, KeyError, AttributeError):
             return None   # sympy cannot evaluate it: the numbers decide
@@ -736,15 +737,25 @@ class Judge:
         return None
 
     def mistake_diagnosis(self, samples):
+        """Re-derive the answer with each mistake of ``rules/mistakes.rules`` at each place it can
+        happen, and compare the claim with each result. Each is a derivation of ``f``, and a long
+        program has hundreds of places: ``MISTAKE_WORK`` nodes of ``f`` in all are re-derived (24
+        places in an ``f`` of 100 nodes, 2 at least), the first places in ``f``'s order."""
         f, wrt = self.answer.f, self.answer.wrt
         if self.symmetric:
             return None
-        for node in E.walk(f):
+        nodes = list(E.walk(f))
+        limit = max(2, MISTAKE_WORK // len(nodes))
+        attempts = 0
+        for node in nodes:
             if not node.depends_on(wrt):
                 continue
             for rule in RULES.mistakes.get(operation_key(node), ()):
                 if not any(rule.guards_hold(b) for b in match(rule.pattern, node, Binding())):
                     continue
+                attempts += 1
+                if attempts > limit:
+                    return None
                 try:
                     _, _, result, _ = compute(f, wrt, self.answer.order, override={node: rule})
                 except MatcalcError:
@@ -925,7 +936,9 @@ def _relative(got, want) -> float:
 
 
 def _nice(x: float):
-    """``x`` as a fraction with a small denominator, if it is one."""
+    """``x`` as a fraction with a small denominator, if it is one (never for inf or nan)."""
+    if not np.isfinite(x):
+        return None
     fr = Fraction(x).limit_denominator(12)
     return fr if abs(float(fr) - x) <= 1e-6 * max(1.0, abs(x)) else None
 

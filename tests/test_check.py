@@ -246,6 +246,18 @@ def test_steps_are_relative_to_each_entry_and_the_hvp_direction_to_the_variable(
         assert h.check(seed=seed, trials=2).status != "wrong"
 
 
+def test_a_step_too_large_for_f_does_not_decide():
+    # found by the attack fuzzer: tan at entries of 1e3, with a step of 1.5, said WRONG; measured
+    # again with smaller steps the difference goes away (a wrong derivative's stays)
+    shapes = {"y": mc.vector("y", "n", positive=True), "x": "n", "p": "n"}
+    h = mc.hvp("((y * y) ** (-1)).T @ tan(x)", "x", "p", shapes)
+    assert h.check(seed=201682, trials=2).status != "wrong"
+    g = mc.derive("sum(tan(x))", "x", {"x": "n"})
+    wrong = NumpyFunction(g.expr + 1e-3 * g.wrt, "g", "value", required=g.variables)
+    assert all(mc.derive("sum(tan(x))", "x", {"x": "n"}).check(seed=s).status != "wrong" for s in range(4))
+    assert check_derivative(g.f, g.wrt, wrong, "gradient", g.variables, seed=0).status == "wrong"
+
+
 def test_bad_sizes_are_refused_clearly():
     g = mc.derive("x.T @ x", "x", {"x": "n"})
     with pytest.raises(mc.MatcalcError, match="sizes: no dimension named 'm'; the dimensions are n"):

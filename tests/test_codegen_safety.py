@@ -185,6 +185,15 @@ def test_scalars_have_numpy_semantics(backend, f, inputs, value, gradient):
     np.testing.assert_array_equal(got_gradient, [gradient, gradient])
 
 
+@pytest.mark.parametrize("f", ["step(x)", "sign(x)", "step(sqrt(x)) + 1"])
+def test_nan_stays_nan_through_step_and_sign(backend, f):
+    # found by the attack fuzzer: torch's heaviside and sign give 0 at nan, numpy gives nan
+    fn = CompiledFunction(mc.parse(f, {"x": "n"}), adapter=adapter(backend))
+    got = np.ravel(numbers(fn(x=np.array([np.nan, -1.0, 2.0]))))
+    expected = {"step(x)": [np.nan, 0, 1], "sign(x)": [np.nan, -1, 1], "step(sqrt(x)) + 1": [np.nan, np.nan, 2]}[f]
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_sizes_used_as_numbers_are_floats(backend):
     fn = CompiledFunction(mc.parse("1 / (trace(eye(k)) - 3)"), adapter=adapter(backend))
     assert float(fn(k=3)) == np.inf   # was ZeroDivisionError

@@ -133,6 +133,9 @@ def test_a_matrix_power_evaluates_as_numpy_does():
 def test_a_matrix_power_too_large_to_differentiate_says_so():
     with pytest.raises(LimitError, match=f"up to \\|k\\| = {limits.MAX_MATRIX_POWER:,}"):
         mc.derive("tr(X^-1000000)", "X", SHAPES, syntax="matlab")
+    # a second derivative has about k²/2 terms: refused, not a hang (found by the attack fuzzer)
+    with pytest.raises(LimitError, match="more than 10,000 terms in all"):
+        mc.hvp("sum(inv(X) ^ 1000)", "X", "V", {"X": "n,n", "V": "n,n"}, syntax="matlab")
 
 
 # -- the families that used to hang: the work grows with the size of the input --------------------

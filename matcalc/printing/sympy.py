@@ -35,10 +35,11 @@ def symbols_for(v: E.Expr, sizes: dict) -> sp.Matrix:
     return sp.Matrix(rows, cols, entry)
 
 
-def _number(value):
+def _number(value, digits: int | None = None):
     if isinstance(value, Fraction):
-        return sp.Rational(value.numerator, value.denominator)
-    return sp.Float(value)
+        exact = sp.Rational(value.numerator, value.denominator)
+        return exact if digits is None else sp.Float(exact, digits)
+    return sp.Float(value) if digits is None else sp.Float(value, digits)
 
 
 def _broadcast(m: sp.Matrix, shape) -> sp.Matrix:
@@ -53,21 +54,23 @@ def _elementwise(ms, shape, combine) -> sp.Matrix:
     return sp.Matrix(shape[0], shape[1], lambda i, j: combine([m[i, j] for m in ms]))
 
 
-def to_sympy(e: E.Expr, values: dict, sizes: dict) -> sp.Matrix:
-    """``e`` as an explicit matrix; ``values`` maps each variable to a sympy ``Matrix``."""
+def to_sympy(e: E.Expr, values: dict, sizes: dict, digits: int | None = None) -> sp.Matrix:
+    """``e`` as an explicit matrix; ``values`` maps each variable to a sympy ``Matrix``. With
+    ``digits``, constants are floats of that precision too (so that ``sin(3/2)`` nested in itself
+    is a number, not an exact form that doubles with each level)."""
     memo: dict = {}
     for node in E.walk(e):
-        memo[node] = _evaluate(node, [memo[a] for a in node.args], values, sizes)
+        memo[node] = _evaluate(node, [memo[a] for a in node.args], values, sizes, digits)
     return memo[e]
 
 
-def _evaluate(e: E.Expr, args, values, sizes) -> sp.Matrix:
+def _evaluate(e: E.Expr, args, values, sizes, digits=None) -> sp.Matrix:
     op = e.op
     shape = tuple(resolve_dim(d, sizes) for d in e.shape)
     if op == "var":
         return values[e]
     if op == "const":
-        return sp.Matrix([[_number(e.data)]])
+        return sp.Matrix([[_number(e.data, digits)]])
     if op == "dim":
         return sp.Matrix([[sp.Integer(sizes[e.data])]])
     if op == "zero":

@@ -12,7 +12,7 @@ TORCH = Backend(
         "exp": "torch.exp({x})", "log": "torch.log({x})", "sin": "torch.sin({x})", "cos": "torch.cos({x})",
         "tan": "torch.tan({x})", "tanh": "torch.tanh({x})", "sigmoid": "torch.sigmoid({x})",
         "relu": "torch.relu({x})", "softplus": "softplus({x})", "abs": "torch.abs({x})",
-        "step": "step({x})", "sign": "torch.sign({x})", "sqrt": "torch.sqrt({x})",
+        "step": "step({x})", "sign": "sign({x})", "sqrt": "torch.sqrt({x})",
     },
     calls={
         "inv": "torch.linalg.inv({x})", "det": "torch.linalg.det({x})",
@@ -24,7 +24,9 @@ TORCH = Backend(
     },
     helpers={
         "softplus": "def softplus(z):\n    return torch.logaddexp(z, torch.zeros_like(z))\n",
-        "step": "def step(z):\n    return (z > 0).to(z.dtype)\n",
+        # nan stays nan, as in numpy (torch's heaviside and sign give 0 at nan)
+        "step": "def step(z):\n    return torch.where(torch.isnan(z), z, (z > 0).to(z.dtype))\n",
+        "sign": "def sign(z):\n    return torch.where(torch.isnan(z), z, torch.sign(z))\n",
         "commutation": ("def commutation(m, n):\n"   # row i n + j has its 1 in column j m + i
                         "    i, j = torch.meshgrid(torch.arange(m), torch.arange(n), indexing='ij')\n"
                         "    return torch.eye(m * n, dtype=torch.float64)[(j * m + i).reshape(-1)]\n"),
