@@ -3,7 +3,8 @@
 ``A x + Aᵀ x`` -> ``(A + Aᵀ) x``; ``D (X b + c) bᵀ + Dᵀ (X b + c) bᵀ`` -> ``(D + Dᵀ)(X b + c) bᵀ``;
 ``2 A x + 2 B x`` -> ``2 (A + B) x``; ``δ ⊙ cos(z)∘² − δ ⊙ sin(z)∘²`` -> ``δ ⊙ (cos(z)∘² − sin(z)∘²)``.
 Applied to final results only: the canonical form keeps sums expanded so that like terms meet,
-and this pass writes them the way a textbook would.
+and this pass writes them the way a textbook would. A sum of more than ``MAX_FACTOR_WORK``
+factors in all (10,000 terms, or 100 chains of 150 factors) is left as it is.
 """
 from __future__ import annotations
 
@@ -41,8 +42,15 @@ def _split(term: E.Expr):
     return scalars, (list(core.args) if core.op == "matmul" else [core])
 
 
+# factors in all, over the terms of one sum, beyond which the sum is left expanded: taking factors
+# out one at a time rebuilds every term each time (k terms of L factors: k L² work)
+MAX_FACTOR_WORK = 2_000
+
+
 def factor_sum(terms: list, shape) -> E.Expr:
     parts = [_split(t) for t in terms]
+    if sum(len(chain) + len(scalars) for scalars, chain in parts) > MAX_FACTOR_WORK:
+        return E.add(*terms)
     best = None
     for side in (-1, 0):   # a common right factor first, then a common left one
         for alone in (False, True):   # terms with more factors; then terms that are only the factor

@@ -569,7 +569,8 @@ def _dims(g) -> set:
 
 def wrong_claim(g, seed: int):
     """``(claim, how)``: the answer made wrong, by a little or only far from the usual inputs
-    (``None`` where the change is lost: a zero answer, a constant that rounds to itself)."""
+    (``None`` where the change is lost: a zero answer, a constant that rounds to itself, even in
+    the simplified claim)."""
     answer = g.expr
     if g.form != "matrix" or E.is_zero(answer):
         return None, ""
@@ -580,7 +581,11 @@ def wrong_claim(g, seed: int):
     if like_wrt:
         options.append(("plus relu(wrt - 50)", E.add(answer, E.function("relu", E.add(g.wrt, E.const(-50))))))
     how, claim = options[seed % len(options)]
-    return (claim, how) if claim is not answer else (None, "")
+    from .rewrite import simplify
+    # the change must survive the canonical form: 1 + 1e-7 times a float constant of 1e-320 (a
+    # subnormal, with 3 digits) is that constant again, in matcalc's arithmetic and numpy's
+    lost = E.is_zero(simplify(E.add(claim, E.neg(answer))))
+    return (None, "") if lost else (claim, how)
 
 
 # ---------------------------------------------------------------------------------------

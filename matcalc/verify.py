@@ -72,6 +72,8 @@ EXACT_EQUAL = 1e-30   # … and a difference below this fraction of the entries 
 RATIONAL_FUNCTIONS = frozenset({"relu", "step", "abs", "sign"})   # rational at rational inputs
 EXACT_ATTEMPTS = 2    # inputs given to sympy at most
 KINK_ATTEMPTS = 2     # and, where the numbers agree everywhere, inputs across a kink besides
+EXACT_PRODUCTS = 60   # matrix factors beyond which sympy computes with digits, not rationals
+MAX_EXACT_PRODUCTS = 1500   # and beyond which it is not asked at all (each factor a sympy product)
 MISTAKE_WORK = 2400   # nodes re-derived with a classic mistake, in all, for a diagnosis
 EXACT_ENTRY_TRIES = 4  # entries tried where the numbers agree everywhere
 INVERTED = ("inv", "det", "logdet")
@@ -520,10 +522,17 @@ class Judge:
 
     def exact_feasible(self) -> bool:
         """Whether sympy can be given the claim and the answer: no inverse or determinant of a
-        matrix with transcendental entries (whose exact form swells)."""
+        matrix with transcendental entries (whose exact form swells), at most
+        ``MAX_EXACT_PRODUCTS`` matrix factors in all. Transcendental functions, and more than
+        ``EXACT_PRODUCTS`` matrix factors (whose rational entries grow with each product), are
+        evaluated with ``EXACT_DIGITS`` digits instead of exactly."""
         exprs = (self.claim, self.answer.expr)
         self.shapes = {node.shape for e in exprs for node in E.walk(e)}
-        self.transcendental = any(_transcendental(node) for e in exprs for node in E.walk(e))
+        factors = sum(len(node.args) for e in exprs for node in E.walk(e) if node.op == "matmul")
+        if factors > MAX_EXACT_PRODUCTS:
+            return False
+        self.transcendental = factors > EXACT_PRODUCTS or \
+            any(_transcendental(node) for e in exprs for node in E.walk(e))
         for e in exprs:
             for node in E.walk(e):
                 if node.op in INVERTED and any(_transcendental(n) for n in E.walk(node.args[0])):
@@ -709,7 +718,9 @@ class Judge:
 
     def show(self, e: E.Expr) -> str:
         """An expression as the user wrote it: factored, in the program's stage names."""
-        e = factor(simplify(e))
+        factored = factor(simplify(e))
+        if not E.is_zero(factored) or E.is_zero(e):   # (factoring float constants can round to 0)
+            e = factored
         return to_text(self.program.rename(e) if self.program is not None else e)
 
     def explain_answer_fit(self, terms, coefficients):
@@ -819,7 +830,17 @@ def _difference(claim: E.Expr, answer: E.Expr) -> E.Expr:
     if E.is_zero(plain):
         return plain
     terms = expand_terms(claim) + [E.neg(t) for t in expand_terms(answer)]
-    return simplify(E.add(*terms)) if len(terms) <= 2 * MAX_TERMS else plain
+    if len(terms) > 2 * MAX_TERMS:
+        return plain
+    expanded = simplify(E.add(*terms))
+    if E.is_zero(expanded) and _has_float_constant(plain):
+        return plain   # a zero from rounding products of float constants (1.0000001 · 1e-320) is no proof
+    return expanded
+
+
+def _has_float_constant(e: E.Expr) -> bool:
+    """Whether ``e`` holds a constant kept as a float (beyond the exact budget), not a rational."""
+    return any(node.op == "const" and isinstance(node.data, float) for node in E.walk(e))
 
 
 def _difference_terms(e: E.Expr) -> list:

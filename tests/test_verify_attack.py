@@ -129,3 +129,17 @@ def test_the_command_line_prints_how_the_verdict_knows(capsys):
     assert capsys.readouterr().out.startswith("correct (proved: the canonical forms agree): ")
     assert main(["verify", "x.T @ x", "--wrt", "x", "--claimed", "2*x + relu(x - 50)", "--shape", "x=n"]) != 0
     assert capsys.readouterr().out.startswith("wrong (extra term): ")
+
+
+def test_rounding_of_float_constants_is_no_proof():
+    # found by the attack fuzzer: (1 + 1e-7) times an answer with the float constant 1e-320 (a
+    # subnormal, 3 digits) expanded back to the answer in floating point, and was "proved" correct
+    from fractions import Fraction
+
+    from matcalc import expr as E
+    p = mc.vector("p", "n", positive=True)
+    f = 1e-320 * mc.softmax(p)
+    answer = mc.derive(f, p).expr
+    v = mc.verify(f, p, E.mul(E.const(Fraction(10_000_001, 10_000_000)), answer))
+    assert not v.correct and v.proved and v.method == "exact"
+    assert "differs from the answer by 1/10000000 (" in v.message

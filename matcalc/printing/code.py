@@ -296,6 +296,15 @@ class CodeWriter:
             if z is not None and uses.get(E.function("sigmoid", z), 0) > 1:   # σ(−z) reads z again, beside σ(z)
                 uses[z] = uses.get(z, 0) + 1
         self.shared = {n for n, k in uses.items() if k > 1 and n.args}
+        # the ends of matrix chains that several chains share (see ``shared_chain_code``)
+        self.chain_keys: dict = {}      # (factor, key of the rest) or (key of the rest, factor) -> key
+        self.chain_uses: dict = {}      # key -> how many chains end (or begin) with it
+        self.chain_temps: dict = {}     # key -> the temporary that holds it
+        for node in seen:
+            if node.op == "matmul" and all(_plain_factor(f) for f in node.args):
+                for part, from_right in _vector_parts(node.args):
+                    for key in self._end_keys(part, from_right)[2:]:
+                        self.chain_uses[key] = self.chain_uses.get(key, 0) + 1
 
     # -- the driver ------------------------------------------------------------------------------
     def code(self, e: E.Expr) -> tuple:
@@ -428,9 +437,66 @@ class CodeWriter:
             self.helpers.add(name)
         return self.call(template, x=argument)
 
+    def _end_keys(self, factors: list, from_right: bool) -> list:
+        """``keys[k]``: the key of the last (``from_right``) or first ``k`` factors, ``keys[0] = 0``;
+        equal ends of different chains get equal keys, each made in constant time."""
+        keys = [0]
+        for f in (reversed(factors) if from_right else factors):
+            pair = (f, keys[-1]) if from_right else (keys[-1], f)
+            keys.append(self.chain_keys.setdefault(pair, len(self.chain_keys) + 1))
+        return keys
+
+    def shared_chain_code(self, factors: list):
+        """A chain that ends in a vector (or begins with a row, or is an outer product of two such
+        parts) computed from the vector, with every end that other chains share as a temporary:
+        the k terms of a gradient through a product of k factors cost k matrix-vector products,
+        not k². ``None`` when no end is shared."""
+        if len(factors) < 3 or not all(_plain_factor(f) for f in factors):
+            return None
+        parts = _vector_parts(factors)
+        if not parts or not any(self._longest_shared(part, from_right) for part, from_right in parts):
+            return None
+        codes = [self._end_code(part, from_right) for part, from_right in parts]
+        if len(codes) == 1:
+            return codes[0], (ATOM if codes[0].isidentifier() else MUL)
+        return " @ ".join(_operand(c) for c in codes), MUL
+
+    def _longest_shared(self, factors: list, from_right: bool, below: int | None = None) -> int:
+        """How many factors at the vector end of ``factors`` other chains share (fewer than
+        ``below``; 0: none)."""
+        keys = self._end_keys(factors, from_right)
+        top = len(keys) if below is None else below
+        return max((k for k in range(2, top) if self.chain_uses.get(keys[k], 0) > 1), default=0)
+
+    def _end_code(self, factors: list, from_right: bool, below: int | None = None) -> str:
+        """The product, from its vector end, with the longest shared end (shorter than ``below``
+        factors) a temporary: one matrix-vector product a factor."""
+        k = self._longest_shared(factors, from_right, below)
+        split = len(factors) - k if from_right else k
+        rest, end = (factors[:split], factors[split:]) if from_right else (factors[split:], factors[:split])
+        code = self._end_temporary(end, from_right) if k else None   # (an atom: a name or in parentheses)
+        for f in (reversed(rest) if from_right else rest):
+            if code is None:
+                code = self.at(f, ATOM)
+            else:
+                piece = self.at(f, MUL + 1)
+                code = f"({piece} @ {code})" if from_right else f"{code} @ {piece}"
+        return code[1:-1] if from_right and code.startswith("(") and _balanced(code[1:-1]) else code
+
+    def _end_temporary(self, factors: list, from_right: bool) -> str:
+        """The temporary that holds a shared end (made once; a shorter shared end inside it first)."""
+        key = self._end_keys(factors, from_right)[-1]
+        temp = self.chain_temps.get(key)
+        if temp is None:
+            temp = self.chain_temps[key] = self.temporary(self._end_code(factors, from_right, below=len(factors)))
+        return temp
+
     def chain_code(self, factors: list) -> tuple:
         """A matrix product, with the lowerings of the module docstring."""
         b = self.backend
+        shared = self.shared_chain_code(factors)
+        if shared is not None:
+            return shared
         distributed = self._distributed(factors)
         if distributed is not None:
             return self.sum_code(distributed), ADD
@@ -537,6 +603,43 @@ class CodeWriter:
 
 def _group(text: str) -> str:
     return f"({text})"
+
+
+def _operand(code: str) -> str:
+    """``code`` as an operand of ``@``: a name as it is, anything else in parentheses."""
+    return code if code.isidentifier() else _group(code)
+
+
+def _balanced(code: str) -> bool:
+    """Whether the brackets of ``code`` close in order (so that ``(code)`` is one group)."""
+    depth = 0
+    for ch in code:
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _plain_factor(f: E.Expr) -> bool:
+    """A factor that a chain multiplies as it is (not a diagonal, an inverse or a Kronecker product,
+    which have lowerings of their own)."""
+    return f.op not in ("diag", "inv", "kron", "commutation") and not (f.op == "T" and f.args[0].op == "inv")
+
+
+def _vector_parts(factors) -> list:
+    """``[(part, from_right)]``: a chain that ends in a column is computed from the right, one that
+    begins with a row from the left; a chain with an interior dimension 1 is the outer product of
+    a part of each kind. ``[]`` for a chain of matrices."""
+    factors = list(factors)
+    inner = [i for i in range(1, len(factors)) if factors[i].shape[0] == 1]
+    if inner:
+        p = inner[0]
+        return [(factors[:p], True), (factors[p:], False)]
+    if factors[-1].shape[1] == 1:
+        return [(factors, True)]
+    if factors[0].shape[0] == 1:
+        return [(factors, False)]
+    return []
 
 
 def _symmetric_product(factors: list):
