@@ -22,6 +22,7 @@ form already applies.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -88,6 +89,15 @@ class Rule:
     @property
     def head(self) -> str:
         return operation_key(self.pattern)
+
+    @functools.cached_property
+    def factor_ops(self) -> frozenset:
+        """For a matrix-product pattern, the operations that some factor of a matching product
+        must have (its factors that are neither pattern variables nor transposes nor constants):
+        ``inv`` for ``inv(X) @ X``. A quick filter before ``match_within``."""
+        if self.pattern.op != "matmul":
+            return frozenset()
+        return frozenset(f.op for f in self.pattern.args if not _is_wildcard(f) and f.op not in ("T", "const"))
 
     def instantiate(self, binding: Binding, hooks: dict | None = None) -> E.Expr:
         variables = {name: binding.exprs[w] for name, w in self.wildcards.items() if w in binding.exprs}
@@ -199,6 +209,12 @@ def _match_sequence(patterns, targets, binding):
         return
     for b in match(patterns[0], targets[0], binding):
         yield from _match_sequence(patterns[1:], targets[1:], b)
+
+
+def factor_ops(target: E.Expr) -> frozenset:
+    """The operations of the factors of a matrix product, either way round (a transposed factor
+    counts with its operand's): what ``Rule.factor_ops`` must be a subset of for a match."""
+    return frozenset([f.op for f in target.args] + [f.args[0].op for f in target.args if f.op == "T"])
 
 
 def match_within(pattern: E.Expr, target: E.Expr):

@@ -260,7 +260,7 @@ class Judge:
         if self.claim.shape != expected.shape:
             return self.wrong_shape()
         self.difference = _difference(self.claim, expected)
-        if self.answer.form != "differential" and E.is_zero(self.difference):
+        if E.is_zero(self.difference):
             return self.make(True, "correct", "symbolic", f"the claim equals the {self.describe_kind()}",
                              proved=True)
         samples = self.sample_all()
@@ -826,7 +826,9 @@ def _difference(claim: E.Expr, answer: E.Expr) -> E.Expr:
     """``claim − answer`` in canonical form: zero if it is zero as written or with products
     expanded; else with products expanded (like terms then cancel) when that stays within
     ``2 MAX_TERMS`` terms."""
-    plain = simplify(E.add(claim, E.neg(answer)))
+    # the answer's terms negated one by one: −(a + b) is one term of a sum, and would not meet a + b
+    negated = [E.neg(t) for t in answer.args] if answer.op == "add" else [E.neg(answer)]
+    plain = simplify(E.add(claim, *negated))
     if E.is_zero(plain):
         return plain
     terms = expand_terms(claim) + [E.neg(t) for t in expand_terms(answer)]

@@ -174,3 +174,14 @@ def test_a_result_never_shares_memory_with_an_input(backend):
     for result, given in ((out["X"], A), (out["x"], a)):
         result = np.asarray(result)
         assert np.array_equal(result, given) and not np.shares_memory(result, given)
+
+
+def test_shared_ends_of_matrix_chains_are_computed_once():
+    # sum(B A B A … B p) by B: k terms, each a product of up to 2k factors; with the vector ends
+    # shared the code makes O(k) products, not O(k²)
+    def products(k):
+        g = mc.derive("sum(" + " @ ".join(["B @ A"] * k) + " @ p)", "B", {"B": "n,n", "A": "n,n", "p": "n"})
+        assert g.check(seed=0).ok
+        body = g.source()[g.source().rindex("def gradient"):]
+        return body.count(" @ ") + body.count(", ")   # a product, or a factor of chain(…)
+    assert products(20) < 2.3 * products(10)

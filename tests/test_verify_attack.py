@@ -142,4 +142,16 @@ def test_rounding_of_float_constants_is_no_proof():
     answer = mc.derive(f, p).expr
     v = mc.verify(f, p, E.mul(E.const(Fraction(10_000_001, 10_000_000)), answer))
     assert not v.correct and v.proved and v.method == "exact"
-    assert "differs from the answer by 1/10000000 (" in v.message
+    assert v.message.startswith("the claim differs from the answer by ") and "10000001/10000000 (" in v.message
+    assert v.message.endswith("too little for floating point to see at the inputs tried, but not zero")
+
+
+def test_the_answer_itself_is_proved_when_it_is_a_sum():
+    # found by the attack fuzzer: claim − answer with the answer a sum kept −(a + b) as one term,
+    # so the answer itself (a Jacobian by an spd matrix) was not proved, then called wrong
+    T, S = mc.matrix("T", "n", "n"), mc.matrix("S", "n", "n", spd=True)
+    f = mc.sum((mc.logdet(T) * S) ** 2.0000001) * mc.abs(S)
+    g = mc.derive(f, S)
+    assert g.expr.op == "add"
+    v = mc.verify(f, S, g.expr)
+    assert v.correct and v.proved and v.method == "symbolic"
