@@ -268,15 +268,18 @@ class Judge:
             return self.make(False, "other", "numeric", "the claim cannot be evaluated where the answer can")
         failing = [s for s in samples if s.error > TOLERANCE]
         witness, artifacts = self.exact_witness(failing or self.telling(samples), everywhere=not failing)
+        if witness is None and not failing:
+            witness = self.exact_beyond_floats()
         failing = [s for s in failing if s not in artifacts]
         if witness is None and not failing:
             return self.consistent(samples)
         self.found = witness or self.numeric_counterexample(failing[0])
         if not failing:   # exact arithmetic sees a difference that floating point does not
+            unseen = "too little for floating point to see at the inputs tried" if np.isfinite(self.found.expected) \
+                else "only where the answer is beyond floating point (seen in exact arithmetic)"
             verdict = self.make(False, "other", "exact",
-                                f"the claim differs from the answer by {self.show(self.difference)}: too little "
-                                "for floating point to see at the inputs tried, but not zero",
-                                counterexample=self.found)
+                                f"the claim differs from the answer by {self.show(self.difference)}: {unseen}, "
+                                "but not zero", counterexample=self.found)
         else:
             verdict = self.diagnose(self.diagnosis_samples(failing[0]))
             verdict.counterexample = self.found
@@ -510,6 +513,36 @@ class Judge:
         on one side, like ``relu(x − 50)``, can hide there below the rounding of a huge answer)."""
         across = sorted((s for s in samples[1:] if s.setting.kink is not None), key=lambda s: -s.error)
         return samples[:1] + across[:KINK_ATTEMPTS]
+
+    def exact_beyond_floats(self) -> Counterexample | None:
+        """A counter-example across a kink where floating point has no sample: the answer
+        overflows there (``relu(x − 50)`` beside ``x∘¹⁰⁰⁰``, which is inf at x > 50), so sympy
+        alone evaluates ``claim − answer``, in rational arithmetic, at the inputs drawn across the
+        kink (not where the expressions are transcendental, whose exact forms swell)."""
+        if not self.exact_feasible() or self.transcendental:
+            return None
+        from .printing.sympy import to_sympy
+        kinks = [s for s in self.sampler.settings(self.trials) if s.kink is not None][:KINK_ATTEMPTS]
+        for setting in kinks:
+            values = self.sampler.draw(setting)
+            sizes = setting.size_map
+            if values is None or largest_array(self.shapes, sizes) > EXACT_ENTRIES:
+                continue
+            values = _rounded(values, 3)
+            try:
+                symbols = {v: _exact_matrix(v, values[v.name], sizes, None)
+                           for v in self.answer.variables | self.claim.free_vars if v.name in values}
+                exact = to_sympy(self.difference, symbols, sizes)
+                entries = [(i, j) for i in range(exact.rows) for j in range(exact.cols)][:EXACT_ENTRIES]
+                for i, j in entries:
+                    if exact[i, j].is_Rational and exact[i, j] != 0:
+                        t = to_sympy(self.answer.expr, symbols, sizes)[i, j]
+                        return Counterexample(sizes, self.shown_inputs(values), (i, j) if exact.rows * exact.cols > 1
+                                              else (), _as_float(t), _as_float(t + exact[i, j]), exact=True,
+                                              difference=_as_float(exact[i, j]))
+            except (ArithmeticError, NotImplementedError, TypeError, ValueError, KeyError, AttributeError):
+                continue
+        return None
 
     def tiny_sample(self, setting: Setting) -> Sample | None:
         """A sample like ``setting`` but at the sizes 2, 3, … (in the order of the small sizes),
@@ -884,6 +917,14 @@ def _exact_matrix(v: E.Expr, value, sizes: dict, digits) -> sp.Matrix:
         number = sp.Rational(fr.numerator, fr.denominator)
         return number if digits is None else sp.Float(number, digits)
     return sp.Matrix(rows, cols, [exact(x) for x in flat])
+
+
+def _as_float(number) -> float:
+    """A sympy number as a float (±inf beyond the float range)."""
+    try:
+        return float(number)
+    except (OverflowError, TypeError, ValueError):
+        return float("inf") if number > 0 else float("-inf")
 
 
 def _exact_sign(difference, scale: float) -> int | None:

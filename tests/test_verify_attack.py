@@ -155,3 +155,11 @@ def test_the_answer_itself_is_proved_when_it_is_a_sum():
     assert g.expr.op == "add"
     v = mc.verify(f, S, g.expr)
     assert v.correct and v.proved and v.method == "symbolic"
+
+
+def test_a_term_only_where_the_answer_overflows_is_found_in_exact_arithmetic():
+    # found by the attack fuzzer: relu(x − 50) beside x∘⁹⁹⁹, which is inf wherever the relu is not 0
+    v = mc.verify("sum(x ** 1000)", "x", "1000 * x ** 999 + relu(x - 50)", shapes=X)
+    assert not v.correct and v.proved and v.method == "exact"
+    assert v.message == ("the claim differs from the answer by relu(x − 50): only where the answer is beyond "
+                         "floating point (seen in exact arithmetic), but not zero")
