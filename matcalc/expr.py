@@ -284,6 +284,7 @@ def _make(op: str, args: tuple, shape: tuple, data) -> Expr:
 
 
 _NO_VARIABLES = frozenset()
+_ZERO, _ONE = Fraction(0), Fraction(1)   # (Fractions are immutable: shared, not made per call)
 _DIGITS = re.compile(r"([0-9]+)")
 
 
@@ -415,7 +416,7 @@ def split_coefficient(e: Expr):
     if e.op == "mul" and e.args[0].op == "const":
         rest = e.args[1:]
         return e.args[0].data, (rest[0] if len(rest) == 1 else _node("mul", rest, e.shape))
-    return Fraction(1), e
+    return _ONE, e
 
 
 def _term_order(e: Expr):
@@ -441,7 +442,7 @@ def add(*terms) -> Expr:
     flat = []
     for t in terms:
         flat.extend(t.args if t.op == "add" else (t,))
-    constant = Fraction(0)
+    constant = _ZERO
     coefficients: dict = {}
     order = []
     for t in flat:
@@ -557,7 +558,7 @@ def mul(*factors) -> Expr:
     flat = []
     for f in factors:
         flat.extend(f.args if f.op == "mul" else (f,))
-    coefficient = Fraction(1)
+    coefficient = _ONE
     exponents: dict = {}
     order = []
     for f in flat:
@@ -569,7 +570,7 @@ def mul(*factors) -> Expr:
         if f.op == "pow" and f.args[1].op == "const":
             base, e = f.args[0], f.args[1].data
         else:
-            base, e = f, Fraction(1)
+            base, e = f, _ONE
         if base not in exponents:
             exponents[base] = e
             order.append(base)
@@ -620,7 +621,7 @@ def _mul_into_product(product: Expr, other: Expr):
     if product.op != "mul" or (other.op == "mul" and len(other.args) > 4):
         return None
     args = list(product.args)
-    coefficient = args.pop(0).data if args[0].op == "const" else Fraction(1)
+    coefficient = args.pop(0).data if args[0].op == "const" else _ONE
     if ones(product.shape) in args:
         return None
     for factor in other.args if other.op == "mul" else (other,):
@@ -708,6 +709,11 @@ def _scalar_chain(chain: list) -> Expr:
     ahead, behind = _orientation(chain), _orientation(backward_factors)
     if ahead != behind:
         return _node("matmul", tuple(chain if ahead < behind else backward_factors), SCALAR)
+    # the keys of the two nodes would first differ in their operands' heads: compare those, and
+    # make the node of the other way round only when they tie
+    heads, back_heads = tuple(f._head for f in chain), tuple(f._head for f in backward_factors)
+    if heads != back_heads:
+        return _node("matmul", tuple(backward_factors if back_heads < heads else chain), SCALAR)
     forward = _node("matmul", tuple(chain), SCALAR)
     backward = _node("matmul", tuple(backward_factors), SCALAR)
     return backward if backward.key < forward.key else forward
