@@ -599,13 +599,15 @@ class Builder:
 
     def name_dimensions(self):
         """Give the dimensions left unknown the names n, m, p, … in order of appearance (then n1, n2, …)."""
-        taken = {d for v in self.variables.values() for d in v.shape if isinstance(d, str)}
-        numbered = (f"n{i}" for i in itertools.count(1))
-        letters = (c for c in itertools.chain("nmpqklrsuvwabcdefghijo", numbered) if c not in taken)
+        letters = None   # made at the first unknown dimension (a program's stages rarely have one)
         for shape in list(self.inferred.values()) + list(self.shapes.values()):
             for d in shape:
                 root = self.unifier.find(d)
                 if isinstance(root, DimVar):
+                    if letters is None:
+                        taken = {d for v in self.variables.values() for d in v.shape if isinstance(d, str)}
+                        numbered = (f"n{i}" for i in itertools.count(1))
+                        letters = (c for c in itertools.chain("nmpqklrsuvwabcdefghijo", numbered) if c not in taken)
                     self.unifier.unify(root, next(letters))
 
     def infer_call(self, node: Node):

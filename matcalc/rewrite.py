@@ -10,7 +10,7 @@ from __future__ import annotations
 from . import expr as E
 from .errors import LimitError
 from .ops import operation_key
-from .rules import RULES, factor_ops, match_within
+from .rules import RULES, match_within, operand_ops
 
 MAX_REWRITES = 10_000        # rule applications per call, plus
 REWRITES_PER_NODE = 10       # this many per subexpression to simplify (a long sum rewrites each term)
@@ -88,9 +88,10 @@ def _simplify_node(node: E.Expr, memo: dict, recorder, budget) -> E.Expr:
 
 
 def _apply_once(node: E.Expr, recorder):
-    ops = factor_ops(node) if node.op == "matmul" else frozenset()
-    for rule in RULES.simplifications.get(operation_key(node), ()):
-        if not rule.factor_ops <= ops:   # a factor the pattern needs is missing: no match
+    rules = RULES.simplifications.get(operation_key(node), ())
+    ops = operand_ops(node) if rules else frozenset()
+    for rule in rules:
+        if not rule.operand_ops <= ops:   # an operand the pattern needs is missing: no match
             continue
         for binding, put_back in match_within(rule.pattern, node):
             if not rule.guards_hold(binding):

@@ -91,13 +91,14 @@ class Rule:
         return operation_key(self.pattern)
 
     @functools.cached_property
-    def factor_ops(self) -> frozenset:
-        """For a matrix-product pattern, the operations that some factor of a matching product
-        must have (its factors that are neither pattern variables nor transposes nor constants):
-        ``inv`` for ``inv(X) @ X``. A quick filter before ``match_within``."""
-        if self.pattern.op != "matmul":
+    def operand_ops(self) -> frozenset:
+        """The operations that some operand of a matching product or sum must have (see
+        ``operand_ops``): ``inv`` for ``inv(X) @ X``, ``diag`` for ``diag(u) + diag(v)``. A quick
+        filter before ``match_within``, which tries the operands of a long sum one by one."""
+        if self.pattern.op not in ("matmul", "add", "mul"):
             return frozenset()
-        return frozenset(f.op for f in self.pattern.args if not _is_wildcard(f) and f.op not in ("T", "const"))
+        skip = ("T", "const") if self.pattern.op == "matmul" else ()   # (a product also matches turned round)
+        return frozenset(f.op for f in self.pattern.args if not _is_wildcard(f) and f.op not in skip)
 
     def instantiate(self, binding: Binding, hooks: dict | None = None) -> E.Expr:
         variables = {name: binding.exprs[w] for name, w in self.wildcards.items() if w in binding.exprs}
@@ -211,10 +212,15 @@ def _match_sequence(patterns, targets, binding):
         yield from _match_sequence(patterns[1:], targets[1:], b)
 
 
-def factor_ops(target: E.Expr) -> frozenset:
-    """The operations of the factors of a matrix product, either way round (a transposed factor
-    counts with its operand's): what ``Rule.factor_ops`` must be a subset of for a match."""
-    return frozenset([f.op for f in target.args] + [f.args[0].op for f in target.args if f.op == "T"])
+def operand_ops(target: E.Expr) -> frozenset:
+    """The operations of the operands of a product or sum (for a matrix product either way round:
+    a transposed factor counts with its operand's): what ``Rule.operand_ops`` must be a subset of
+    for a match; empty for other operations."""
+    if target.op == "matmul":
+        return frozenset([f.op for f in target.args] + [f.args[0].op for f in target.args if f.op == "T"])
+    if target.op in ("add", "mul"):
+        return frozenset([f.op for f in target.args])
+    return frozenset()
 
 
 def match_within(pattern: E.Expr, target: E.Expr):
