@@ -149,8 +149,7 @@ def test_several_variables_share_one_pass():
     assert str(grads["W2"]) == "2 (W₂ s − t) sᵀ, where s = σ(W₁ x + b)"
     assert all(report.ok for report in grads.check(seed=1).values())
     source = grads.source()
-    # the helper's definition, σ(z) once and 1 − σ(z) as σ(−z) once: z = W₁ x + b computed once
-    assert source.count("sigmoid(") == 3 and source.count("W1 @ x") == 1
+    assert source.count("sigmoid(") == 2     # the helper's definition and one call: computed once
     rng = np.random.default_rng(0)
     values = dict(W1=rng.standard_normal((4, 3)), W2=rng.standard_normal((2, 4)), b=rng.standard_normal(4),
                   x=rng.standard_normal(3), t=rng.standard_normal(2))

@@ -13,8 +13,7 @@ that imports only its array library. The code is written for speed, not just tra
 - ``Xᵀ diag(d) X`` with ``d ≥ 0`` is ``Zᵀ Z`` with ``Z = √d ⊙ X`` (a symmetric product);
 - ``logdet`` of a positive definite variable goes through its Cholesky factor;
 - for XLA (jax), ``Aᵀ x`` is written ``(xᵀ A)ᵀ``, which avoids materialising a transpose;
-- ``sigmoid``, ``softplus`` and ``log_softmax`` are the numerically stable forms; ``1 − σ(z)`` is
-  ``σ(−z)`` (no cancellation where σ(z) is near 1).
+- ``sigmoid``, ``softplus`` and ``log_softmax`` are the numerically stable forms.
 
 ``TensorWriter`` writes a differential as the full array of an order-3 or order-4 derivative
 with ``einsum``.
@@ -291,10 +290,6 @@ class CodeWriter:
                 seen.add(node)
                 for a in node.args:
                     uses[a] = uses.get(a, 0) + 1
-        for node in seen:
-            z = complement_of_sigmoid(node)
-            if z is not None and uses.get(E.function("sigmoid", z), 0) > 1:   # σ(−z) reads z again, beside σ(z)
-                uses[z] = uses.get(z, 0) + 1
         self.shared = {n for n, k in uses.items() if k > 1 and n.args}
         # the ends of matrix chains that several chains share (see ``shared_chain_code``)
         self.chain_keys: dict = {}      # (factor, key of the rest) or (key of the rest, factor) -> key
@@ -390,9 +385,6 @@ class CodeWriter:
         if op == "eye":
             return self.call(b.eye, x=self.dim(e.shape[0])), ATOM
         if op == "add":
-            z = complement_of_sigmoid(e)
-            if z is not None:   # 1 − σ(z) = σ(−z), without the cancellation of 1 − σ(z) for large z
-                return self.helper_call("sigmoid", b.functions["sigmoid"], f"-{self.at(z, ATOM)}"), ATOM
             return self.sum_code(e.args), ADD
         if op == "mul":
             return self.product_code(e)
