@@ -86,7 +86,7 @@ class Differentiator:
                     terms.append(E.rebuild(e, e.args[:i] + (d(a),) + e.args[i + 1:]))
             return "product rule", E.add(*terms)
         if kind == "engine":
-            if key == "matpow" and d == self:   # a second derivative of Xᵏ has about k²/2 terms
+            if key == "matpow" and d is self:   # a second derivative of Xᵏ has about k²/2 terms
                 self.power_terms += abs(e.data)
                 if self.power_terms > MAX_MATRIX_POWER and abs(e.data) <= MAX_MATRIX_POWER:   # (else: below)
                     raise LimitError(f"the differentials of the matrix powers here have more than "

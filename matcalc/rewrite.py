@@ -10,7 +10,7 @@ from __future__ import annotations
 from . import expr as E
 from .errors import LimitError
 from .ops import operation_key
-from .rules import RULES, match_within, operand_ops
+from .rules import RULES, match_within, present_ops
 
 MAX_REWRITES = 10_000        # rule applications per call, plus
 REWRITES_PER_NODE = 10       # this many per subexpression to simplify (a long sum rewrites each term)
@@ -89,7 +89,7 @@ def _simplify_node(node: E.Expr, memo: dict, recorder, budget) -> E.Expr:
 
 def _apply_once(node: E.Expr, recorder):
     rules = RULES.simplifications.get(operation_key(node), ())
-    ops = operand_ops(node) if rules else frozenset()
+    ops = present_ops(node) if rules else frozenset()
     for rule in rules:
         if not rule.operand_ops <= ops:   # an operand the pattern needs is missing: no match
             continue

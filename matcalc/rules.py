@@ -92,8 +92,8 @@ class Rule:
 
     @functools.cached_property
     def operand_ops(self) -> frozenset:
-        """The operations that some operand of a matching product or sum must have (see
-        ``operand_ops``): ``inv`` for ``inv(X) @ X``, ``diag`` for ``diag(u) + diag(v)``. A quick
+        """The operations that some operand of a matching product or sum must have (a subset of
+        ``present_ops`` of it): ``inv`` for ``inv(X) @ X``, ``diag`` for ``diag(u) + diag(v)``. A quick
         filter before ``match_within``, which tries the operands of a long sum one by one."""
         if self.pattern.op not in ("matmul", "add", "mul"):
             return frozenset()
@@ -212,7 +212,7 @@ def _match_sequence(patterns, targets, binding):
         yield from _match_sequence(patterns[1:], targets[1:], b)
 
 
-def operand_ops(target: E.Expr) -> frozenset:
+def present_ops(target: E.Expr) -> frozenset:
     """The operations of the operands of a product or sum (for a matrix product either way round:
     a transposed factor counts with its operand's): what ``Rule.operand_ops`` must be a subset of
     for a match; empty for other operations."""

@@ -90,12 +90,13 @@ class Counterexample:
     claimed: float
     exact: bool = False
     difference: float | None = None   # claim − answer there, computed exactly (when exact)
+    shown: tuple | None = None        # (answer, claim) as text where they are beyond floats
 
     def __str__(self):
         sizes = ", ".join(f"{k} = {v}" for k, v in sorted(self.sizes.items()))
         how = "exact, at these inputs" if self.exact else "in floating point"
         where = f"entry {self.index}" if self.index else "the value"
-        expected, claimed = _distinct(self.expected, self.claimed)
+        expected, claimed = self.shown or _distinct(self.expected, self.claimed)
         if expected == claimed and self.difference is not None:   # a difference below floating point
             claimed += f" (claim − answer = {self.difference:.6g})"
         lines = [f"counter-example ({'; '.join(filter(None, [sizes, how]))}): {where} of the answer is "
@@ -514,6 +515,11 @@ class Judge:
         across = sorted((s for s in samples[1:] if s.setting.kink is not None), key=lambda s: -s.error)
         return samples[:1] + across[:KINK_ATTEMPTS]
 
+    def exact_inputs(self, values: dict, sizes: dict, digits) -> dict:
+        """The inputs of the claim and the answer as sympy matrices (see ``_exact_matrix``)."""
+        return {v: _exact_matrix(v, values[v.name], sizes, digits)
+                for v in self.answer.variables | self.claim.free_vars if v.name in values}
+
     def exact_beyond_floats(self) -> Counterexample | None:
         """A counter-example across a kink where floating point has no sample: the answer
         overflows there (``relu(x − 50)`` beside ``x∘¹⁰⁰⁰``, which is inf at x > 50), so sympy
@@ -530,16 +536,17 @@ class Judge:
                 continue
             values = _rounded(values, 3)
             try:
-                symbols = {v: _exact_matrix(v, values[v.name], sizes, None)
-                           for v in self.answer.variables | self.claim.free_vars if v.name in values}
+                symbols = self.exact_inputs(values, sizes, None)
                 exact = to_sympy(self.difference, symbols, sizes)
                 entries = [(i, j) for i in range(exact.rows) for j in range(exact.cols)][:EXACT_ENTRIES]
                 for i, j in entries:
                     if exact[i, j].is_Rational and exact[i, j] != 0:
                         t = to_sympy(self.answer.expr, symbols, sizes)[i, j]
+                        c = t + exact[i, j]
                         return Counterexample(sizes, self.shown_inputs(values), (i, j) if exact.rows * exact.cols > 1
-                                              else (), _as_float(t), _as_float(t + exact[i, j]), exact=True,
-                                              difference=_as_float(exact[i, j]))
+                                              else (), _as_float(t), _as_float(c), exact=True,
+                                              difference=_as_float(exact[i, j]),
+                                              shown=(_big_number(t), _big_number(c)))
             except (ArithmeticError, NotImplementedError, TypeError, ValueError, KeyError, AttributeError):
                 continue
         return None
@@ -596,8 +603,7 @@ class Judge:
         digits = EXACT_DIGITS if self.transcendental else None
         entries = [index] if not everywhere else _largest_entries(np.abs(difference) / scale, EXACT_ENTRY_TRIES)
         try:
-            symbols = {v: _exact_matrix(v, values[v.name], sizes, digits)
-                       for v in self.answer.variables | self.claim.free_vars if v.name in values}
+            symbols = self.exact_inputs(values, sizes, digits)
             exact = to_sympy(self.difference, symbols, sizes, digits)
             signs = [_exact_sign(exact[i, j], scale[i, j]) for i, j in entries]
         except (ArithmeticError, NotImplementedError, TypeError, ValueError, KeyError, AttributeError):
@@ -917,6 +923,12 @@ def _exact_matrix(v: E.Expr, value, sizes: dict, digits) -> sp.Matrix:
         number = sp.Rational(fr.numerator, fr.denominator)
         return number if digits is None else sp.Float(number, digits)
     return sp.Matrix(rows, cols, [exact(x) for x in flat])
+
+
+def _big_number(number) -> str:
+    """A sympy number to 6 significant digits, also beyond the float range (``1.23457e+1702``)."""
+    import sympy as sp
+    return str(sp.Float(number, 6)) if number != 0 else "0"
 
 
 def _as_float(number) -> float:

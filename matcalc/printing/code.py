@@ -466,14 +466,16 @@ class CodeWriter:
         k = self._longest_shared(factors, from_right, below)
         split = len(factors) - k if from_right else k
         rest, end = (factors[:split], factors[split:]) if from_right else (factors[split:], factors[:split])
-        code = self._end_temporary(end, from_right) if k else None   # (an atom: a name or in parentheses)
+        code = self._end_temporary(end, from_right) if k else None
+        atom = True   # whether ``code`` is one operand (a name, a call) or a product
         for f in (reversed(rest) if from_right else rest):
             if code is None:
                 code = self.at(f, ATOM)
-            else:
-                piece = self.at(f, MUL + 1)
-                code = f"({piece} @ {code})" if from_right else f"{code} @ {piece}"
-        return code[1:-1] if from_right and code.startswith("(") and _balanced(code[1:-1]) else code
+                continue
+            piece = self.at(f, MUL + 1)   # from the right: A @ (B @ v), a matrix-vector product at a time
+            code = f"{piece} @ {code if atom else _group(code)}" if from_right else f"{code} @ {piece}"
+            atom = False
+        return code
 
     def _end_temporary(self, factors: list, from_right: bool) -> str:
         """The temporary that holds a shared end (made once; a shorter shared end inside it first)."""
@@ -600,16 +602,6 @@ def _group(text: str) -> str:
 def _operand(code: str) -> str:
     """``code`` as an operand of ``@``: a name as it is, anything else in parentheses."""
     return code if code.isidentifier() else _group(code)
-
-
-def _balanced(code: str) -> bool:
-    """Whether the brackets of ``code`` close in order (so that ``(code)`` is one group)."""
-    depth = 0
-    for ch in code:
-        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(ch, 0)
-        if depth < 0:
-            return False
-    return depth == 0
 
 
 def _plain_factor(f: E.Expr) -> bool:

@@ -42,6 +42,17 @@ class InfixPrinter:
     def __init__(self):
         self.memo: dict = {}
 
+    @classmethod
+    def printed(cls, e: Expr, names: bool = False) -> str:
+        """``e`` printed; with ``names``, or when the plain form would be longer than
+        ``MAX_PRINTED_LENGTH``, with its long repeated subexpressions named (``with_names``)."""
+        if names:
+            return cls().with_names(e)
+        try:
+            return cls()(e)
+        except LimitError:
+            return cls().with_names(e)
+
     def with_names(self, e: Expr) -> str:
         """``e`` with its repeated long function applications named: ``…, where s = σ(…)``."""
         from .names import choose_names

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from ..errors import LimitError
 from ..limits import guarded
 from .infix import ATOM, UNARY, InfixPrinter
 
@@ -139,9 +138,4 @@ def _balanced(text: str) -> bool:
 def to_latex(e, names: bool = False) -> str:
     """LaTeX; with ``names`` (or when the plain form would be too long, as in ``to_text``), long
     repeated subexpressions get a name."""
-    if names:
-        return LatexPrinter().with_names(e)
-    try:
-        return LatexPrinter()(e)
-    except LimitError:
-        return LatexPrinter().with_names(e)
+    return LatexPrinter.printed(e, names)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from ..errors import LimitError
 from ..limits import guarded
 from .infix import ATOM, GREEK, MUL, UNARY, InfixPrinter
 
@@ -91,9 +90,4 @@ class TextPrinter(InfixPrinter):
 def to_text(e, names: bool = False) -> str:
     """One line of text; with ``names``, long repeated subexpressions get a name (``…, where s =
     σ(…)``), as they do anyway when the plain text would be too long (``limits.MAX_PRINTED_LENGTH``)."""
-    if names:
-        return TextPrinter().with_names(e)
-    try:
-        return TextPrinter()(e)
-    except LimitError:
-        return TextPrinter().with_names(e)
+    return TextPrinter.printed(e, names)
