@@ -553,7 +553,7 @@ def _derive(f: E.Expr, wrt: E.Expr, original: E.Expr, order, layout, symmetric_g
 
 def _gradient_and_rules(f: E.Expr, wrt: E.Expr) -> tuple:
     """The gradient, and the names of the rules and identities that produce it."""
-    recorder = Recorder()
+    recorder = Recorder(names_only=True)
     d = Differentiator(wrt, recorder=recorder)
     df = simplify(d(simplify(f)), recorder)
     used = [name for name, _, _ in recorder.events]

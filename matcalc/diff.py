@@ -57,9 +57,9 @@ class Differentiator:
             return self.dx
         if not e.depends_on(self.wrt):
             return E.zero(e.shape)
-        _, out = self.local(e, self)
+        name, out = self.local(e, self)
         if self.recorder is not None:   # the step, with the inner differentials left as d(…)
-            name, shown = self.local(e, self.placeholder)
+            shown = None if self.recorder.names_only else self.local(e, self.placeholder)[1]
             self.recorder.record(name, e, shown)
         return out
 

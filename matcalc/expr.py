@@ -45,7 +45,7 @@ _LOCK = threading.RLock()   # re-entrant: a weak-reference callback may run whil
 # again and again (an expression in a loop, the same derivation twice) is found, not remade.
 RECENT = 8192
 _RECENT: collections.deque = collections.deque(maxlen=RECENT)
-_SELF = object()            # a memo slot's value for "the node itself" (no reference cycle)
+SELF = object()            # a memo slot's value for "the node itself" (no reference cycle)
 
 # Sort rank of each operation: decides the canonical (and printed) order of operands.
 _RANK = {"const": 0, "dim": 0, "var": 1, "T": 2, "eye": 3, "ones": 3, "zero": 3, "commutation": 3, "fn": 4,
@@ -315,12 +315,12 @@ def clear_caches():
 def memo_get(node: Expr, slot: str):
     """The memo ``slot`` of ``node`` (``None`` when not computed yet)."""
     hit = getattr(node, slot)
-    return node if hit is _SELF else hit
+    return node if hit is SELF else hit
 
 
 def memo_set(node: Expr, slot: str, value: Expr):
     """Remember ``value`` in ``node``'s memo ``slot``; the memo lives and dies with the node."""
-    setattr(node, slot, _SELF if value is node else value)
+    setattr(node, slot, SELF if value is node else value)
 
 
 def as_expr(value, context: str = "") -> Expr:

@@ -885,4 +885,4 @@ def build_expression(source: str, variables: dict, syntax: str = "numpy", infer:
     builder.run(tree)
     inferred = {name: E.variable(name, builder.resolved(shape)) for name, shape in builder.inferred.items()
                 if isinstance(name, str)}
-    return builder.construct(tree, Scope({**variables, **inferred}))
+    return builder.construct(tree, Scope({**variables, **inferred} if inferred else variables))

@@ -23,6 +23,9 @@ class NodeMemo:
     def __contains__(self, node: E.Expr) -> bool:
         return node._simplified is not None
 
+    def get(self, node: E.Expr):
+        return E.memo_get(node, "_simplified")
+
     def __getitem__(self, node: E.Expr) -> E.Expr:
         return E.memo_get(node, "_simplified")
 
@@ -34,10 +37,13 @@ _MEMO = NodeMemo()
 
 
 class Recorder:
-    """Collects the rules applied, as ``(rule name, before, after)``, for the derivation steps."""
+    """Collects the rules applied, as ``(rule name, before, after)``, for the derivation steps.
+    ``names_only``: the caller wants the names alone (a differential step is then not also
+    written with its inner differentials left as ``d(…)``)."""
 
-    def __init__(self):
+    def __init__(self, names_only: bool = False):
         self.events: list = []
+        self.names_only = names_only
 
     def record(self, name: str, before: E.Expr, after: E.Expr):
         self.events.append((name, before, after))
@@ -62,16 +68,19 @@ def _unsimplified(e: E.Expr, memo) -> list:
         if expanded:
             out.append(node)
             continue
-        if node in seen or node in memo:
+        if node in seen or memo.get(node) is not None:
             continue
         seen.add(node)
         stack.append((node, True))
-        stack.extend((a, False) for a in reversed(node.args) if a not in seen and a not in memo)
+        if memo is _MEMO:   # read the memos on the nodes directly (a long sum has many operands)
+            stack.extend([(a, False) for a in reversed(node.args) if a._simplified is None and a not in seen])
+        else:
+            stack.extend([(a, False) for a in reversed(node.args) if a not in seen and a not in memo])
     return out
 
 
 def _simplify_node(node: E.Expr, memo: dict, recorder, budget) -> E.Expr:
-    current = E.rebuild(node, [memo[a] for a in node.args]) if node.args else node
+    current = E.rebuild(node, _simplified_args(node, memo)) if node.args else node
     while True:
         rewritten = _apply_once(current, recorder)
         if rewritten is None:
@@ -84,7 +93,13 @@ def _simplify_node(node: E.Expr, memo: dict, recorder, budget) -> E.Expr:
         for sub in _unsimplified(rewritten, memo):   # the proper subexpressions, children first
             if sub is not rewritten:
                 memo[sub] = _simplify_node(sub, memo, recorder, budget)
-        current = E.rebuild(rewritten, [memo[a] for a in rewritten.args]) if rewritten.args else rewritten
+        current = E.rebuild(rewritten, _simplified_args(rewritten, memo)) if rewritten.args else rewritten
+
+
+def _simplified_args(node: E.Expr, memo) -> list:
+    if memo is _MEMO:   # read the memos on the nodes directly (a long sum has many operands)
+        return [a if a._simplified is E.SELF else a._simplified for a in node.args]
+    return [memo[a] for a in node.args]
 
 
 def _apply_once(node: E.Expr, recorder):

@@ -50,7 +50,8 @@ class Program:
 
     def inline(self, e: E.Expr) -> E.Expr:
         """``e`` with every stage name replaced by what it stands for."""
-        return simplify(E.substitute(e, self.expansions))
+        used = {v: self.expansions[v] for v in e.free_vars if v in self.expansions}
+        return simplify(E.substitute(e, used)) if used else simplify(e)
 
     def rename(self, e: E.Expr, inlined: bool = True) -> E.Expr:
         """``e`` with the parts that a stage computes written as that stage's name (not the output)."""
@@ -92,10 +93,11 @@ def parse_program(text: str, variables: dict, syntax: str = "numpy", definitions
     the stages in ``definitions`` (name -> string or expression)."""
     program = Program()
     variables = dict(variables)   # grows with the names each stage infers, for the later stages
+    scope = dict(variables)       # the variables and the stages so far: what a stage may use
     if definitions is not None and not isinstance(definitions, Mapping):
         raise MatcalcError(f"definitions must map stage names to expressions; got {type(definitions).__name__}")
     for name, value in (definitions or {}).items():
-        program.add(name, _stage(value, variables, program, syntax))
+        _add_stage(program, name, value, variables, scope, syntax)
     lines = _lines(text)
     if not lines:
         raise ParseError("empty program")
@@ -106,16 +108,17 @@ def parse_program(text: str, variables: dict, syntax: str = "numpy", definitions
         name, source = (m.group(1), m.group(2)) if m else ("f", line)
         if name in variables:
             raise MatcalcError(f"the stage {name!r} has the name of a variable")
-        program.add(name, _stage(source, variables, program, syntax))
+        _add_stage(program, name, source, variables, scope, syntax)
     return program
 
 
-def _stage(value, variables, program, syntax) -> E.Expr:
-    scope = dict(variables)
-    scope.update(program.stage_vars)
+def _add_stage(program: Program, name: str, value, variables: dict, scope: dict, syntax: str):
     e = program.rename(value) if isinstance(value, E.Expr) else build_expression(value, scope, syntax)
-    variables.update({v.name: v for v in e.free_vars if INTERMEDIATE not in v.data[1]})
-    return e
+    found = {v.name: v for v in e.free_vars if INTERMEDIATE not in v.data[1]}
+    variables.update(found)
+    scope.update(found)
+    program.add(name, e)
+    scope[name] = program.stage_vars[name]
 
 
 def signal_name(name: str) -> str:
