@@ -725,7 +725,17 @@ def _orientation(chain) -> tuple:
     return (_transpose_marks(chain), -positions[0] if positions else 0)
 
 
+# operations a matrix product looks into (flattening, scalars, zeros, identities, powers, ⊗)
+_CHAIN_SPECIAL = frozenset(("matmul", "mul", "zero", "const", "eye", "kron", "matpow", "inv"))
+
+
 def matmul(*factors) -> Expr:
+    if len(factors) == 2:   # the common case of two plain factors: nothing to flatten or merge
+        a, b = factors
+        if isinstance(a, Expr) and isinstance(b, Expr) and a.op not in _CHAIN_SPECIAL \
+                and b.op not in _CHAIN_SPECIAL and a.shape[1] == b.shape[0] != 1:
+            shape = (a.shape[0], b.shape[1])
+            return _scalar_chain([a, b]) if shape == SCALAR else _node("matmul", (a, b), shape)
     factors = [as_expr(f, "@") for f in factors]
     for a, b in zip(factors, factors[1:]):
         if a.shape[1] != b.shape[0]:
