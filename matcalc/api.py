@@ -86,23 +86,36 @@ def parse(text: str, shapes: dict | None = None, syntax: str = "numpy") -> E.Exp
 
 
 def _user_function(name):
-    build = FUNCTIONS[name].build
-
-    def call(x):
-        return build(E.as_expr(x))
+    function = FUNCTIONS[name]
+    build = function.build
+    if function.signature in ("solve", "kron", "matrix_power"):
+        def call(a, b):
+            return build(E.as_expr(a), b if function.signature == "matrix_power" else E.as_expr(b))
+    elif function.axis:
+        def call(x, axis=None):
+            return build(E.as_expr(x), axis=axis)
+    else:
+        def call(x):
+            return build(E.as_expr(x))
     call.__name__ = name
-    call.__doc__ = FUNCTIONS[name].summary
+    call.__doc__ = function.summary
     return call
 
 
 exp, log, sin, cos, tan, tanh = (_user_function(n) for n in ("exp", "log", "sin", "cos", "tan", "tanh"))
 sigmoid, relu, softplus, sqrt = (_user_function(n) for n in ("sigmoid", "relu", "softplus", "sqrt"))
 step, sign = _user_function("step"), _user_function("sign")
+sinh, cosh, arcsin, arccos, arctan = (_user_function(n) for n in ("sinh", "cosh", "arcsin", "arccos", "arctan"))
+log1p, expm1, erf, normcdf, normpdf = (_user_function(n) for n in ("log1p", "expm1", "erf", "normcdf", "normpdf"))
+gelu, silu = _user_function("gelu"), _user_function("silu")
 sum, trace, det, logdet, inv = (_user_function(n) for n in ("sum", "trace", "det", "logdet", "inv"))
+mean, logsumexp = _user_function("mean"), _user_function("logsumexp")
 diag, norm2, softmax, log_softmax = (_user_function(n) for n in ("diag", "norm2", "softmax", "log_softmax"))
+solve, kron, matrix_power = (_user_function(n) for n in ("solve", "kron", "matrix_power"))
 abs = _user_function("abs")
 
 __all__ = ["PropertyError", "ShapeError", "vector", "matrix", "scalar", "eye", "ones", "parse",
            "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "sqrt", "step",
-           "sign", "sum", "trace", "det", "logdet", "inv", "diag", "norm2", "softmax",
-           "log_softmax", "abs"]
+           "sign", "sinh", "cosh", "arcsin", "arccos", "arctan", "log1p", "expm1", "erf", "normcdf",
+           "normpdf", "gelu", "silu", "sum", "mean", "logsumexp", "trace", "det", "logdet", "inv", "diag",
+           "norm2", "softmax", "log_softmax", "solve", "kron", "matrix_power", "abs"]

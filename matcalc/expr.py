@@ -391,7 +391,7 @@ def is_positive(e: Expr) -> bool:
     if e.op in ("ones", "dim"):
         return True
     if e.op == "fn":
-        return e.data in ("exp", "sigmoid", "softplus")
+        return e.data in ("exp", "sigmoid", "softplus", "cosh", "normcdf", "normpdf")
     if e.op == "softmax":
         return True
     if e.op == "pow":
@@ -908,10 +908,12 @@ def _transpose(e: Expr) -> Expr:
 # ---------------------------------------------------------------------------------------
 
 ELEMENTWISE = ("exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "abs",
-               "step", "sign")
+               "step", "sign", "sinh", "cosh", "arcsin", "arccos", "arctan", "log1p", "expm1", "erf",
+               "normcdf", "normpdf", "gelu", "silu")
 
 _EXACT_AT_ZERO = {"exp": 1, "sin": 0, "tan": 0, "tanh": 0, "cos": 1, "relu": 0, "abs": 0,
-                  "sign": 0, "sigmoid": Fraction(1, 2)}
+                  "sign": 0, "sigmoid": Fraction(1, 2), "sinh": 0, "cosh": 1, "arcsin": 0, "arctan": 0,
+                  "log1p": 0, "expm1": 0, "erf": 0, "normcdf": Fraction(1, 2), "gelu": 0, "silu": 0}
 
 
 def function(name: str, x: Expr) -> Expr:

@@ -65,7 +65,7 @@ def variables() -> dict:
     }
 
 
-SMOOTH = ("sin", "cos", "tanh", "sigmoid", "softplus")
+SMOOTH = ("sin", "cos", "tanh", "sigmoid", "softplus", "arctan", "erf", "gelu", "silu")
 KINKED = ("relu", "abs")
 
 

@@ -315,7 +315,8 @@ COLLIDING_NAMES = [
     ("t1", "t2", "t3"),                                  # temporaries
     ("np", "np_"), ("jnp", "jnp_"), ("torch", "torch_"),    # library aliases, and their renamings
     ("sigmoid", "sigmoid_"), ("softmax", "softmax_"), ("softplus", "softplus_"),
-    ("log_softmax", "log_softmax_"), ("commutation", "commutation_"),   # helpers
+    ("log_softmax", "log_softmax_"), ("commutation", "commutation_"), ("erf", "gelu", "silu"),
+    ("normcdf", "normpdf", "scipy", "jax"),   # helpers
     ("None", "v_None"), ("lambda", "v_lambda"), ("True", "v_True"), ("class", "v_class"),   # keywords
     ("sum", "abs", "float", "len", "print", "math", "max", "range"),   # builtins
     ("f", "gradient", "hessian", "jacobian", "hvp", "derivatives", "value"),   # generated function names
@@ -340,7 +341,7 @@ HOSTILE_EXPONENTS = ["1e308", "-1e308", "1000", "-1000", "(1/3)", "1e-308", "0",
                      "0.5000000000000001", "2.0000001"]
 MATRIX_POWERS = ["2", "3", "-1", "0", "1000", "1000", "-1000000", "-1000000", "1000000", "2.5", "(1/2)", "-2"]
 FUNCTIONS = ("exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "abs", "sqrt",
-             "step", "sign")
+             "step", "sign", "sinh", "cosh", "arctan", "expm1", "erf", "normcdf", "normpdf", "gelu", "silu")
 STAGE_NAMES = ["z", "h", "a", "y", "g", "r", "k"]
 TASKS = ["gradient"] * 11 + ["hessian"] * 3 + ["hvp"] * 2 + ["verify"] * 2 + ["verify-wrong"] * 2
 

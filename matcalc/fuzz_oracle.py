@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
+from scipy import special
 
 from . import expr as E
 from .errors import MatcalcError
@@ -98,6 +99,9 @@ def _float(value) -> float:
         return math.copysign(math.inf, value)
 
 
+SQRT_2PI = math.sqrt(2 * math.pi)
+
+
 def _sigmoid(z):
     return 0.5 * (1 + np.tanh(z / 2))   # σ(z) = (1 + tanh(z/2))/2, with no overflow
 
@@ -118,6 +122,10 @@ ELEMENTWISE = {
     "exp": np.exp, "log": np.log, "sin": np.sin, "cos": np.cos, "tan": np.tan, "tanh": np.tanh,
     "sigmoid": _sigmoid, "relu": lambda z: np.maximum(z, 0.0), "softplus": lambda z: np.logaddexp(0.0, z),
     "abs": np.abs, "step": lambda z: np.heaviside(z, 0.0), "sign": np.sign, "sqrt": np.sqrt,
+    "sinh": np.sinh, "cosh": np.cosh, "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan,
+    "log1p": np.log1p, "expm1": np.expm1, "erf": special.erf, "normcdf": special.ndtr,
+    "normpdf": lambda z: np.exp(-0.5 * z * z) / SQRT_2PI, "gelu": lambda z: z * special.ndtr(z),
+    "silu": lambda z: z * _sigmoid(z),
 }
 
 

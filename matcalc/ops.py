@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from . import composites as C
 from . import expr as E
 
 
@@ -48,6 +49,11 @@ OPERATIONS = {op.key: op for op in [
     Operation("fn:relu", "rule", "nonzero"), Operation("fn:softplus", "rule"),
     Operation("fn:abs", "rule", "nonzero"), Operation("fn:step", "rule", "nonzero"),
     Operation("fn:sign", "rule", "nonzero"),
+    Operation("fn:sinh", "rule"), Operation("fn:cosh", "rule"), Operation("fn:arcsin", "rule", "small"),
+    Operation("fn:arccos", "rule", "small"), Operation("fn:arctan", "rule"),
+    Operation("fn:log1p", "rule", "positive"), Operation("fn:expm1", "rule"), Operation("fn:erf", "rule"),
+    Operation("fn:normcdf", "rule"), Operation("fn:normpdf", "rule"), Operation("fn:gelu", "rule"),
+    Operation("fn:silu", "rule"),
 ]}
 
 
@@ -59,15 +65,18 @@ def operation_key(e: E.Expr) -> str:
 class Function:
     """A function users can call by name. ``signature`` is the shape rule:
 
-    ``elementwise`` same shape; ``reduce`` anything to a scalar; ``square-scalar`` a square
-    matrix to a scalar; ``square`` a square matrix to one of the same shape; ``vector`` a
-    vector to one of the same shape; ``diag`` a vector to a square matrix or a square matrix
-    to a vector; ``dims`` takes dimensions, not expressions (``eye(n)``, ``ones(n, m)``).
+    ``elementwise`` same shape; ``reduce`` anything to a scalar (along an axis: a row or a
+    column); ``square-scalar`` a square matrix to a scalar; ``square`` a square matrix to one
+    of the same shape; ``vector`` a vector to one of the same shape (a matrix with ``axis=``, or
+    over all its entries); ``diag`` a vector to a square matrix or a square matrix to a vector;
+    ``dims`` takes dimensions, not expressions (``eye(n)``, ``ones(n, m)``); ``solve``,
+    ``kron`` and ``matrix_power`` take two arguments.
     """
     name: str
     build: object
     signature: str
     summary: str
+    axis: bool = False   # takes axis= (0, 1; keepdims), see ``composites``
 
 
 def _sqrt(x):
@@ -92,7 +101,21 @@ FUNCTIONS = {f.name: f for f in [
     Function("step", _elementwise("step"), "elementwise", "1 where x > 0, else 0 (relu')"),
     Function("sign", _elementwise("sign"), "elementwise", "sign of x, elementwise (abs')"),
     Function("sqrt", _sqrt, "elementwise", "square root, elementwise (x ** 0.5)"),
-    Function("sum", E.sum_all, "reduce", "sum of all entries"),
+    Function("sinh", _elementwise("sinh"), "elementwise", "hyperbolic sine, elementwise"),
+    Function("cosh", _elementwise("cosh"), "elementwise", "hyperbolic cosine, elementwise"),
+    Function("arcsin", _elementwise("arcsin"), "elementwise", "inverse sine, elementwise (|x| < 1)"),
+    Function("arccos", _elementwise("arccos"), "elementwise", "inverse cosine, elementwise (|x| < 1)"),
+    Function("arctan", _elementwise("arctan"), "elementwise", "inverse tangent, elementwise"),
+    Function("log1p", _elementwise("log1p"), "elementwise", "log(1 + x), elementwise (x > −1)"),
+    Function("expm1", _elementwise("expm1"), "elementwise", "eˣ − 1, elementwise"),
+    Function("erf", _elementwise("erf"), "elementwise", "the error function, elementwise"),
+    Function("normcdf", _elementwise("normcdf"), "elementwise", "Φ(x), the standard normal cdf, elementwise"),
+    Function("normpdf", _elementwise("normpdf"), "elementwise", "φ(x), the standard normal density, elementwise"),
+    Function("gelu", _elementwise("gelu"), "elementwise", "x Φ(x) (the exact GELU), elementwise"),
+    Function("silu", _elementwise("silu"), "elementwise", "x σ(x) (SiLU, swish), elementwise"),
+    Function("sum", C.sum_along, "reduce", "sum of all entries, or along an axis (keepdims)", axis=True),
+    Function("mean", C.mean, "reduce", "mean of all entries, or along an axis (keepdims)", axis=True),
+    Function("logsumexp", C.logsumexp, "reduce", "log Σ exp, of all entries or along an axis", axis=True),
     Function("norm2", E.norm2, "reduce", "Euclidean norm of a vector, Frobenius norm of a matrix"),
     Function("trace", E.trace, "square-scalar", "trace of a square matrix"),
     Function("det", E.det, "square-scalar", "determinant"),
@@ -100,8 +123,12 @@ FUNCTIONS = {f.name: f for f in [
     Function("inv", E.inv, "square", "matrix inverse"),
     Function("vec", E.vec, "vec", "the columns of a matrix stacked into one vector"),
     Function("diag", E.diag, "diag", "vector -> diagonal matrix; square matrix -> its diagonal"),
-    Function("softmax", E.softmax, "vector", "softmax of a vector"),
-    Function("log_softmax", E.log_softmax, "vector", "log of the softmax of a vector"),
+    Function("softmax", C.softmax, "vector", "softmax of a vector; of a matrix along an axis", axis=True),
+    Function("log_softmax", C.log_softmax, "vector", "log of the softmax (of a vector, or along an axis)",
+             axis=True),
+    Function("solve", C.solve, "solve", "solve(A, B) = A⁻¹ B, without forming the inverse"),
+    Function("kron", E.kron, "kron", "Kronecker product"),
+    Function("matrix_power", C.matrix_power, "matrix_power", "matrix_power(X, k) = Xᵏ for an integer k"),
     Function("eye", E.eye, "dims", "eye(n): the n×n identity"),
     Function("ones", None, "dims", "ones(n) a vector of ones, ones(n, m) a matrix of ones"),
 ]}

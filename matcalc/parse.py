@@ -86,6 +86,7 @@ class Node:
     pos: int
     text: str = ""            # number text, name, function name or operator
     children: list = field(default_factory=list)
+    axis: int | None = None   # a call's axis= keyword (sum, mean, logsumexp, softmax, log_softmax)
 
 
 # binary operators: token -> (operation, left binding power, right-associative)
@@ -221,13 +222,17 @@ class Parser:
     def call(self, function: Node) -> Node:
         open_tok = self.advance()
         args = []
+        axis = None
         if self.token.text != ")":
             while True:
                 if self.token.kind == "op" and self.token.text in ("*", "**"):
                     self.error("starred arguments are not allowed")
                 if self.token.kind == "name" and self.tokens[self.i + 1].text == "=":
-                    self.error(f"keyword arguments are not allowed ({self.token.text}=...)")
-                args.append(self.expression(0))
+                    axis = self.axis_keyword(function, axis)
+                elif axis is not None:
+                    self.error("a positional argument cannot follow axis=")
+                else:
+                    args.append(self.expression(0))
                 if self.token.text == ",":
                     self.advance()
                     continue
@@ -235,7 +240,27 @@ class Parser:
         if self.token.kind == "end":
             raise ParseError("unbalanced '(': no ')' closes this call", self.source, open_tok.pos)
         self.expect(")", f"to close the call of {function.text}")
-        return Node("call", function.pos, function.text, args)
+        return Node("call", function.pos, function.text, args, axis)
+
+    def axis_keyword(self, function: Node, earlier) -> int:
+        """``axis=k`` in a call of a function that takes it: an integer literal 0, 1, -1 or -2."""
+        keyword = self.advance()
+        entry = FUNCTIONS.get(function.text)
+        if keyword.text != "axis" or self.syntax != "numpy" or entry is None or not entry.axis:
+            takers = ", ".join(sorted(name for name, f in FUNCTIONS.items() if f.axis))
+            self.error(f"keyword arguments are not allowed ({keyword.text}=...); "
+                       f"only {takers} take axis=", keyword.pos)
+        if earlier is not None:
+            self.error("axis= is given twice", keyword.pos)
+        self.advance()   # '='
+        sign = -1 if self.token.text == "-" else 1
+        if sign < 0:
+            self.advance()
+        tok = self.token
+        if tok.kind != "num" or not tok.text.isdigit() or int(tok.text) > 2 or sign * int(tok.text) == 2:
+            self.error("axis must be 0, 1, -1 or -2 (an integer literal)")
+        self.advance()
+        return sign * int(tok.text) % 2
 
 
 _FORBIDDEN_NAMES = frozenset({"lambda", "import", "eval", "exec", "open", "globals", "locals",
@@ -262,7 +287,8 @@ def unparse(node: Node) -> str:
     if kind == "binop":
         left, right = (unparse(c) for c in node.children)
         return f"({left} {_OPERATOR_TEXT[node.text]} {right})"
-    return f"{node.text}({', '.join(unparse(c) for c in node.children)})"
+    axis = [] if node.axis is None else [f"axis={node.axis}"]
+    return f"{node.text}({', '.join([unparse(c) for c in node.children] + axis)})"
 
 
 def parse(source: str, syntax: str = "numpy") -> Node:
@@ -623,6 +649,8 @@ class Builder:
             raise UnknownNameError(f"unknown function {name!r}; known: {', '.join(known)}", self.source, node.pos)
         if function.signature == "dims":
             return self.dims_shape(node)
+        if function.signature in ("solve", "kron", "matrix_power"):
+            return self.infer_pair(node, function.signature)
         if len(node.children) != 1:
             self.shape_error(node, f"{name} takes one argument, got {len(node.children)}")
         shape = self.infer(node.children[0])
@@ -630,7 +658,11 @@ class Builder:
         if signature == "elementwise":
             return shape
         if signature == "reduce":
-            return SCALAR
+            if node.axis is None:
+                return SCALAR
+            return (1, shape[1]) if node.axis == 0 else (shape[0], 1)
+        if signature == "vector" and (node.axis is not None or self.surely_matrix(shape)):
+            return shape
         if signature in ("square-scalar", "square"):
             self.unify(node, shape[0], shape[1],
                        lambda: f"{name} needs a square matrix, got {self.text(shape)}")
@@ -648,6 +680,31 @@ class Builder:
         if signature == "diag":
             return self.decide_or_defer(self.decide_diag, node, shape, None)
         raise AssertionError(signature)
+
+    def surely_matrix(self, shape) -> bool:
+        """Whether both dims of ``shape`` are known and neither is 1."""
+        return all(self.unifier.known(d) and self.unifier.find(d) != 1 for d in shape)
+
+    def infer_pair(self, node: Node, signature: str):
+        """The shapes of ``solve(A, B)``, ``kron(A, B)`` and ``matrix_power(X, k)``."""
+        name = node.text
+        if len(node.children) != 2:
+            self.shape_error(node, f"{name} takes two arguments, got {len(node.children)}")
+        a, b = (self.infer(c) for c in node.children)
+        if signature == "matrix_power":
+            for d in b:
+                self.unify(node, d, 1, lambda: f"the exponent of matrix_power must be an integer, got {self.text(b)}")
+            self.unify(node, a[0], a[1], lambda: f"matrix_power needs a square matrix, got {self.text(a)}")
+            return a
+        if signature == "solve":
+            self.unify(node, a[0], a[1], lambda: f"solve(A, B) needs a square A, got {self.text(a)}")
+            self.unify(node, a[1], b[0], lambda: (
+                f"solve(A, B): A is {self.text(a)} and B {self.text(b)}; B needs as many rows as A"))
+            return (a[0], b[1])
+        dims = [self.unifier.find(d) for d in (*a, *b)]
+        if any(isinstance(d, DimVar) for d in dims):
+            self.shape_error(node, "kron needs the shapes of its arguments; declare them")
+        return (E._dim_product(dims[0], dims[2]), E._dim_product(dims[1], dims[3]))
 
     def decide_diag(self, node, shape, _, final):
         r, c = shape
@@ -737,7 +794,10 @@ class Builder:
             if node.text in self.extensions:
                 return scope.hooks[node.text](args, node) if node.text in scope.hooks \
                     else self.extensions[node.text].build(args, node)
-            return FUNCTIONS[node.text].build(args[0])
+            function = FUNCTIONS[node.text]
+            if function.signature in ("solve", "kron", "matrix_power"):
+                return function.build(*args)
+            return function.build(args[0], axis=node.axis) if node.axis is not None else function.build(args[0])
         except ShapeError as err:
             if err.position is not None:
                 raise

@@ -16,6 +16,12 @@ CASES = [
     ("A @ X @ B", "X", 1, {"A": "m,n", "X": "n,p", "B": "p,q"}),
     ("norm2(X @ W - Y) ** 2", "W", 2, {"X": "N,n", "W": "n,p", "Y": "N,p"}),
     ("trace(X @ X @ X)", "X", 2, {"X": "n,n"}),
+    ("sum(gelu(A @ x)) + sum(silu(x)) + sum(erf(x)) + sum(normpdf(x))", "x", 2, {"A": "m,n", "x": "n"}),
+    ("sum(sinh(x) + cosh(x) + arctan(x) + expm1(x) + arcsin(0.1 * x) + arccos(0.1 * x) + log1p(x * x))",
+     "x", 1, {"x": "n"}),
+    ("-sum(T * log_softmax(X @ W, axis=1)) + mean(logsumexp(W, axis=0))", "W", 1, {"X": "N,n", "W": "n,m", "T": "N,m"}),
+    ("sum(G * (softmax(X @ W, axis=0) @ B)) + sum(solve(S, W), axis=0) @ ones(m)", "W", 1,
+     {"X": "N,n", "W": "n,m", "G": "N,p", "B": "m,p", "S": "n,n"}),
 ]
 SIZES = {"n": 3, "m": 4, "N": 5, "h": 2, "p": 3, "q": 2}
 

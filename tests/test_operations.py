@@ -51,6 +51,18 @@ SAMPLES = {
     "fn:abs": ("sum(abs(x))", "x"),
     "fn:step": ("y.T @ (step(x) * x)", "x"),
     "fn:sign": ("sign(x).T @ x", "x"),
+    "fn:sinh": ("sum(sinh(A @ x))", "x"),
+    "fn:cosh": ("y.T @ cosh(x)", "x"),
+    "fn:arcsin": ("sum(arcsin(0.1 * A @ x))", "x"),
+    "fn:arccos": ("y.T @ arccos(0.2 * x)", "x"),
+    "fn:arctan": ("sum(arctan(B @ x))", "x"),
+    "fn:log1p": ("sum(log1p(p * p))", "p"),
+    "fn:expm1": ("sum(expm1(X))", "X"),
+    "fn:erf": ("y.T @ erf(A @ x)", "x"),
+    "fn:normcdf": ("sum(normcdf(w @ A))", "w"),
+    "fn:normpdf": ("sum(normpdf(A @ x))", "x"),
+    "fn:gelu": ("sum(gelu(A @ x))", "A"),
+    "fn:silu": ("sum(silu(B @ x))", "x"),
 }
 LEAVES = {"var", "const", "dim", "zero", "ones", "eye", "commutation"}
 

@@ -33,6 +33,7 @@ The code computes the numbers numpy would, whatever the names and constants:
 from __future__ import annotations
 
 import keyword
+import math
 import unicodedata
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -44,6 +45,7 @@ MAX_NESTING = 30   # nested calls before the code takes a temporary (Python's pa
 EXACT = 2 ** 53    # integers up to this size are exact floats: written as they are, larger ones as floats
 TEMPORARY = "t"    # temporaries are t1, t2, …
 SIZE = "size_"     # a size is size_n (size_m_n for the product of m and n)
+SQRT_2PI = math.sqrt(2 * math.pi)   # the normal density's constant, written as a float literal
 
 # Python precedence levels of what a piece of generated code is
 ADD, MUL, UNARY, POW, ATOM = 1, 2, 3, 4, 5
@@ -102,8 +104,19 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
                         f"    return {xp}.eye(m * n)[(j * m + i).ravel()]\n"),
         "norm2": scaled_norm(xp, f"{xp}.max", f"{xp}.linalg.norm"),
     }
+    special = "scipy.special" if eager else "jax.scipy.special"   # erf and the normal cdf
+    helpers.update({
+        "erf": f"def erf(z):\n    import {special}\n    return {special}.erf(z)\n",
+        "normcdf": f"def normcdf(z):\n    import {special}\n    return {special}.ndtr(z)\n",
+        # φ(z) = e^(−z²/2) / √(2π)
+        "normpdf": f"def normpdf(z):\n    return {xp}.exp(-0.5 * z * z) / {SQRT_2PI!r}\n",
+        "gelu": f"def gelu(z):\n    import {special}\n    return z * {special}.ndtr(z)\n",
+        "silu": f"def silu(z):\n    return z / (1 + {xp}.exp(-z))\n",
+    })
     softplus = f"{xp}.logaddexp(0.0, {{x}})"
     if eager:
+        helpers["silu"] = (f"def silu(z):\n    with {xp}.errstate(over='ignore'):\n"
+                           f"        return z / (1 + {xp}.exp(-z))\n")
         # numpy warns when e⁻ᶻ overflows (the result, 0, is right)
         helpers["sigmoid"] = (f"def sigmoid(z):\n    with {xp}.errstate(over='ignore'):\n"
                               f"        return 1 / (1 + {xp}.exp(-z))\n")
@@ -141,6 +154,10 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
             "sigmoid": "sigmoid({x})", "relu": f"{xp}.maximum({{x}}, 0.0)",
             "softplus": softplus, "abs": f"{xp}.abs({{x}})",
             "step": f"{xp}.heaviside({{x}}, 0.0)", "sign": f"{xp}.sign({{x}})", "sqrt": f"{xp}.sqrt({{x}})",
+            "sinh": f"{xp}.sinh({{x}})", "cosh": f"{xp}.cosh({{x}})", "arcsin": f"{xp}.arcsin({{x}})",
+            "arccos": f"{xp}.arccos({{x}})", "arctan": f"{xp}.arctan({{x}})", "log1p": f"{xp}.log1p({{x}})",
+            "expm1": f"{xp}.expm1({{x}})", "erf": "erf({x})", "normcdf": "normcdf({x})",
+            "normpdf": "normpdf({x})", "gelu": "gelu({x})", "silu": "silu({x})",
         },
         calls={
             "inv": f"{xp}.linalg.inv({{x}})", "det": f"{xp}.linalg.det({{x}})",

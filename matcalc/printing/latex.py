@@ -22,6 +22,9 @@ FUNCTION_LATEX = {
     "exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
     "tanh": r"\tanh", "sigmoid": r"\sigma", "relu": r"\operatorname{relu}",
     "softplus": r"\operatorname{softplus}", "sign": r"\operatorname{sign}",
+    "sinh": r"\sinh", "cosh": r"\cosh", "arcsin": r"\arcsin", "arccos": r"\arccos", "arctan": r"\arctan",
+    "log1p": r"\operatorname{log1p}", "expm1": r"\operatorname{expm1}", "erf": r"\operatorname{erf}",
+    "normcdf": r"\Phi", "normpdf": r"\phi", "gelu": r"\operatorname{GELU}", "silu": r"\operatorname{SiLU}",
 }
 
 

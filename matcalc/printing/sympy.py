@@ -18,6 +18,11 @@ _FUNCTIONS = {
     "sigmoid": lambda z: 1 / (1 + sp.exp(-z)), "relu": lambda z: sp.Max(z, 0),
     "softplus": lambda z: sp.log(1 + sp.exp(z)), "abs": sp.Abs,
     "step": lambda z: sp.Heaviside(z, 0), "sign": sp.sign,
+    "sinh": sp.sinh, "cosh": sp.cosh, "arcsin": sp.asin, "arccos": sp.acos, "arctan": sp.atan,
+    "log1p": lambda z: sp.log(1 + z), "expm1": lambda z: sp.exp(z) - 1, "erf": sp.erf,
+    "normcdf": lambda z: (1 + sp.erf(z / sp.sqrt(2))) / 2,
+    "normpdf": lambda z: sp.exp(-z ** 2 / 2) / sp.sqrt(2 * sp.pi),
+    "gelu": lambda z: z * (1 + sp.erf(z / sp.sqrt(2))) / 2, "silu": lambda z: z / (1 + sp.exp(-z)),
 }
 
 

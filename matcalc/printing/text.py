@@ -13,7 +13,7 @@ _VULGAR = {Fraction(1, 2): "½", Fraction(1, 3): "⅓", Fraction(2, 3): "⅔", F
            Fraction(3, 4): "¾", Fraction(1, 5): "⅕", Fraction(1, 6): "⅙", Fraction(1, 8): "⅛"}
 _TRAILING_DIGITS = re.compile(r"^(.*?[^\d_])_?(\d+)$")
 
-FUNCTION_TEXT = {"sigmoid": "σ"}
+FUNCTION_TEXT = {"sigmoid": "σ", "normcdf": "Φ", "normpdf": "φ", "gelu": "GELU", "silu": "SiLU"}
 
 
 def format_name(name: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 
 from ..errors import MatcalcError
-from .code import Backend, scaled_norm
+from .code import SQRT_2PI, Backend, scaled_norm
 
 TORCH = Backend(
     name="torch", header="import torch", module="torch",
@@ -13,6 +13,11 @@ TORCH = Backend(
         "tan": "torch.tan({x})", "tanh": "torch.tanh({x})", "sigmoid": "torch.sigmoid({x})",
         "relu": "torch.relu({x})", "softplus": "softplus({x})", "abs": "torch.abs({x})",
         "step": "step({x})", "sign": "sign({x})", "sqrt": "torch.sqrt({x})",
+        "sinh": "torch.sinh({x})", "cosh": "torch.cosh({x})", "arcsin": "torch.asin({x})",
+        "arccos": "torch.acos({x})", "arctan": "torch.atan({x})", "log1p": "torch.log1p({x})",
+        "expm1": "torch.expm1({x})", "erf": "torch.erf({x})", "normcdf": "torch.special.ndtr({x})",
+        "normpdf": "normpdf({x})", "gelu": "torch.nn.functional.gelu({x})",
+        "silu": "torch.nn.functional.silu({x})",
     },
     calls={
         "inv": "torch.linalg.inv({x})", "det": "torch.linalg.det({x})",
@@ -24,6 +29,7 @@ TORCH = Backend(
     },
     helpers={
         "softplus": "def softplus(z):\n    return torch.logaddexp(z, torch.zeros_like(z))\n",
+        "normpdf": f"def normpdf(z):\n    return torch.exp(-0.5 * z * z) / {SQRT_2PI!r}\n",
         # nan stays nan, as in numpy (torch's heaviside and sign give 0 at nan)
         "step": "def step(z):\n    return torch.where(torch.isnan(z), z, (z > 0).to(z.dtype))\n",
         "sign": "def sign(z):\n    return torch.where(torch.isnan(z), z, torch.sign(z))\n",

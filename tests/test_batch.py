@@ -1,0 +1,166 @@
+"""Batch forms and the operations built from the engine's own (``matcalc.composites``): reductions
+along an axis, mean, logsumexp, softmax along an axis, solve, matrix_power, kron. Values are
+compared with numpy/scipy, derivatives with finite differences (``check``) and with the closed
+forms textbooks give."""
+import numpy as np
+import pytest
+from scipy import special
+
+import matcalc as mc
+from matcalc.errors import MatcalcError, ParseError, ShapeError
+from matcalc.parse import parse, unparse
+
+SHAPES = {"X": "m,n", "T": "m,n", "x": "n", "S": "n,n", "B": "n,p", "W": "n,m"}
+RNG = np.random.default_rng(3)
+VALUES = {"X": RNG.standard_normal((4, 3)), "T": RNG.standard_normal((4, 3)), "x": RNG.standard_normal((3, 1)),
+          "S": RNG.standard_normal((3, 3)) + 4 * np.eye(3), "B": RNG.standard_normal((3, 2))}
+
+# the string, and what numpy says it is
+VALUE_CASES = [
+    ("sum(X, axis=0)", lambda v: v["X"].sum(axis=0, keepdims=True)),
+    ("sum(X, axis=1)", lambda v: v["X"].sum(axis=1, keepdims=True)),
+    ("sum(X, axis=-1)", lambda v: v["X"].sum(axis=1, keepdims=True)),
+    ("sum(X, axis=-2)", lambda v: v["X"].sum(axis=0, keepdims=True)),
+    ("mean(X)", lambda v: v["X"].mean()),
+    ("mean(X, axis=0)", lambda v: v["X"].mean(axis=0, keepdims=True)),
+    ("mean(X, axis=1)", lambda v: v["X"].mean(axis=1, keepdims=True)),
+    ("mean(x)", lambda v: v["x"].mean()),
+    ("logsumexp(X)", lambda v: special.logsumexp(v["X"])),
+    ("logsumexp(X, axis=0)", lambda v: special.logsumexp(v["X"], axis=0, keepdims=True)),
+    ("logsumexp(X, axis=1)", lambda v: special.logsumexp(v["X"], axis=1, keepdims=True)),
+    ("softmax(X, axis=0)", lambda v: special.softmax(v["X"], axis=0)),
+    ("softmax(X, axis=1)", lambda v: special.softmax(v["X"], axis=1)),
+    ("softmax(X)", lambda v: special.softmax(v["X"])),
+    ("softmax(x, axis=0)", lambda v: special.softmax(v["x"])),
+    ("softmax(x, axis=1)", lambda v: np.ones((3, 1))),
+    ("log_softmax(X, axis=0)", lambda v: special.log_softmax(v["X"], axis=0)),
+    ("log_softmax(X, axis=1)", lambda v: special.log_softmax(v["X"], axis=1)),
+    ("log_softmax(X)", lambda v: special.log_softmax(v["X"])),
+    ("solve(S, B)", lambda v: np.linalg.solve(v["S"], v["B"])),
+    ("solve(S, x)", lambda v: np.linalg.solve(v["S"], v["x"])),
+    ("matrix_power(S, 3)", lambda v: np.linalg.matrix_power(v["S"], 3)),
+    ("matrix_power(S, 0)", lambda v: np.eye(3)),
+    ("matrix_power(S, -2)", lambda v: np.linalg.matrix_power(np.linalg.inv(v["S"]), 2)),
+    ("kron(S, B)", lambda v: np.kron(v["S"], v["B"])),
+    ("gelu(x)", lambda v: v["x"] * special.ndtr(v["x"])),
+    ("silu(x)", lambda v: v["x"] * special.expit(v["x"])),
+    ("erf(x) + normcdf(x) + normpdf(x)",
+     lambda v: special.erf(v["x"]) + special.ndtr(v["x"]) + np.exp(-v["x"] ** 2 / 2) / np.sqrt(2 * np.pi)),
+    ("sinh(x) * cosh(x) + arctan(x) + expm1(x) + log1p(x * x)",
+     lambda v: np.sinh(v["x"]) * np.cosh(v["x"]) + np.arctan(v["x"]) + np.expm1(v["x"]) + np.log1p(v["x"] ** 2)),
+    ("arcsin(0.3 * x) + arccos(0.3 * x)", lambda v: np.full((3, 1), np.pi / 2)),
+]
+
+
+@pytest.mark.parametrize("text, expected", VALUE_CASES, ids=[c[0] for c in VALUE_CASES])
+def test_value_is_numpys(text, expected):
+    e = mc.parse(text, SHAPES)
+    function = e.to_numpy()
+    sizes = {d: {"m": 4, "n": 3, "p": 2}[d] for d in function.free_dims}   # a constant's size
+    got = function(**{v.name: VALUES[v.name] for v in e.free_vars}, **sizes)
+    want = expected(VALUES)
+    assert np.shape(got) == np.shape(want) or np.ndim(want) == 0
+    np.testing.assert_allclose(np.asarray(got, dtype=float).reshape(np.shape(want)), want, rtol=1e-12, atol=1e-12)
+
+
+# functions of a batch: gradient (and Hessian) checked against finite differences
+DERIVATIVE_CASES = [
+    ("-sum(T * log_softmax(X, axis=0))", "X", 1),
+    ("-sum(T * log_softmax(X, axis=1))", "X", 1),
+    ("sum(T * softmax(X, axis=0))", "X", 2),
+    ("sum(T * softmax(X, axis=1))", "X", 1),
+    ("mean(sum((X - mean(X, axis=0)) ** 2, axis=0))", "X", 1),
+    ("sum(logsumexp(X, axis=1))", "X", 2),
+    ("logsumexp(X)", "X", 1),
+    ("x.T @ solve(S, x)", "x", 2),
+    ("sum(solve(S, B))", "S", 1),
+    ("trace(matrix_power(S, 4))", "S", 1),
+    ("sum(gelu(S @ x))", "x", 2),
+    ("sum(silu(S @ x))", "S", 1),
+    ("mean(log1p(exp(X)))", "X", 1),
+]
+
+
+@pytest.mark.parametrize("text, wrt, order", DERIVATIVE_CASES, ids=[c[0] for c in DERIVATIVE_CASES])
+def test_derivative_is_right(text, wrt, order):
+    g = mc.derive(text, wrt, SHAPES, order=order)
+    report = g.check(seed=11)
+    assert report.ok, f"{g}: {report}"
+
+
+def test_cross_entropy_on_a_batch_has_the_textbook_value():
+    """∂/∂Z of −Σ T ⊙ log_softmax(Z, axis=0) is softmax(Z) diag(𝟏ᵀ T) − T (softmax(Z) − T for one-hot columns)."""
+    g = mc.derive("-sum(T * log_softmax(X, axis=0))", "X", SHAPES)
+    X, T = VALUES["X"], VALUES["T"]
+    want = special.softmax(X, axis=0) * T.sum(axis=0, keepdims=True) - T
+    np.testing.assert_allclose(g.to_numpy()(X=X, T=T), want, rtol=1e-12)
+
+
+def test_mean_gradient_is_ones_over_the_count():
+    g = mc.derive("mean(X)", "X", SHAPES)
+    np.testing.assert_allclose(g.to_numpy()(X=VALUES["X"]), np.full((4, 3), 1 / 12))
+    assert str(mc.derive("mean(x)", "x", SHAPES)) == "𝟏 / n"
+
+
+def test_axis_reductions_print_as_products_with_ones():
+    assert str(mc.parse("sum(X, axis=0)", SHAPES)) == "𝟏ᵀ X"
+    assert str(mc.parse("sum(X, axis=1)", SHAPES)) == "X 𝟏"
+    assert str(mc.parse("solve(S, B)", SHAPES)) == "S⁻¹ B"
+
+
+def test_generated_code_solves_instead_of_inverting():
+    g = mc.derive("x.T @ solve(S, x)", "x", SHAPES)
+    assert "solve" in g.source() and "inv(" not in g.source()
+
+
+def test_the_api_takes_axis():
+    X = mc.matrix("X", "m", "n")
+    assert mc.sum(X, axis=0) is mc.parse("sum(X, axis=0)", {"X": X})
+    assert mc.mean(X, axis=1) is mc.parse("mean(X, axis=1)", {"X": X})
+    assert mc.softmax(X, axis=-1) is mc.parse("softmax(X, axis=1)", {"X": X})
+    S = mc.matrix("S", "n", "n")
+    assert mc.matrix_power(S, 5) is mc.parse("matrix_power(S, 5)", {"S": S})
+    with pytest.raises(MatcalcError, match="axis must be"):
+        mc.sum(X, axis=2)
+
+
+def test_axis_is_parsed_and_printed_back():
+    tree = parse("softmax(X @ W, axis=0) + sum(Y, axis=-1)")
+    assert unparse(tree) == "(softmax((X @ W), axis=0) + sum(Y, axis=1))"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("sum(X, axis=2)", "axis must be 0, 1, -1 or -2"),
+    ("sum(X, axis=x)", "axis must be 0, 1, -1 or -2"),
+    ("exp(X, axis=0)", "only log_softmax, logsumexp, mean, softmax, sum take axis="),
+    ("sum(X, keepdims=True)", "keyword arguments are not allowed"),
+    ("sum(X, axis=0, axis=1)", "axis= is given twice"),
+    ("sum(axis=0, X)", "a positional argument cannot follow axis="),
+])
+def test_bad_axis_is_a_parse_error(text, message):
+    with pytest.raises(ParseError, match=message):
+        mc.parse(text, SHAPES)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("solve(X, B)", "square"),
+    ("solve(S, X)", "rows"),
+    ("matrix_power(X, 2)", "square"),
+    ("matrix_power(S, x)", "integer"),
+    ("matrix_power(S, 1.5)", "integer"),
+    ("kron(S)", "two arguments"),
+])
+def test_bad_arguments_are_clear_errors(text, message):
+    with pytest.raises(MatcalcError, match=message):
+        mc.parse(text, SHAPES)
+
+
+def test_shapes_of_undeclared_names_are_inferred_through_axis_reductions():
+    g = mc.derive("sum(softmax(Z, axis=0) * T)", "Z")
+    assert g.wrt.shape == {v.name: v for v in g.variables}["T"].shape
+    assert g.check(seed=2).ok
+
+
+def test_shape_errors_name_the_shapes():
+    with pytest.raises(ShapeError):
+        mc.parse("sum(X, axis=0) + sum(X, axis=1)", {"X": "m,n"})
