@@ -24,7 +24,7 @@ from .errors import LimitError, UnsupportedDerivativeError
 from .limits import MAX_MATRIX_POWER
 from .ops import OPERATIONS, operation_key
 from .rules import RULES, Binding, match
-from .shapes import SCALAR
+from .shapes import SCALAR, broadcast_all
 
 
 def differential_variable(x: E.Expr) -> E.Expr:
@@ -209,6 +209,8 @@ def _adjoint(linear: E.Expr, seed: E.Expr, dx: E.Expr, out: list, used: list, se
         others = [f for f in linear.args if f is not inner]
         if any(f.shape != SCALAR for f in others):   # scaling by a scalar needs no identity
             used.append("⟨S, C ⊙ D⟩ = ⟨C ⊙ S, D⟩")
+        if others and broadcast_all([f.shape for f in others]) is None:   # a column and a row:
+            others.append(E.ones(linear.shape))                            # their product has D's shape
         _send(sent, inner, (E.mul(*others) if others else E.const(1), seed))
         return
     if op == "matmul":  # ⟨S, L D R⟩ = ⟨Lᵀ S Rᵀ, D⟩

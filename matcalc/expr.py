@@ -33,7 +33,7 @@ from fractions import Fraction
 from . import numbers as num
 from .errors import LimitError, MatcalcError, NotSupportedError, ShapeError
 from .limits import guarded
-from .shapes import SCALAR, broadcast, shape_text
+from .shapes import SCALAR, broadcast, broadcast_all, shape_text
 
 # The interning table: key -> weak reference to the node. A node lives as long as someone holds
 # it (an expression, a result, a rule); then its entry goes too, so a long-running process does
@@ -433,12 +433,9 @@ def add(*terms) -> Expr:
         quick = _add_to_sum(*terms) if terms[0].op == "add" else _add_to_sum(*terms[::-1])
         if quick is not None:
             return quick
-    shape = terms[0].shape
-    for t in terms[1:]:
-        new = broadcast(shape, t.shape)
-        if new is None:
-            raise ShapeError(f"cannot add {shape_text(shape)} and {shape_text(t.shape)}")
-        shape = new
+    shape = broadcast_all([t.shape for t in terms])
+    if shape is None:
+        raise ShapeError(f"cannot add {' and '.join(dict.fromkeys(shape_text(t.shape) for t in terms))}")
     flat = []
     for t in terms:
         flat.extend(t.args if t.op == "add" else (t,))
@@ -548,13 +545,10 @@ def mul(*factors) -> Expr:
         quick = _mul_into_product(big, small)
         if quick is not None:
             return quick
-    shape = factors[0].shape
-    for f in factors[1:]:
-        new = broadcast(shape, f.shape)
-        if new is None:
-            raise ShapeError(
-                f"elementwise product of {shape_text(shape)} and {shape_text(f.shape)}: shapes do not fit")
-        shape = new
+    shape = broadcast_all([f.shape for f in factors])
+    if shape is None:
+        raise ShapeError(f"elementwise product of {' and '.join(dict.fromkeys(shape_text(f.shape) for f in factors))}: "
+                         "shapes do not fit")
     flat = []
     for f in factors:
         flat.extend(f.args if f.op == "mul" else (f,))
@@ -597,9 +591,7 @@ def mul(*factors) -> Expr:
     # ones are neutral where the other factors already have the full shape; where a cancelled
     # factor carried the shape (x ⊙ x⁻¹ ⊙ c), the ones keep it
     others = [f for f in rest if f.op != "ones"]
-    covered = SCALAR
-    for f in others:
-        covered = broadcast(covered, f.shape)
+    covered = broadcast_all([f.shape for f in others]) if others else SCALAR
     rest = others if covered == shape else others + [ones(shape)]
     if not rest:
         return _broadcast_to(const(coefficient), shape) if coefficient != 1 or shape == SCALAR \

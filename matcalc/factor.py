@@ -12,7 +12,7 @@ import math
 from fractions import Fraction
 
 from . import expr as E
-from .shapes import SCALAR
+from .shapes import SCALAR, broadcast_all
 
 
 def factor(e: E.Expr) -> E.Expr:
@@ -105,6 +105,8 @@ def _pull_common_hadamard_factor(terms: list, parts: list, shape) -> E.Expr:
         scalars, chain = parts[i]
         rest = list(scalars) + [f for f in _hadamard_factors(chain[0]) if f is not common]
         rests.append(E.mul(*rest) if rest else E.const(1))
+    if broadcast_all([r.shape for r in rests]) is None:   # a column and a row alone: no sum of them
+        return _pull_common_scalars(terms, shape)
     combined = E.mul(common, factor_sum(rests, shape))
     others = [terms[i] for i in range(len(terms)) if i not in set(members)]
     return factor_sum(others + [combined], shape) if others else combined
@@ -144,7 +146,9 @@ def _group_equal_coefficients(terms: list) -> E.Expr:
     out = [t for t in terms if not (E.split_coefficient(t)[1] is not None
                                     and len(groups.get(E.split_coefficient(t)[0], ())) >= 2)]
     for c, rests in groups.items():
-        if len(rests) >= 2:
+        if len(rests) >= 2 and broadcast_all([r.shape for r in rests]) is None:   # (an outer sum)
+            out.extend(E.scale(c, r) for r in rests)
+        elif len(rests) >= 2:
             out.append(E.mul(E.const(c), E.add(*rests)))
     return E.add(*out)
 

@@ -25,7 +25,7 @@ from fractions import Fraction
 from . import expr as E
 from . import numbers as num
 from .errors import LimitError, MatcalcError, ParseError, ShapeError, UnknownNameError
-from .shapes import SCALAR, DimVar, Unifier, broadcast, parse_dim, shape_text
+from .shapes import SCALAR, DimVar, Unifier, broadcast, broadcast_all, parse_dim, shape_text
 
 MAX_SOURCE_LENGTH = 100_000
 MAX_EXACT_DIGITS = 300   # a plain decimal literal with more significant digits is read as a float
@@ -510,6 +510,8 @@ class Builder:
         (``xᵀ A x + c``) makes the other side a scalar too."""
         if self.known(a) and self.known(b):
             out = broadcast(self.unifier.resolve(a), self.unifier.resolve(b))
+            if out is None:   # a column and a row: they fit where the chain has a matrix (c − B + R)
+                out = broadcast_all([self.unifier.resolve(a), self.unifier.resolve(b), self.outer(a, b)])
             if out is None:
                 names = {"add": "add", "sub": "subtract", "mul": "multiply elementwise", "div": "divide"}
                 self.shape_error(node, f"cannot {names.get(node.text, node.text)} {self.text(a)} and {self.text(b)}")
@@ -538,6 +540,12 @@ class Builder:
                 self.unify(node, x, y, lambda: f"cannot combine {self.text(a)} and {self.text(b)} elementwise")
                 decided.append(x)
         return tuple(decided)
+
+    def outer(self, a, b):
+        """The shape a column and a row would broadcast to (for ``broadcast_all`` to judge)."""
+        rows, cols = (self.unifier.find(x) if self.unifier.find(x) != 1 else self.unifier.find(y)
+                      for x, y in zip(a, b))
+        return (rows, cols)
 
     def decide_mtimes(self, node, a, b, final):
         """MATLAB's ``*``: scaling if a side is a scalar, else the matrix product; a product of

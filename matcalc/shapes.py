@@ -85,6 +85,18 @@ def broadcast(a: Shape, b: Shape):
     return (rows, cols)
 
 
+def broadcast_all(shapes) -> Shape | None:
+    """The shape of an elementwise operation on operands of all of ``shapes`` at once, or
+    ``None``. Order does not matter: a column and a row fit when a matrix among the operands
+    has both their dims (``c − B + R``), though not on their own (an outer sum)."""
+    rows, cols = 1, 1
+    for shape in shapes:
+        rows, cols = _broadcast_dim(rows, shape[0]), _broadcast_dim(cols, shape[1])
+        if rows is None or cols is None:
+            return None
+    return (rows, cols) if (rows, cols) in shapes or (rows, cols) == SCALAR else None
+
+
 def _broadcast_dim(x, y):
     if x == y:
         return x

@@ -164,3 +164,27 @@ def test_shapes_of_undeclared_names_are_inferred_through_axis_reductions():
 def test_shape_errors_name_the_shapes():
     with pytest.raises(ShapeError):
         mc.parse("sum(X, axis=0) + sum(X, axis=1)", {"X": "m,n"})
+
+
+@pytest.mark.parametrize("text", [
+    "c - B + R", "R - B + c", "R + c - B", "ones(D).T @ (M * M).T - 2 * X @ M.T + (X * X) @ ones(D)",
+])
+def test_a_column_and_a_row_fit_beside_a_matrix_in_any_order(text):
+    """The pairwise-distance form of k-means: c (N×1) and R (1×K) broadcast against B (N×K)."""
+    shapes = {"c": "N", "B": "N,K", "R": "1,K", "X": "N,D", "M": "K,D"}
+    e = mc.parse(text, shapes)
+    assert e.shape == ("N", "K")
+    assert str(e.T) and e.T.T is e   # transposing reorders the terms again
+
+
+def test_layer_norm_with_a_gain_differentiates():
+    """A column gain g ⊙ (A − 𝟏ᵀA/h) ⊘ (row of deviations): a column and a row against a matrix."""
+    shapes = {"A": "h,N", "g": "h", "bb": "h", "G": "h,N"}
+    f = "sum(G * (g * (A - mean(A, axis=0)) / sqrt(mean((A - mean(A, axis=0)) ** 2, axis=0) + 1e-5) + bb))"
+    for wrt in ("A", "g", "bb"):
+        assert mc.derive(f, wrt, shapes).check(seed=4).ok
+
+
+def test_an_outer_sum_alone_is_still_refused():
+    with pytest.raises(ShapeError, match="cannot add n×1 and 1×m"):
+        mc.parse("x + y.T", {"x": "n", "y": "m"})
