@@ -135,7 +135,20 @@ def invertible_variables(e: E.Expr) -> set:
     return out
 
 
-def draw(v: E.Expr, sizes: dict, rng, positive=False, invertible=False, scale: float = 1.0):
+def spd_variables(e: E.Expr) -> set:
+    """Variables whose symmetric part a Cholesky factor reads (``chol(½ (S + Sᵀ))``): drawn spd."""
+    out = set()
+    for node in E.walk(e):
+        if node.op == "cholesky":
+            target = node.args[0]
+            if target.op == "mul" and target.args[-1].op == "add":   # ½ (S + Sᵀ)
+                target = target.args[-1].args[0]
+            if target.op == "var":
+                out.add(target)
+    return out
+
+
+def draw(v: E.Expr, sizes: dict, rng, positive=False, invertible=False, scale: float = 1.0, spd=False):
     """A random value for ``v`` in its domain, with entries of magnitude about ``scale``."""
     shape = tuple(resolve_dim(d, sizes) for d in v.shape)
     props = v.data[1]
@@ -144,7 +157,7 @@ def draw(v: E.Expr, sizes: dict, rng, positive=False, invertible=False, scale: f
         return scale * float(abs(x) + 0.5 if positive or "positive" in props else x)
     m = rng.standard_normal(shape)
     n = shape[0]
-    if "spd" in props:
+    if "spd" in props or spd:
         m = m @ m.T / n + np.eye(n)
     elif "symmetric" in props:
         m = (m + m.T) / 2
@@ -276,6 +289,7 @@ class Sampler:
         self.sizes = self.size_sets[0]
         self.positive = positive_domain_variables(f)
         self.invertible = invertible_variables(f)
+        self.spd = spd_variables(f)
         inputs = set(self.variables)
         self.kinks = [a for a in _kink_arguments(exprs) if a.free_vars and a.free_vars <= inputs]
         self._kink_functions: dict = {}
@@ -295,7 +309,7 @@ class Sampler:
         sizes, magnitude 1); ``None`` when the kink of the setting cannot be crossed."""
         sizes = setting.size_map if setting is not None else self.sizes
         scale = setting.scale if setting is not None else 1.0
-        inputs = {v.name: draw(v, sizes, self.rng, v in self.positive, v in self.invertible, scale)
+        inputs = {v.name: draw(v, sizes, self.rng, v in self.positive, v in self.invertible, scale, v in self.spd)
                   for v in self.variables}
         inputs.update({d: sizes[d] for d in self.extra_dims})
         if setting is not None and setting.kink is not None:

@@ -115,7 +115,46 @@ def _matrix_power_differential(e: E.Expr, d) -> tuple:
     return "d-matpow", E.add(*[E.matmul(E.matpow(base, i), d_base, E.matpow(base, n - 1 - i)) for i in range(n)])
 
 
-ENGINE_DIFFERENTIALS = {"matpow": _matrix_power_differential}
+def _expm_differential(e: E.Expr, d) -> tuple:
+    """``d exp(X) = L(X, dX)``, the Fréchet derivative (kept as one node: its series has no
+    finite closed form; the code evaluates it by the block formula or the library's routine)."""
+    return "d-expm", E.expm_frechet(e.args[0], d(e.args[0]))
+
+
+def _expm_frechet_differential(e: E.Expr, d) -> tuple:
+    """``L(A, E)`` is linear in ``E``: ``d L(A, E) = L(A, dE)`` while ``A`` is constant."""
+    a, direction = e.args
+    if not E.is_zero(d(a)):
+        raise UnsupportedDerivativeError("a second derivative through expm (the derivative of L(A, E) in A) "
+                                         "is not supported")
+    return "linearity of L(A, ·)", E.expm_frechet(a, d(direction))
+
+
+def _cholesky_differential(e: E.Expr, d) -> tuple:
+    """``L = chol(S)``: ``dL = L Φ(L⁻¹ dS L⁻ᵀ)``, ``Φ`` the lower triangle with half the diagonal
+    (written ``M ⊙ Ψ``). ``S`` is the symmetric part of the argument, so ``dS`` is symmetric."""
+    factor, s = e, e.args[0]
+    inverse = E.inv(factor)
+    inner = E.matmul(inverse, d(s), E.transpose(inverse))
+    return "d-cholesky", E.matmul(factor, E.mul(inner, E.lower_half(s.shape[0])))
+
+
+def _eigvalsh_differential(e: E.Expr, d) -> tuple:
+    """``dλ = diag(Vᵀ dS V)`` for the eigenvalues ``λ`` and eigenvectors ``V`` of a symmetric ``S``
+    (distinct eigenvalues)."""
+    s = e.args[0]
+    vectors = E.eigvecsh(s)
+    return "d-eigvalsh", E.diag(E.matmul(E.transpose(vectors), d(s), vectors))
+
+
+def _eigvecsh_differential(e: E.Expr, d) -> tuple:
+    raise UnsupportedDerivativeError("the derivative of eigenvectors (a second derivative of eigvalsh) "
+                                     "is not supported")
+
+
+ENGINE_DIFFERENTIALS = {"matpow": _matrix_power_differential, "expm": _expm_differential,
+                        "expm_frechet": _expm_frechet_differential, "cholesky": _cholesky_differential,
+                        "eigvalsh": _eigvalsh_differential, "eigvecsh": _eigvecsh_differential}
 
 
 # ---------------------------------------------------------------------------------------
@@ -248,6 +287,10 @@ def _adjoint(linear: E.Expr, seed: E.Expr, dx: E.Expr, out: list, used: list, se
         used.append("⟨S, unvec d⟩ = ⟨vec S, d⟩")
         _send(sent, linear.args[0], E.vec(seed))
         return
+    if op == "expm_frechet":  # ⟨S, L(A, D)⟩ = ⟨L(Aᵀ, S), D⟩
+        used.append("⟨S, L(A, D)⟩ = ⟨L(Aᵀ, S), D⟩")
+        _send(sent, linear.args[1], E.expm_frechet(E.transpose(linear.args[0]), seed))
+        return
     if op == "kron":
         raise UnsupportedDerivativeError("gradients through a Kronecker product are not supported yet")
     raise UnsupportedDerivativeError(f"internal: {op} is not linear in {dx}")
@@ -337,6 +380,16 @@ def _vec_jacobian_of(linear: E.Expr, dx: E.Expr, memo: dict) -> E.Expr:
         return E.matmul(E.ones((1, _numel_dim(inner.shape))), _vec_jacobian(inner, dx, memo))
     if op == "vec":
         return _vec_jacobian(linear.args[0], dx, memo)
+    if op == "diagvec":  # diag(D) = (D ⊙ I) 𝟏: vec gives (𝟏ᵀ ⊗ I) diag(vec I) vec D
+        inner = linear.args[0]
+        n = inner.shape[0]
+        pick = E.matmul(E.kron(E.ones((1, n)), E.eye(n)), E.diag(E.vec(E.eye(n))))
+        return E.matmul(pick, _vec_jacobian(inner, dx, memo))
+    if op == "diag":  # diag(d) = I ⊙ (d 𝟏ᵀ): vec gives diag(vec I) (𝟏 ⊗ I) d
+        inner = linear.args[0]
+        n = inner.shape[0]
+        place = E.matmul(E.diag(E.vec(E.eye(n))), E.kron(E.ones((n, 1)), E.eye(n)))
+        return E.matmul(place, _vec_jacobian(inner, dx, memo))
     raise UnsupportedDerivativeError(
         f"the vec (Kronecker) form of a derivative through {op} is not supported; "
         "the differential form and the numeric array are")

@@ -48,9 +48,10 @@ _RECENT: collections.deque = collections.deque(maxlen=RECENT)
 SELF = object()            # a memo slot's value for "the node itself" (no reference cycle)
 
 # Sort rank of each operation: decides the canonical (and printed) order of operands.
-_RANK = {"const": 0, "dim": 0, "var": 1, "T": 2, "eye": 3, "ones": 3, "zero": 3, "commutation": 3, "fn": 4,
+_RANK = {"const": 0, "dim": 0, "var": 1, "T": 2, "eye": 3, "ones": 3, "zero": 3, "commutation": 3, "lower_half": 3,
+         "fn": 4,
          "pow": 5, "matmul": 6, "mul": 7, "add": 8}
-_LEAVES = frozenset({"var", "T", "eye", "ones", "zero", "dim", "commutation", "dof"})
+_LEAVES = frozenset({"var", "T", "eye", "ones", "zero", "dim", "commutation", "lower_half", "dof"})
 
 PROPERTIES = ("symmetric", "spd", "positive", "invertible")
 
@@ -882,6 +883,10 @@ def _transpose(e: Expr) -> Expr:
         return inv(transpose(e.args[0]))
     if op == "matpow":
         return matpow(transpose(e.args[0]), e.data)
+    if op == "expm":   # exp(X)ᵀ = exp(Xᵀ)
+        return expm(transpose(e.args[0]))
+    if op == "pinv":   # (X⁺)ᵀ = (Xᵀ)⁺
+        return pinv(transpose(e.args[0]))
     if op in ("eye", "diag"):
         return e
     if op == "zero":
@@ -990,6 +995,89 @@ def inv(x: Expr) -> Expr:
     if is_zero(x):
         raise MatcalcError("the zero matrix has no inverse")
     return _node("inv", (x,), x.shape)
+
+
+def pinv(x: Expr) -> Expr:
+    """The Moore–Penrose pseudo-inverse (of a full-rank matrix: then ``X⁺ = (XᵀX)⁻¹Xᵀ`` for a
+    tall ``X``, ``Xᵀ(XXᵀ)⁻¹`` for a wide one), of shape ``Xᵀ``'s."""
+    x = as_expr(x)
+    if x.shape == SCALAR:
+        return power(x, const(-1))
+    if x.op in ("pinv", "inv"):   # (X⁺)⁺ = X; an inverse is its own pseudo-inverse's inverse
+        return x.args[0] if x.op == "pinv" else x
+    if x.op == "eye":
+        return x
+    scalars, rest = _pull_scalars(x)
+    if scalars:   # (c X)⁺ = X⁺ / c
+        return mul(power(mul(*scalars), const(-1)), pinv(rest))
+    if is_zero(x):
+        return zero((x.shape[1], x.shape[0]))
+    return _node("pinv", (x,), (x.shape[1], x.shape[0]))
+
+
+def symmetric_part(x: Expr) -> Expr:
+    """``(X + Xᵀ)/2``; ``X`` itself when it is known symmetric."""
+    x = as_expr(x)
+    _require_square(x, "a symmetric part")
+    return x if is_symmetric(x) else mul(const(Fraction(1, 2)), add(x, transpose(x)))
+
+
+def expm(x: Expr) -> Expr:
+    """The matrix exponential ``exp(X) = Σ Xᵏ/k!`` of a square ``X``."""
+    x = as_expr(x)
+    _require_square(x, "expm")
+    if x.shape == SCALAR:
+        return function("exp", x)
+    if is_zero(x):
+        return eye(x.shape[0])
+    return _node("expm", (x,), x.shape)
+
+
+def expm_frechet(a: Expr, e: Expr) -> Expr:
+    """``L(A, E)``, the Fréchet derivative of the matrix exponential at ``A`` in the direction
+    ``E``: ``exp(A + E) = exp(A) + L(A, E) + O(‖E‖²)``; linear in ``E``."""
+    a, e = as_expr(a), as_expr(e)
+    if a.shape != e.shape:
+        raise ShapeError(f"L(A, E) needs A and E of one shape, got {shape_text(a.shape)} and {shape_text(e.shape)}")
+    if a.shape == SCALAR:
+        return mul(function("exp", a), e)
+    if is_zero(e):
+        return e
+    return _node("expm_frechet", (a, e), a.shape)
+
+
+def cholesky(x: Expr) -> Expr:
+    """The lower-triangular ``L`` with ``L Lᵀ = S`` of the symmetric part ``S`` of ``X`` (numpy
+    reads one triangle of its argument; the symmetric part makes the derivative well defined in
+    every direction), for an spd ``S``."""
+    x = as_expr(x)
+    _require_square(x, "cholesky")
+    if x.shape == SCALAR:
+        return power(x, const(Fraction(1, 2)))
+    if x.op == "eye":
+        return x
+    return _node("cholesky", (symmetric_part(x),), x.shape)
+
+
+def lower_half(n) -> Expr:
+    """The ``n×n`` matrix with 1 below the diagonal, ½ on it and 0 above: ``M ⊙ Ψ`` is the
+    lower triangle of ``M`` with half its diagonal (``Φ(M)`` in the Cholesky derivative)."""
+    return const(Fraction(1, 2)) if n == 1 else _node("lower_half", (), (n, n))
+
+
+def eigvalsh(x: Expr) -> Expr:
+    """The eigenvalues of the symmetric part of ``X``, ascending, as a column."""
+    x = as_expr(x)
+    _require_square(x, "eigvalsh")
+    if x.shape == SCALAR:
+        return x
+    return _node("eigvalsh", (symmetric_part(x),), (x.shape[0], 1))
+
+
+def eigvecsh(x: Expr) -> Expr:
+    """The orthonormal eigenvectors (columns, in the order of ``eigvalsh``) of a symmetric ``X``."""
+    x = as_expr(x)
+    return _node("eigvecsh", (symmetric_part(x),), x.shape)
 
 
 def det(x: Expr) -> Expr:
@@ -1244,6 +1332,12 @@ _BUILDERS = {
     "pow": lambda args, data: power(args[0], args[1]),
     "fn": lambda args, data: function(data, args[0]),
     "inv": lambda args, data: inv(args[0]),
+    "pinv": lambda args, data: pinv(args[0]),
+    "expm": lambda args, data: expm(args[0]),
+    "expm_frechet": lambda args, data: expm_frechet(args[0], args[1]),
+    "cholesky": lambda args, data: cholesky(args[0]),
+    "eigvalsh": lambda args, data: eigvalsh(args[0]),
+    "eigvecsh": lambda args, data: eigvecsh(args[0]),
     "matpow": lambda args, data: matpow(args[0], data),
     "det": lambda args, data: det(args[0]),
     "logdet": lambda args, data: logdet(args[0]),

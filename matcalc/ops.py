@@ -32,7 +32,7 @@ class Operation:
 OPERATIONS = {op.key: op for op in [
     Operation("var", "constant"), Operation("const", "constant"), Operation("dim", "constant"),
     Operation("zero", "constant"), Operation("ones", "constant"), Operation("eye", "constant"),
-    Operation("commutation", "constant"), Operation("vec", "linear"),
+    Operation("commutation", "constant"), Operation("lower_half", "constant"), Operation("vec", "linear"),
     Operation("unvec", "linear"),
     Operation("add", "linear"), Operation("T", "linear"), Operation("trace", "linear"),
     Operation("sum", "linear"), Operation("diag", "linear"), Operation("diagvec", "linear"),
@@ -41,6 +41,9 @@ OPERATIONS = {op.key: op for op in [
     Operation("pow", "rule", "positive"),
     Operation("inv", "rule", "invertible"), Operation("det", "rule", "invertible"),
     Operation("matpow", "engine", "invertible"),
+    Operation("pinv", "rule"), Operation("expm", "engine"), Operation("expm_frechet", "engine"),
+    Operation("cholesky", "engine", "spd"), Operation("eigvalsh", "engine", "symmetric"),
+    Operation("eigvecsh", "engine", "symmetric"),
     Operation("logdet", "rule", "invertible"), Operation("norm2", "rule", "nonzero"),
     Operation("softmax", "rule"), Operation("log_softmax", "rule"),
     Operation("fn:exp", "rule"), Operation("fn:log", "rule", "positive"),
@@ -70,7 +73,8 @@ class Function:
     of the same shape; ``vector`` a vector to one of the same shape (a matrix with ``axis=``, or
     over all its entries); ``diag`` a vector to a square matrix or a square matrix to a vector;
     ``dims`` takes dimensions, not expressions (``eye(n)``, ``ones(n, m)``); ``solve``,
-    ``kron`` and ``matrix_power`` take two arguments.
+    ``kron`` and ``matrix_power`` take two arguments; ``pinv`` transposes the shape; ``eigvalsh``
+    takes a square matrix to a column.
     """
     name: str
     build: object
@@ -121,6 +125,10 @@ FUNCTIONS = {f.name: f for f in [
     Function("det", E.det, "square-scalar", "determinant"),
     Function("logdet", E.logdet, "square-scalar", "log |det X|"),
     Function("inv", E.inv, "square", "matrix inverse"),
+    Function("pinv", E.pinv, "pinv", "Moore–Penrose pseudo-inverse (of a full-rank matrix)"),
+    Function("expm", E.expm, "square", "matrix exponential"),
+    Function("cholesky", E.cholesky, "square", "lower Cholesky factor L (L Lᵀ = S, of the symmetric part of S)"),
+    Function("eigvalsh", E.eigvalsh, "eigvalsh", "eigenvalues of a symmetric matrix, ascending, as a column"),
     Function("vec", E.vec, "vec", "the columns of a matrix stacked into one vector"),
     Function("diag", E.diag, "diag", "vector -> diagonal matrix; square matrix -> its diagonal"),
     Function("softmax", C.softmax, "vector", "softmax of a vector; of a matrix along an axis", axis=True),

@@ -671,6 +671,11 @@ class Builder:
             return (1, shape[1]) if node.axis == 0 else (shape[0], 1)
         if signature == "vector" and (node.axis is not None or self.surely_matrix(shape)):
             return shape
+        if signature == "pinv":
+            return (shape[1], shape[0])
+        if signature == "eigvalsh":
+            self.unify(node, shape[0], shape[1], lambda: f"{name} needs a square matrix, got {self.text(shape)}")
+            return (shape[0], 1)
         if signature in ("square-scalar", "square"):
             self.unify(node, shape[0], shape[1],
                        lambda: f"{name} needs a square matrix, got {self.text(shape)}")

@@ -20,6 +20,10 @@ CASES = [
     ("sum(sinh(x) + cosh(x) + arctan(x) + expm1(x) + arcsin(0.1 * x) + arccos(0.1 * x) + log1p(x * x))",
      "x", 1, {"x": "n"}),
     ("-sum(T * log_softmax(X @ W, axis=1)) + mean(logsumexp(W, axis=0))", "W", 1, {"X": "N,n", "W": "n,m", "T": "N,m"}),
+    ("sum(G * expm(A)) + trace(cholesky(S @ S.T)) + sum(eigvalsh(A + A.T) ** 3)", "A", 1,
+     {"G": "n,n", "A": "n,n", "S": "n,n"}),
+    ("cholesky(S)", "S", 1, {"S": "n,n"}),
+    ("norm2(y - X @ pinv(X) @ y) ** 2", "X", 1, {"y": "N", "X": "N,n"}),
     ("sum(G * (softmax(X @ W, axis=0) @ B)) + sum(solve(S, W), axis=0) @ ones(m)", "W", 1,
      {"X": "N,n", "W": "n,m", "G": "N,p", "B": "m,p", "S": "n,n"}),
 ]

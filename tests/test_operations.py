@@ -63,8 +63,18 @@ SAMPLES = {
     "fn:normpdf": ("sum(normpdf(A @ x))", "x"),
     "fn:gelu": ("sum(gelu(A @ x))", "A"),
     "fn:silu": ("sum(silu(B @ x))", "x"),
+    "pinv": ("z.T @ pinv(C) @ y", "C"),
+    "expm": ("sum(A * expm(X))", "X"),
+    "expm_frechet": lambda: (mc.sum(mc.matrix("A", "n", "n") * E.expm_frechet(mc.matrix("X", "n", "n"),
+                                                                              mc.matrix("Y", "n", "n"))),
+                             mc.matrix("Y", "n", "n")),
+    "cholesky": ("trace(A @ cholesky(P))", "P"),
+    "eigvalsh": ("y.T @ eigvalsh(X + X.T)", "X"),
+    # eigenvectors appear in derivatives only (their sign is arbitrary: V ⊙ V is not)
+    "eigvecsh": lambda: (mc.parse("x.T @ A", SHAPES) @ E.mul(E.eigvecsh(SHAPES["P"]), E.eigvecsh(SHAPES["P"]))
+                         @ mc.vector("x", "n"), mc.vector("x", "n")),
 }
-LEAVES = {"var", "const", "dim", "zero", "ones", "eye", "commutation"}
+LEAVES = {"var", "const", "dim", "zero", "ones", "eye", "commutation", "lower_half"}
 
 
 @pytest.mark.parametrize("key", sorted(OPERATIONS))
@@ -76,7 +86,7 @@ def test_operation_is_covered(key):
         assert op in printer.call_names or hasattr(printer, "render_" + op), f"{printer} cannot print {key}"
     if op == "fn":
         assert key[3:] in NUMPY.functions
-    assert OPERATIONS[key].domain in {"any", "positive", "invertible", "nonzero", "small"}
+    assert OPERATIONS[key].domain in {"any", "positive", "invertible", "nonzero", "small", "spd", "symmetric"}
     if OPERATIONS[key].derivative == "rule":
         assert RULES.differentials.get(key), f"no differential rule for {key}"
 

@@ -105,6 +105,7 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
         "norm2": scaled_norm(xp, f"{xp}.max", f"{xp}.linalg.norm"),
     }
     special = "scipy.special" if eager else "jax.scipy.special"   # erf and the normal cdf
+    linalg = "scipy.linalg" if eager else "jax.scipy.linalg"       # expm and its Fréchet derivative
     helpers.update({
         "erf": f"def erf(z):\n    import {special}\n    return {special}.erf(z)\n",
         "normcdf": f"def normcdf(z):\n    import {special}\n    return {special}.ndtr(z)\n",
@@ -112,6 +113,11 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
         "normpdf": f"def normpdf(z):\n    return {xp}.exp(-0.5 * z * z) / {SQRT_2PI!r}\n",
         "gelu": f"def gelu(z):\n    import {special}\n    return z * {special}.ndtr(z)\n",
         "silu": f"def silu(z):\n    return z / (1 + {xp}.exp(-z))\n",
+        "expm": f"def expm(a):\n    import {linalg}\n    return {linalg}.expm(a)\n",
+        # L(A, E), the Fréchet derivative of the matrix exponential
+        "expm_frechet": (f"def expm_frechet(a, e):\n    import {linalg}\n"
+                         f"    return {linalg}.expm_frechet(a, e, compute_expm=False)\n"),
+        "lower_half": f"def lower_half(n):\n    return {xp}.tril({xp}.ones((n, n)), -1) + 0.5 * {xp}.eye(n)\n",
     })
     softplus = f"{xp}.logaddexp(0.0, {{x}})"
     if eager:
@@ -165,7 +171,9 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
             "logdet": f"{xp}.linalg.slogdet({{x}})[1]", "trace": f"{xp}.trace({{x}})",
             "sum": f"{xp}.sum({{x}})", "norm2": "norm2({x})", "diag": f"{xp}.diagflat({{x}})",
             "diagvec": f"{xp}.diag({{x}}).reshape(-1, 1)", "softmax": "softmax({x})",
-            "log_softmax": "log_softmax({x})",
+            "log_softmax": "log_softmax({x})", "pinv": f"{xp}.linalg.pinv({{x}})", "expm": "expm({x})",
+            "cholesky": f"{xp}.linalg.cholesky({{x}})", "eigvalsh": f"{xp}.linalg.eigvalsh({{x}}).reshape(-1, 1)",
+            "eigvecsh": f"{xp}.linalg.eigh({{x}})[1]", "expm_frechet": "expm_frechet({a}, {b})",
         },
         helpers=helpers,
         zeros=f"{xp}.zeros({{x}})", ones=f"{xp}.ones({{x}})", eye=f"{xp}.eye({{x}})",
@@ -427,6 +435,13 @@ class CodeWriter:
             return self.call(b.cholesky_logdet, x=self.code(e.args[0])[0]), MUL
         if op == "matpow":   # Xᵏ: a negative k is a power of the inverse, in every backend
             return self.call(b.calls[op], x=self.argument(e.args[0]), k=e.data), ATOM
+        if op == "expm_frechet":
+            if op in b.helpers:
+                self.helpers.add(op)
+            return self.call(b.calls[op], a=self.argument(e.args[0]), b=self.argument(e.args[1])), ATOM
+        if op == "lower_half":
+            self.helpers.add(op)
+            return f"lower_half({self.dim(e.shape[0])})", ATOM
         if op in b.calls:
             return self.helper_call(op, b.calls[op], self.argument(e.args[0])), ATOM
         if op == "vec":   # column-major: the rows of the transpose

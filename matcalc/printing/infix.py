@@ -244,6 +244,12 @@ class InfixPrinter:
     def render_matpow(self, e):   # Xᵏ, a matrix power (k an integer, negative for powers of X⁻¹)
         return self.superscript(self.at(e.args[0], ATOM), _const(e.data), False), POSTFIX
 
+    def render_pinv(self, e):   # X⁺
+        return self.at(e.args[0], ATOM) + self.pseudo_inverse_mark, POSTFIX
+
+    def render_lower_half(self, e):   # 1 below the diagonal, ½ on it
+        return self.lower_half_symbol, ATOM
+
     def render_T(self, e):
         return self.postfix_transpose(self.doc(e.args[0])), POSTFIX
 

@@ -46,6 +46,8 @@ class LatexPrinter(InfixPrinter):
     transpose_mark = r"^{\top}"
     inverse_mark = "^{-1}"
     inverse_transpose_mark = r"^{-\top}"
+    pseudo_inverse_mark = "^{+}"
+    lower_half_symbol = r"\Psi"
     plus, minus, hadamard, hadamard_div, scalar_div, times, kron_sym = (
         " + ", " - ", r" \odot ", r" \oslash ", " / ", " ", r" \otimes ")
 
@@ -91,7 +93,8 @@ class LatexPrinter(InfixPrinter):
     call_names = {"vec": r"\operatorname{vec}", "unvec": r"\operatorname{vec}^{-1}", "trace": r"\operatorname{tr}",
                   "det": r"\det", "logdet": r"\log\det", "sum": r"\operatorname{sum}", "diag": r"\operatorname{diag}",
                   "diagvec": r"\operatorname{diag}", "softmax": r"\operatorname{softmax}",
-                  "log_softmax": r"\log\operatorname{softmax}"}
+                  "log_softmax": r"\log\operatorname{softmax}", "cholesky": r"\operatorname{chol}",
+                  "eigvalsh": r"\lambda", "eigvecsh": r"\operatorname{eigvecs}"}
     identity, ones_column, ones_row, zero = "I", r"\mathbf{1}", r"\mathbf{1}^{\top}", "0"
 
     def render_fn(self, e):
@@ -111,6 +114,12 @@ class LatexPrinter(InfixPrinter):
 
     def commutation_symbol(self, m, n):
         return f"K_{{{m},{n}}}"
+
+    def render_expm(self, e):   # the matrix exponential, as textbooks write it
+        return f"e^{{{self(e.args[0])}}}", ATOM
+
+    def render_expm_frechet(self, e):   # L(A, E): the Fréchet derivative of exp at A, along E
+        return rf"L_{{\exp}}\left({self(e.args[0])}, {self(e.args[1])}\right)", ATOM
 
     def render_dof(self, e):
         return rf"\mathrm{{d}}\left({self(e.args[0])}\right)", ATOM

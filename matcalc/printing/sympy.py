@@ -102,6 +102,12 @@ def _evaluate(e: E.Expr, args, values, sizes, digits=None) -> sp.Matrix:
         return args[0].applyfunc(_FUNCTIONS[e.data])
     if op == "inv":
         return args[0].inv()
+    if op == "pinv":
+        return args[0].pinv()
+    if op == "cholesky":
+        return args[0].cholesky(hermitian=False)
+    if op == "lower_half":
+        return sp.Matrix(shape[0], shape[1], lambda i, j: 1 if i > j else (sp.Rational(1, 2) if i == j else 0))
     if op == "matpow":   # a negative power is a power of the inverse
         return args[0] ** e.data
     if op == "det":

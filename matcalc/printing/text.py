@@ -27,6 +27,8 @@ class TextPrinter(InfixPrinter):
     transpose_mark = "ᵀ"
     inverse_mark = "⁻¹"
     inverse_transpose_mark = "⁻ᵀ"
+    pseudo_inverse_mark = "⁺"
+    lower_half_symbol = "Ψ"
 
     def name(self, name, differential):
         if differential:
@@ -61,7 +63,8 @@ class TextPrinter(InfixPrinter):
         return f"√({inner_text})"
 
     call_names = {"vec": "vec", "unvec": "unvec", "trace": "tr", "det": "det", "logdet": "log det", "sum": "sum",
-                  "diag": "diag", "diagvec": "diag", "softmax": "softmax", "log_softmax": "log softmax"}
+                  "diag": "diag", "diagvec": "diag", "softmax": "softmax", "log_softmax": "log softmax",
+                  "expm": "expm", "cholesky": "chol", "eigvalsh": "eigvals", "eigvecsh": "eigvecs"}
     identity, ones_column, ones_row, zero = "I", "𝟏", "𝟏ᵀ", "0"
 
     def render_fn(self, e):
@@ -81,6 +84,9 @@ class TextPrinter(InfixPrinter):
 
     def render_dof(self, e):
         return f"d({self(e.args[0])})", ATOM
+
+    def render_expm_frechet(self, e):   # L(A, E): the Fréchet derivative of exp at A, along E
+        return f"Lₑₓₚ({self(e.args[0])}, {self(e.args[1])})", ATOM
 
     def render_inner(self, e):
         return f"⟨{self(e.args[0])}, {self(e.args[1])}⟩", ATOM

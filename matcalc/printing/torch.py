@@ -25,11 +25,21 @@ TORCH = Backend(
         "logdet": "torch.linalg.slogdet({x})[1]", "trace": "torch.trace({x})", "sum": "torch.sum({x})",
         "norm2": "norm2({x})", "diag": "torch.diagflat({x})",
         "diagvec": "torch.diagonal({x}).reshape(-1, 1)", "softmax": "torch.softmax({x}, dim=0)",
-        "log_softmax": "torch.log_softmax({x}, dim=0)",
+        "log_softmax": "torch.log_softmax({x}, dim=0)", "pinv": "torch.linalg.pinv({x})",
+        "expm": "torch.linalg.matrix_exp({x})", "cholesky": "torch.linalg.cholesky({x})",
+        "eigvalsh": "torch.linalg.eigvalsh({x}).reshape(-1, 1)", "eigvecsh": "torch.linalg.eigh({x})[1]",
+        "expm_frechet": "expm_frechet({a}, {b})",
     },
     helpers={
         "softplus": "def softplus(z):\n    return torch.logaddexp(z, torch.zeros_like(z))\n",
         "normpdf": f"def normpdf(z):\n    return torch.exp(-0.5 * z * z) / {SQRT_2PI!r}\n",
+        # L(A, E) is the top-right block of exp([[A, E], [0, A]])
+        "expm_frechet": ("def expm_frechet(a, e):\n    n = a.shape[0]\n"
+                         "    block = torch.cat([torch.cat([a, e], 1), torch.cat([torch.zeros_like(a), a], 1)], 0)\n"
+                         "    return torch.linalg.matrix_exp(block)[:n, n:]\n"),
+        "lower_half": ("def lower_half(n):\n"
+                       "    ones = torch.ones((n, n), dtype=torch.float64)\n"
+                       "    return torch.tril(ones, -1) + 0.5 * torch.eye(n, dtype=torch.float64)\n"),
         # nan stays nan, as in numpy (torch's heaviside and sign give 0 at nan)
         "step": "def step(z):\n    return torch.where(torch.isnan(z), z, (z > 0).to(z.dtype))\n",
         "sign": "def sign(z):\n    return torch.where(torch.isnan(z), z, torch.sign(z))\n",
