@@ -8,7 +8,10 @@ from .ops import FUNCTIONS
 from .parse import build_expression
 from .shapes import SCALAR, parse_dim, shape_text
 
-PROPERTIES = ("symmetric", "spd", "positive", "invertible")
+PROPERTIES = ("symmetric", "spd", "positive", "invertible", "simplex", "onehot", "orthogonal", "lower",
+              "diagonal")
+ORIENTED = ("simplex", "onehot")   # True: the vector, or each column of a matrix; "rows": each row
+SQUARE_ONLY = ("symmetric", "spd", "invertible", "lower", "diagonal")
 
 
 class PropertyError(MatcalcError, TypeError):
@@ -16,16 +19,39 @@ class PropertyError(MatcalcError, TypeError):
 
 
 def _props(name: str, shape, given: dict) -> frozenset:
+    """The property names of a variable from keyword flags: ``symmetric=True``, ``simplex="rows"``
+    (stored as ``simplex_rows``; ``simplex_rows=True`` is the same), ``onehot=True`` (a simplex of
+    0/1 entries: it implies ``simplex`` in the same orientation)."""
+    given = dict(given)
+    for p in ORIENTED:   # simplex_rows=True (as the command line writes it) is simplex="rows"
+        if given.pop(p + "_rows", False):
+            given[p] = "rows"
     unknown = sorted(set(given) - set(PROPERTIES))
     if unknown:
         raise PropertyError(f"unknown propert{'y' if len(unknown) == 1 else 'ies'} "
                             f"{', '.join(unknown)} for {name!r}; known: {', '.join(PROPERTIES)}")
-    props = {p for p, on in given.items() if on}
-    if props & {"symmetric", "spd", "invertible"} and shape[0] != shape[1]:
-        raise PropertyError(f"{name!r} is {shape[0]}×{shape[1]}: only a square matrix can be "
-                            f"{' or '.join(sorted(props & {'symmetric', 'spd', 'invertible'}))}")
+    props = set()
+    for p, value in given.items():
+        if value in ("rows", "columns") and p in ORIENTED:
+            if value == "rows" and shape[0] != 1 and shape[1] == 1:
+                raise PropertyError(f"{name!r} is a column: {p}='rows' is for a matrix (each row) or a row vector")
+            props.add(p + "_rows" if value == "rows" and shape[0] != 1 else p)
+        elif isinstance(value, bool) or value in (0, 1):
+            if value:
+                props.add(p)
+        else:
+            raise PropertyError(f"{p}={value!r} for {name!r}: give True or False"
+                                + (" (or 'rows')" if p in ORIENTED else ""))
+    square = sorted(props & set(SQUARE_ONLY))
+    if square and shape[0] != shape[1]:
+        raise PropertyError(f"{name!r} is {shape[0]}×{shape[1]}: only a square matrix can be {' or '.join(square)}")
+    if "orthogonal" in props and isinstance(shape[0], int) and isinstance(shape[1], int) and shape[0] < shape[1]:
+        raise PropertyError(f"{name!r} is {shape[0]}×{shape[1]}: orthonormal columns (QᵀQ = I) need rows ≥ columns")
     if "spd" in props:
         props |= {"symmetric", "invertible"}
+    for p in ("onehot", "onehot_rows"):   # one-hot columns (rows) are distributions
+        if p in props:
+            props.add(p.replace("onehot", "simplex"))
     return frozenset(props)
 
 

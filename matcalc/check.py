@@ -56,7 +56,10 @@ COORDINATE_DIRECTIONS = 2    # … and this many coordinate ones
 BLIND = 1e-5                 # a sum in f hides more than this fraction of a step of the variable: no comparison
 JITTER_TOLERANCE = 1e-6      # a derivative that moves more than this when its inputs move by 1e-12 is rounding
 KINKED = frozenset(key for key, op in OPERATIONS.items() if op.domain == "nonzero" and key.startswith("fn:"))
-CONSTRAINED = frozenset({"spd", "symmetric", "invertible", "positive"})
+CONSTRAINED = frozenset({"spd", "symmetric", "invertible", "positive", "simplex", "simplex_rows", "onehot",
+                         "onehot_rows", "orthogonal", "lower", "diagonal"})
+# properties that fix the values' scale (a distribution sums to 1, QᵀQ = I): drawn at magnitude 1
+SCALE_FREE = frozenset({"simplex", "simplex_rows", "onehot", "onehot_rows", "orthogonal"})
 
 
 @dataclass
@@ -152,12 +155,23 @@ def draw(v: E.Expr, sizes: dict, rng, positive=False, invertible=False, scale: f
     """A random value for ``v`` in its domain, with entries of magnitude about ``scale``."""
     shape = tuple(resolve_dim(d, sizes) for d in v.shape)
     props = v.data[1]
+    if shape == (1, 1) and props & SCALE_FREE:   # a 1-entry distribution, one-hot or orthogonal: 1
+        return 1.0
     if shape == (1, 1):
         x = rng.standard_normal()
         return scale * float(abs(x) + 0.5 if positive or "positive" in props else x)
     m = rng.standard_normal(shape)
     n = shape[0]
-    if "spd" in props or spd:
+    if props & SCALE_FREE:
+        return _structured(props, m, rng)
+    if "lower" in props:     # lower triangular, its diagonal away from 0 (invertible)
+        d = np.diag(m)
+        m = np.tril(m, -1) + np.diag(np.sign(d) * (np.abs(d) + 0.5))
+    elif "diagonal" in props:
+        d = np.diag(m)
+        d = np.abs(d) + 0.5 if props & {"positive", "spd", "invertible"} else np.sign(d) * (np.abs(d) + 0.2)
+        m = np.diag(d)
+    elif "spd" in props or spd:
         m = m @ m.T / n + np.eye(n)
     elif "symmetric" in props:
         m = (m + m.T) / 2
@@ -168,6 +182,23 @@ def draw(v: E.Expr, sizes: dict, rng, positive=False, invertible=False, scale: f
     elif positive or "positive" in props:
         m = np.abs(m) + 0.5
     return m * scale if scale != 1.0 else m
+
+
+def _structured(props: frozenset, m, rng):
+    """A value with a property that fixes its scale: columns (rows) that are distributions or
+    one-hot, orthonormal columns."""
+    if "orthogonal" in props:
+        q, r = np.linalg.qr(m)
+        return q * np.sign(np.diag(r))
+    rows = bool(props & {"simplex_rows", "onehot_rows"}) or m.shape[1] != 1 and m.shape[0] == 1
+    a = m.T if rows else m
+    if props & {"onehot", "onehot_rows"}:
+        out = np.zeros_like(a)
+        out[rng.integers(0, a.shape[0], a.shape[1]), np.arange(a.shape[1])] = 1.0
+    else:
+        out = np.abs(a) + 0.1
+        out = out / out.sum(axis=0, keepdims=True)
+    return out.T if rows else out
 
 
 def _literals(exprs) -> set:
@@ -223,7 +254,20 @@ def size_sets(names, rng, exprs=(), fixed: dict | None = None) -> list:
         candidate = {**small, name: size}
         if candidate not in out:
             out.append(candidate)
-    return out
+    return [_tall_where_orthogonal(sizes, exprs) for sizes in out]
+
+
+def _tall_where_orthogonal(sizes: dict, exprs) -> dict:
+    """``sizes`` with the dims of each variable with orthonormal columns (QᵀQ = I) swapped where
+    it would be wide."""
+    sizes = dict(sizes)
+    for e in exprs:
+        for v in e.free_vars:
+            rows, cols = v.shape
+            if "orthogonal" in v.data[1] and isinstance(rows, str) and isinstance(cols, str) \
+                    and sizes.get(rows, 0) < sizes.get(cols, 0):
+                sizes[rows], sizes[cols] = sizes[cols], sizes[rows]
+    return sizes
 
 
 def _kink_arguments(exprs) -> list:

@@ -539,6 +539,9 @@ def _derive(f: E.Expr, wrt: E.Expr, original: E.Expr, order, layout, symmetric_g
         f = simplify(E.substitute(f, mapping))
         wrt = original
     result = simplify(factor(result))   # factoring can bring the parts of a rule's pattern together
+    with_properties = simplify(result, properties=True)   # sum(t) = 1 for a distribution t, …
+    if with_properties is not result:
+        result = simplify(factor(with_properties), properties=True)
     if differential is not None:
         differential = simplify(factor(differential))
     shown = result

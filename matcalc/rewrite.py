@@ -12,6 +12,7 @@ from .errors import LimitError
 from .ops import operation_key
 from .rules import RULES, match_within, present_ops
 
+PROPERTY_NAMES = frozenset({"simplex", "simplex_rows", "onehot", "onehot_rows", "orthogonal", "diagonal"})
 MAX_REWRITES = 10_000        # rule applications per call, plus
 REWRITES_PER_NODE = 10       # this many per subexpression to simplify (a long sum rewrites each term)
 
@@ -49,13 +50,17 @@ class Recorder:
         self.events.append((name, before, after))
 
 
-def simplify(e: E.Expr, recorder: Recorder | None = None) -> E.Expr:
-    """``e`` with every simplification rule applied, in canonical form."""
-    memo = _MEMO if recorder is None else {}
+def simplify(e: E.Expr, recorder: Recorder | None = None, properties: bool = False) -> E.Expr:
+    """``e`` with every simplification rule applied, in canonical form. With ``properties``, also
+    the identities that hold on the values the variables' properties allow (``sum(t) = 1`` for a
+    distribution ``t``): for results, never for a function about to be differentiated."""
+    if properties and not any(v.data[1] & PROPERTY_NAMES for v in e.free_vars):
+        properties = False
+    memo = _MEMO if recorder is None and not properties else {}
     todo = _unsimplified(e, memo)
     budget = [MAX_REWRITES + REWRITES_PER_NODE * len(todo)]
     for node in todo:
-        memo[node] = _simplify_node(node, memo, recorder, budget)
+        memo[node] = _simplify_node(node, memo, recorder, budget, properties)
     return memo[e]
 
 
@@ -79,10 +84,10 @@ def _unsimplified(e: E.Expr, memo) -> list:
     return out
 
 
-def _simplify_node(node: E.Expr, memo: dict, recorder, budget) -> E.Expr:
+def _simplify_node(node: E.Expr, memo: dict, recorder, budget, properties=False) -> E.Expr:
     current = E.rebuild(node, _simplified_args(node, memo)) if node.args else node
     while True:
-        rewritten = _apply_once(current, recorder)
+        rewritten = _apply_once(current, recorder, properties)
         if rewritten is None:
             return current
         budget[0] -= 1
@@ -92,7 +97,7 @@ def _simplify_node(node: E.Expr, memo: dict, recorder, budget) -> E.Expr:
         # the rewrite may expose new opportunities below the top: simplify its parts again
         for sub in _unsimplified(rewritten, memo):   # the proper subexpressions, children first
             if sub is not rewritten:
-                memo[sub] = _simplify_node(sub, memo, recorder, budget)
+                memo[sub] = _simplify_node(sub, memo, recorder, budget, properties)
         current = E.rebuild(rewritten, _simplified_args(rewritten, memo)) if rewritten.args else rewritten
 
 
@@ -102,8 +107,10 @@ def _simplified_args(node: E.Expr, memo) -> list:
     return [memo[a] for a in node.args]
 
 
-def _apply_once(node: E.Expr, recorder):
+def _apply_once(node: E.Expr, recorder, properties=False):
     rules = RULES.simplifications.get(operation_key(node), ())
+    if properties:
+        rules = (*rules, *RULES.properties.get(operation_key(node), ()))
     ops = present_ops(node) if rules else frozenset()
     for rule in rules:
         if not rule.operand_ops <= ops:   # an operand the pattern needs is missing: no match

@@ -46,6 +46,11 @@ _LINE = re.compile(r"^(?P<name>[a-z][a-z0-9-]*)\s*:\s*(?P<lhs>.+?)\s*=>\s*(?P<rh
 _KINDS = ("matrix", "vector", "scalar")
 
 
+def _has_property(prop: str):
+    """A guard: ``e`` is a variable declared with ``prop``."""
+    return lambda e: e.op == "var" and prop in e.data[1]
+
+
 GUARDS = {
     "const": lambda e: e.op == "const",
     "integer": lambda e: e.op == "const" and getattr(e.data, "denominator", 0) == 1,
@@ -53,6 +58,8 @@ GUARDS = {
     "positive": E.is_positive,
     "square": lambda e: e.shape[0] == e.shape[1],
     "scalar": lambda e: e.shape == SCALAR,
+    **{prop: _has_property(prop)
+       for prop in ("simplex", "simplex_rows", "onehot", "onehot_rows", "orthogonal", "diagonal")},
 }
 
 
@@ -76,7 +83,7 @@ class Rule:
     """One rule. ``pattern`` is the left side (inside ``d(...)`` for a differential) built from
     pattern variables; ``rhs`` is the right side's syntax tree, built anew for each match."""
     name: str
-    kind: str            # "differential" or "simplify"
+    kind: str            # "differential", "simplify", "mistake" or "property"
     pattern: E.Expr
     rhs: Node
     guards: tuple        # (predicate name, variable name)
@@ -277,7 +284,8 @@ def _names(node: Node) -> set:
     return out
 
 
-def _parse_rule(name, lhs_text, rhs_text, guard_text, kinds, origin, note="", mistake=False) -> Rule:
+def _parse_rule(name, lhs_text, rhs_text, guard_text, kinds, origin, note="", mistake=False,
+                property_rule=False) -> Rule:
     source = f"{lhs_text} => {rhs_text}"
     try:
         lhs_tree = parse(lhs_text)
@@ -291,8 +299,13 @@ def _parse_rule(name, lhs_text, rhs_text, guard_text, kinds, origin, note="", mi
         if not note:
             raise RuleError(f"{origin}: rule {name}: a mistake needs a description in double quotes")
         kind = "mistake"
-    pattern_tree = lhs_tree.children[0] if kind != "simplify" else lhs_tree
-    if kind != "simplify" and len(lhs_tree.children) != 1:
+    if property_rule:
+        if kind != "simplify" or not guard_text:
+            raise RuleError(f"{origin}: rule {name}: a property rule is a simplification with a guard")
+        kind = "property"
+    simplification = kind in ("simplify", "property")
+    pattern_tree = lhs_tree if simplification else lhs_tree.children[0]
+    if not simplification and len(lhs_tree.children) != 1:
         raise RuleError(f"{origin}: rule {name}: d takes one argument")
     constants = frozenset({"I", "ones"})
     lhs_names = _names(pattern_tree) - constants
@@ -342,7 +355,7 @@ def _parse_rule(name, lhs_text, rhs_text, guard_text, kinds, origin, note="", mi
         rhs_expr = builder.construct(rhs_tree, Scope(wildcards, hooks={"d": lambda args, node: args[0]}))
     except MatcalcError as err:
         raise RuleError(f"{origin}: rule {name}: {err}") from None
-    if kind == "simplify" and pattern is rhs_expr:
+    if simplification and pattern is rhs_expr:
         raise RuleError(f"{origin}: rule {name} is redundant: the canonical form already does it")
     if pattern.shape != rhs_expr.shape:
         raise RuleError(f"{origin}: rule {name}: the sides have different shapes")
@@ -394,7 +407,8 @@ def load_rules(directory: Path = RULES_DIR) -> list:
                 raise RuleError(f"{origin}: rule {name} is defined twice (first at {seen[name]})")
             seen[name] = origin
             rules.append(_parse_rule(name, m.group("lhs"), m.group("rhs"), m.group("guard"), kinds, origin,
-                                     m.group("note") or "", mistake=path.stem == "mistakes"))
+                                     m.group("note") or "", mistake=path.stem == "mistakes",
+                                     property_rule=path.stem == "properties"))
     return rules
 
 
@@ -407,8 +421,9 @@ class RuleSet:
         self.differentials: dict = {}
         self.simplifications: dict = {}
         self.mistakes: dict = {}
+        self.properties: dict = {}   # simplifications that hold on the values the properties allow
         tables = {"differential": self.differentials, "simplify": self.simplifications,
-                  "mistake": self.mistakes}
+                  "mistake": self.mistakes, "property": self.properties}
         for r in rules:
             tables[r.kind].setdefault(r.head, []).append(r)
 

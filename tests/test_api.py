@@ -27,9 +27,9 @@ def test_properties():
     P = mc.matrix("P", "n", "n", spd=True)
     assert P.T is P and mc.inv(P).T is mc.inv(P)
     with pytest.raises(TypeError):        # an unknown property is a bad keyword...
-        mc.matrix("M", "n", "n", orthogonal=True)
+        mc.matrix("M", "n", "n", unitary=True)
     with pytest.raises(mc.MatcalcError):  # ...and a matcalc error
-        mc.matrix("M", "n", "n", orthogonal=True)
+        mc.matrix("M", "n", "n", unitary=True)
     with pytest.raises(mc.MatcalcError, match="square"):
         mc.matrix("M", "n", "m", symmetric=True)
     with pytest.raises(mc.MatcalcError, match="identifier"):

@@ -2,7 +2,7 @@
 
 Differential rules: the right side, with d(X) replaced by a direction V, must equal the central
 difference of the left side along V; mistake rules must not. Simplification rules: both sides
-must agree in value.
+must agree in value; property rules, at values the property allows.
 Pattern variables are instantiated as variables of random sizes, drawn in the domain of the
 operation at the rule's head (positive for log and powers, invertible for inv/det/logdet).
 """
@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 
 from matcalc import expr as E
+from matcalc.check import draw
 from matcalc.errors import RuleError
 from matcalc.ops import OPERATIONS
 from matcalc.printing.numpy import NumpyFunction
+from matcalc.rewrite import PROPERTY_NAMES
 from matcalc.rules import RULES, Binding, load_rules
 
 
@@ -41,8 +43,16 @@ def _concrete(rule, rng):
             value = E.const(3)
             binding.exprs[wildcard] = value
             continue
-        var = E.variable(name, shape)
+        properties = {pred for pred, var_name in rule.guards if var_name == name and pred in PROPERTY_NAMES}
+        var = E.variable(name, shape, properties)
         binding.exprs[wildcard] = var
+        if properties:   # a value the property allows (a distribution, one-hot, orthonormal columns)
+            if "orthogonal" in properties and shape[0] < shape[1]:
+                shape = (shape[1], shape[0])
+                binding.dims.update({d: s for d, s in zip(wildcard.shape, shape) if isinstance(d, str)})
+                var = binding.exprs[wildcard] = E.variable(name, shape, properties)
+            values[name] = draw(var, {}, rng)
+            continue
         if shape == (1, 1):
             raw = rng.uniform(0.5, 1.5)
         else:
@@ -54,6 +64,10 @@ def _concrete(rule, rng):
         elif domain == "small":
             raw = 0.3 * raw
         values[name] = raw
+    for node in nodes:   # dims only a constant has (the rows of 𝟏 in 𝟏 X)
+        for d in node.shape:
+            if isinstance(d, str) and d not in binding.dims:
+                binding.dims[d] = dims.setdefault(d, int(rng.integers(2, 5)))
     return binding, values
 
 
@@ -67,7 +81,7 @@ def test_rule_is_numerically_right(rule):
     rng = np.random.default_rng(sum(map(ord, rule.name)))
     binding, values = _concrete(rule, rng)
     lhs = rule.instantiate_pattern(binding)
-    if rule.kind == "simplify":
+    if rule.kind in ("simplify", "property"):
         rhs = rule.instantiate(binding)
         assert rhs.shape == lhs.shape
         np.testing.assert_allclose(_evaluate(rhs, values), _evaluate(lhs, values), rtol=1e-9, atol=1e-12)
@@ -101,7 +115,7 @@ def test_rule_is_numerically_right(rule):
 def test_every_rule_name_is_unique_and_every_file_loads():
     names = [r.name for r in RULES.rules]
     assert len(names) == len(set(names))
-    assert {r.kind for r in RULES.rules} == {"differential", "simplify", "mistake"}
+    assert {r.kind for r in RULES.rules} == {"differential", "simplify", "mistake", "property"}
     assert all(r.note for r in RULES.rules if r.kind == "mistake")
 
 
