@@ -10,9 +10,8 @@ from __future__ import annotations
 from . import expr as E
 from .errors import LimitError
 from .ops import operation_key
-from .rules import RULES, match_within, present_ops
+from .rules import PROPERTY_NAMES, RULES, match_within, present_ops
 
-PROPERTY_NAMES = frozenset({"simplex", "simplex_rows", "onehot", "onehot_rows", "orthogonal", "diagonal"})
 MAX_REWRITES = 10_000        # rule applications per call, plus
 REWRITES_PER_NODE = 10       # this many per subexpression to simplify (a long sum rewrites each term)
 

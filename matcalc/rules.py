@@ -46,6 +46,10 @@ _LINE = re.compile(r"^(?P<name>[a-z][a-z0-9-]*)\s*:\s*(?P<lhs>.+?)\s*=>\s*(?P<rh
 _KINDS = ("matrix", "vector", "scalar")
 
 
+# properties that property rules may test (rules/properties.rules)
+PROPERTY_NAMES = frozenset({"simplex", "simplex_rows", "onehot", "onehot_rows", "orthogonal", "diagonal"})
+
+
 def _has_property(prop: str):
     """A guard: ``e`` is a variable declared with ``prop``."""
     return lambda e: e.op == "var" and prop in e.data[1]
@@ -58,8 +62,7 @@ GUARDS = {
     "positive": E.is_positive,
     "square": lambda e: e.shape[0] == e.shape[1],
     "scalar": lambda e: e.shape == SCALAR,
-    **{prop: _has_property(prop)
-       for prop in ("simplex", "simplex_rows", "onehot", "onehot_rows", "orthogonal", "diagonal")},
+    **{prop: _has_property(prop) for prop in PROPERTY_NAMES},
 }
 
 

@@ -16,8 +16,7 @@ from matcalc.check import draw
 from matcalc.errors import RuleError
 from matcalc.ops import OPERATIONS
 from matcalc.printing.numpy import NumpyFunction
-from matcalc.rewrite import PROPERTY_NAMES
-from matcalc.rules import RULES, Binding, load_rules
+from matcalc.rules import PROPERTY_NAMES, RULES, Binding, load_rules
 
 
 def _concrete(rule, rng):
