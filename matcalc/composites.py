@@ -6,8 +6,9 @@ derivative, its Hessian and its code come from theirs:
     sum(X, axis=0) = 𝟏ᵀ X  (1×n, the column sums)      sum(X, axis=1) = X 𝟏  (m×1, the row sums)
     mean(X) = sum(X) / (m n)                          mean(X, axis=k) = sum(X, axis=k) / (size of axis k)
     logsumexp(X, axis=k) = log(sum(exp(X), axis=k))
-    softmax(X, axis=k) = exp(X) ⊙ sum(exp(X), axis=k)⁻¹   (a vector along k: the softmax node)
-    log_softmax(X, axis=k) = X − logsumexp(X, axis=k)
+    softmax(X) = exp(X) ⊙ sum(exp(X))⁻¹ over all entries of a matrix (along an axis, and for
+    a vector, softmax is a node of its own: stable code, and its own differential)
+    log_softmax(X) = X − logsumexp(X)
     solve(A, B) = A⁻¹ B                               matrix_power(X, k) = Xᵏ
 
 Axes follow numpy for a 2-D array, with keepdims: axis 0 runs down the rows (one result per
@@ -71,8 +72,8 @@ def softmax(x: E.Expr, axis=None) -> E.Expr:
     row for axis 1). Along a whole vector it is the softmax node (stable code, its own rule)."""
     x = E.as_expr(x)
     axis = normal_axis(axis, "softmax")
-    if x.shape == SCALAR or _along_vector(x, axis):
-        return E.softmax(x)
+    if x.shape == SCALAR or axis is not None or _along_vector(x, axis):
+        return E.softmax(x, axis)
     e = E.function("exp", x)
     return E.mul(e, E.power(sum_along(e, axis), E.const(-1)))
 
@@ -81,8 +82,8 @@ def log_softmax(x: E.Expr, axis=None) -> E.Expr:
     """``X − logsumexp(X)``: over all entries, or along an axis (keepdims, broadcast back)."""
     x = E.as_expr(x)
     axis = normal_axis(axis, "log_softmax")
-    if x.shape == SCALAR or _along_vector(x, axis):
-        return E.log_softmax(x)
+    if x.shape == SCALAR or axis is not None or _along_vector(x, axis):
+        return E.log_softmax(x, axis)
     return E.add(x, E.neg(logsumexp(x, axis)))
 
 

@@ -719,7 +719,7 @@ def _orientation(chain) -> tuple:
 
 
 # operations a matrix product looks into (flattening, scalars, zeros, identities, powers, ⊗)
-_CHAIN_SPECIAL = frozenset(("matmul", "mul", "zero", "const", "eye", "kron", "matpow", "inv"))
+_CHAIN_SPECIAL = frozenset(("matmul", "mul", "zero", "const", "eye", "kron", "matpow", "inv", "ones"))
 
 
 def matmul(*factors) -> Expr:
@@ -751,6 +751,9 @@ def matmul(*factors) -> Expr:
             chain.append(g)
     if any(is_zero(g) for g in chain) or any(is_zero(s) for s in scalars):
         return zero(shape)
+    if len(chain) > 1 and all(g.op == "ones" for g in chain):   # 𝟏 𝟏ᵀ = 𝟏; 𝟏ᵀ 𝟏 = n: the inner sizes
+        scalars.extend(dim_value(g.shape[1]) for g in chain[:-1])
+        chain = [ones(shape)]
     if len(chain) > 1:
         chain = [g for g in chain if g.op != "eye"] or [chain[0]]
         chain = _merge_powers(_mixed_products(chain))
@@ -883,6 +886,8 @@ def _transpose(e: Expr) -> Expr:
         return inv(transpose(e.args[0]))
     if op == "matpow":
         return matpow(transpose(e.args[0]), e.data)
+    if op in ("softmax", "log_softmax") and e.data is not None:   # softmax by columns of Zᵀ: by rows of Z
+        return _node(op, (transpose(e.args[0]),), (e.shape[1], e.shape[0]), 1 - e.data)
     if op == "expm":   # exp(X)ᵀ = exp(Xᵀ)
         return expm(transpose(e.args[0]))
     if op == "pinv":   # (X⁺)ᵀ = (Xᵀ)⁺
@@ -1224,12 +1229,27 @@ def _vector_function(op: str, x: Expr) -> Expr:
     return _node(op, (x,), x.shape)
 
 
-def softmax(x: Expr) -> Expr:
-    return _vector_function("softmax", x)
+def _along_axis(op: str, x: Expr, axis) -> Expr | None:
+    """``op`` of each column (axis 0) or row (axis 1) of a matrix: one node with the axis as its
+    data; ``None`` where the axis runs along a whole vector (then it is the vector function)."""
+    x = as_expr(x)
+    if axis is None or (x.shape[1] == 1 and axis == 0) or (x.shape[0] == 1 and axis == 1):
+        return None
+    if x.shape[axis] == 1:   # each entry alone: softmax 1, log softmax 0
+        return ones(x.shape) if op == "softmax" else zero(x.shape)
+    return _node(op, (x,), x.shape, axis)
 
 
-def log_softmax(x: Expr) -> Expr:
-    return _vector_function("log_softmax", x)
+def softmax(x: Expr, axis=None) -> Expr:
+    """The softmax of a vector; of each column (``axis=0``) or row (``axis=1``) of a matrix."""
+    along = _along_axis("softmax", x, axis)
+    return along if along is not None else _vector_function("softmax", x)
+
+
+def log_softmax(x: Expr, axis=None) -> Expr:
+    """The log softmax of a vector; of each column (``axis=0``) or row (``axis=1``) of a matrix."""
+    along = _along_axis("log_softmax", x, axis)
+    return along if along is not None else _vector_function("log_softmax", x)
 
 
 def kron(a: Expr, b: Expr) -> Expr:
@@ -1346,8 +1366,8 @@ _BUILDERS = {
     "norm2": lambda args, data: norm2(args[0]),
     "diag": lambda args, data: diag(args[0]),
     "diagvec": lambda args, data: diag(args[0]),
-    "softmax": lambda args, data: softmax(args[0]),
-    "log_softmax": lambda args, data: log_softmax(args[0]),
+    "softmax": lambda args, data: softmax(args[0], data),
+    "log_softmax": lambda args, data: log_softmax(args[0], data),
     "kron": lambda args, data: kron(args[0], args[1]),
     "vec": lambda args, data: vec(args[0]),
     "unvec": lambda args, data: unvec(args[0], *data),

@@ -46,6 +46,8 @@ OPERATIONS = {op.key: op for op in [
     Operation("eigvecsh", "engine", "symmetric"),
     Operation("logdet", "rule", "invertible"), Operation("norm2", "rule", "nonzero"),
     Operation("softmax", "rule"), Operation("log_softmax", "rule"),
+    Operation("softmax:0", "engine"), Operation("softmax:1", "engine"),
+    Operation("log_softmax:0", "engine"), Operation("log_softmax:1", "engine"),
     Operation("fn:exp", "rule"), Operation("fn:log", "rule", "positive"),
     Operation("fn:sin", "rule"), Operation("fn:cos", "rule"), Operation("fn:tan", "rule", "small"),
     Operation("fn:tanh", "rule"), Operation("fn:sigmoid", "rule"),
@@ -61,7 +63,12 @@ OPERATIONS = {op.key: op for op in [
 
 
 def operation_key(e: E.Expr) -> str:
-    return f"fn:{e.data}" if e.op == "fn" else e.op
+    """``fn:NAME`` for an elementwise function, ``softmax:0`` for a softmax along an axis, else the op."""
+    if e.op == "fn":
+        return f"fn:{e.data}"
+    if e.op in ("softmax", "log_softmax") and e.data is not None:
+        return f"{e.op}:{e.data}"
+    return e.op
 
 
 @dataclass(frozen=True)

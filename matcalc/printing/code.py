@@ -96,9 +96,10 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
     helpers = {
         # σ(z) = 1/(1 + e⁻ᶻ) is accurate in both tails (e⁻ᶻ = inf gives 0)
         "sigmoid": f"def sigmoid(z):\n    return 1 / (1 + {xp}.exp(-z))\n",
-        "softmax": f"def softmax(z):\n    e = {xp}.exp(z - {xp}.max(z))\n    return e / {xp}.sum(e)\n",
-        "log_softmax": (f"def log_softmax(z):\n    shifted = z - {xp}.max(z)\n"
-                        f"    return shifted - {xp}.log({xp}.sum({xp}.exp(shifted)))\n"),
+        "softmax": (f"def softmax(z, axis=None):\n    e = {xp}.exp(z - {xp}.max(z, axis=axis, keepdims=True))\n"
+                    f"    return e / {xp}.sum(e, axis=axis, keepdims=True)\n"),
+        "log_softmax": (f"def log_softmax(z, axis=None):\n    shifted = z - {xp}.max(z, axis=axis, keepdims=True)\n"
+                        f"    return shifted - {xp}.log({xp}.sum({xp}.exp(shifted), axis=axis, keepdims=True))\n"),
         "commutation": (f"def commutation(m, n):\n"   # row i n + j has its 1 in column j m + i
                         f"    i, j = {xp}.meshgrid({xp}.arange(m), {xp}.arange(n), indexing='ij')\n"
                         f"    return {xp}.eye(m * n)[(j * m + i).ravel()]\n"),
@@ -171,7 +172,9 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
             "logdet": f"{xp}.linalg.slogdet({{x}})[1]", "trace": f"{xp}.trace({{x}})",
             "sum": f"{xp}.sum({{x}})", "norm2": "norm2({x})", "diag": f"{xp}.diagflat({{x}})",
             "diagvec": f"{xp}.diag({{x}}).reshape(-1, 1)", "softmax": "softmax({x})",
-            "log_softmax": "log_softmax({x})", "pinv": f"{xp}.linalg.pinv({{x}})", "expm": "expm({x})",
+            "log_softmax": "log_softmax({x})", "softmax_axis": "softmax({x}, axis={axis})",
+            "log_softmax_axis": "log_softmax({x}, axis={axis})", "pinv": f"{xp}.linalg.pinv({{x}})",
+            "expm": "expm({x})",
             "cholesky": f"{xp}.linalg.cholesky({{x}})", "eigvalsh": f"{xp}.linalg.eigvalsh({{x}}).reshape(-1, 1)",
             "eigvecsh": f"{xp}.linalg.eigh({{x}})[1]", "expm_frechet": "expm_frechet({a}, {b})",
         },
@@ -435,6 +438,10 @@ class CodeWriter:
             return self.call(b.cholesky_logdet, x=self.code(e.args[0])[0]), MUL
         if op == "matpow":   # Xᵏ: a negative k is a power of the inverse, in every backend
             return self.call(b.calls[op], x=self.argument(e.args[0]), k=e.data), ATOM
+        if op in ("softmax", "log_softmax") and e.data is not None:   # by columns (axis 0) or rows (1)
+            if op in b.helpers:
+                self.helpers.add(op)
+            return self.call(b.calls[op + "_axis"], x=self.argument(e.args[0]), axis=e.data), ATOM
         if op == "expm_frechet":
             if op in b.helpers:
                 self.helpers.add(op)

@@ -114,7 +114,12 @@ class InfixPrinter:
         return method(e)
 
     def call(self, name: str, e: Expr) -> tuple:
+        if e.op in ("softmax", "log_softmax") and e.data is not None:   # along an axis, as written
+            return f"{name}{self.paren(self(e.args[0]) + self.axis_text(e.data))}", ATOM
         return f"{name}{self.paren(self(e.args[0]))}", ATOM
+
+    def axis_text(self, axis: int) -> str:
+        return f", axis={axis}"
 
     def render_eye(self, e):
         return self.identity, ATOM

@@ -115,6 +115,9 @@ class LatexPrinter(InfixPrinter):
     def commutation_symbol(self, m, n):
         return f"K_{{{m},{n}}}"
 
+    def axis_text(self, axis: int) -> str:
+        return rf", \mathrm{{axis}}={axis}"
+
     def render_expm(self, e):   # the matrix exponential, as textbooks write it
         return f"e^{{{self(e.args[0])}}}", ATOM
 

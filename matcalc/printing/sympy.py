@@ -124,6 +124,13 @@ def _evaluate(e: E.Expr, args, values, sizes, digits=None) -> sp.Matrix:
         return sp.diag(*list(args[0]))
     if op == "diagvec":
         return sp.Matrix([args[0][i, i] for i in range(args[0].rows)])
+    if op in ("softmax", "log_softmax") and e.data is not None:   # each column (axis 0) or row (1)
+        z = args[0] if e.data == 0 else args[0].T
+        parts = [_evaluate(E.softmax(E.variable("z", (z.rows, 1)), None) if op == "softmax" else
+                           E.log_softmax(E.variable("z", (z.rows, 1)), None), [z[:, j]], values, sizes, digits)
+                 for j in range(z.cols)]
+        out = sp.Matrix.hstack(*parts)
+        return out if e.data == 0 else out.T
     if op in ("softmax", "log_softmax"):
         z = args[0]
         total = sum(sp.exp(v) for v in z)

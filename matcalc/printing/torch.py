@@ -26,6 +26,7 @@ TORCH = Backend(
         "norm2": "norm2({x})", "diag": "torch.diagflat({x})",
         "diagvec": "torch.diagonal({x}).reshape(-1, 1)", "softmax": "torch.softmax({x}, dim=0)",
         "log_softmax": "torch.log_softmax({x}, dim=0)", "pinv": "torch.linalg.pinv({x})",
+        "softmax_axis": "torch.softmax({x}, dim={axis})", "log_softmax_axis": "torch.log_softmax({x}, dim={axis})",
         "expm": "torch.linalg.matrix_exp({x})", "cholesky": "torch.linalg.cholesky({x})",
         "eigvalsh": "torch.linalg.eigvalsh({x}).reshape(-1, 1)", "eigvecsh": "torch.linalg.eigh({x})[1]",
         "expm_frechet": "expm_frechet({a}, {b})",
