@@ -425,7 +425,7 @@ class Builder:
             key = ("constant", name, id(node))
             if key not in self.inferred:
                 d = self.fresh("n")
-                self.inferred[key] = (d, d) if name == "I" else (d, self.fresh("m"))
+                self.inferred[key] = (d, d) if name == "I" else (d, 1) if name == "onecol" else (d, self.fresh("m"))
             return self.inferred[key]
         if name in self.function_names() or name in self.extensions:
             raise ParseError(f"{name!r} is a function: call it, as in {name}(x)", self.source, node.pos)

@@ -12,8 +12,9 @@ double quotes; ``verify`` uses them to name the mistake in a claim.
 
 ``vars:`` declares the pattern variables of the file: a ``matrix`` matches any expression, a
 ``vector`` a column vector, a ``scalar`` a ``1×1`` one. ``I`` and ``ones`` are an identity and a
-matrix of ones whose sizes are inferred. A rule whose left side is ``d(...)`` is a differential;
-any other is a simplification.
+matrix of ones whose sizes are inferred; ``onecol`` is a column of ones (``onecol.T`` a row). A
+rule whose left side is ``d(...)`` is a differential; any other is a simplification (in
+``properties.rules``, one that holds for variables with a property, applied to results only).
 
 Validation: names are unique; every variable is declared and the right side uses only variables
 of the left side; both sides have the same shape (by unification of symbolic dimensions); guards
@@ -310,7 +311,7 @@ def _parse_rule(name, lhs_text, rhs_text, guard_text, kinds, origin, note="", mi
     pattern_tree = lhs_tree if simplification else lhs_tree.children[0]
     if not simplification and len(lhs_tree.children) != 1:
         raise RuleError(f"{origin}: rule {name}: d takes one argument")
-    constants = frozenset({"I", "ones"})
+    constants = frozenset({"I", "ones", "onecol"})
     lhs_names = _names(pattern_tree) - constants
     undeclared = sorted(n for n in lhs_names | (_names(rhs_tree) - constants) if n not in kinds)
     if undeclared:

@@ -188,3 +188,28 @@ def test_layer_norm_with_a_gain_differentiates():
 def test_an_outer_sum_alone_is_still_refused():
     with pytest.raises(ShapeError, match="cannot add n×1 and 1×m"):
         mc.parse("x + y.T", {"x": "n", "y": "m"})
+
+
+def test_logsumexp_code_is_stable_where_exp_overflows():
+    X = np.array([[1000.0, 1.0], [999.0, -5.0], [3.0, 2.0]])
+    for text, want in [("logsumexp(X)", special.logsumexp(X)),
+                       ("logsumexp(X, axis=0)", special.logsumexp(X, axis=0, keepdims=True)),
+                       ("logsumexp(X, axis=1)", special.logsumexp(X, axis=1, keepdims=True))]:
+        np.testing.assert_allclose(mc.parse(text, {"X": "m,n"}).to_numpy()(X=X), want, rtol=1e-12)
+    g = mc.derive("sum(logsumexp(X, axis=0))", "X", {"X": "m,n"})
+    assert str(g) == "softmax(X, axis=0)"
+    np.testing.assert_allclose(g.to_numpy()(X=X), special.softmax(X, axis=0), rtol=1e-12)
+
+
+def test_softmax_along_an_axis_transposes_to_the_other_axis():
+    Z = mc.matrix("Z", "m", "n")
+    assert mc.softmax(Z, axis=0).T is mc.softmax(Z.T, axis=1)
+    assert str(mc.softmax(Z, axis=1)) == "softmax(Z, axis=1)"
+    assert mc.softmax(Z, axis=0).latex() == r"\operatorname{softmax}\left(Z, \mathrm{axis}=0\right)"
+
+
+def test_batch_cross_entropy_has_its_textbook_gradient():
+    T = mc.matrix("T", "K", "N", onehot=True)
+    g = mc.derive("-mean(sum(T * log_softmax(Z, axis=0), axis=0))", "Z", {"T": T, "Z": "K,N"})
+    assert str(g) == "(softmax(Z, axis=0) − T) / N"
+    assert g.check(seed=5).ok

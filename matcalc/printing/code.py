@@ -104,6 +104,11 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
                         f"    i, j = {xp}.meshgrid({xp}.arange(m), {xp}.arange(n), indexing='ij')\n"
                         f"    return {xp}.eye(m * n)[(j * m + i).ravel()]\n"),
         "norm2": scaled_norm(xp, f"{xp}.max", f"{xp}.linalg.norm"),
+        # log Σ exp(z) = m + log Σ exp(z − m), m the largest entry (a finite one)
+        "logsumexp": (f"def logsumexp(z, axis=None):\n"
+                      f"    m = {xp}.max(z, axis=axis, keepdims=axis is not None)\n"
+                      f"    m = {xp}.where({xp}.isfinite(m), m, 0.0)\n"
+                      f"    return {xp}.log({xp}.sum({xp}.exp(z - m), axis=axis, keepdims=axis is not None)) + m\n"),
     }
     special = "scipy.special" if eager else "jax.scipy.special"   # erf and the normal cdf
     linalg = "scipy.linalg" if eager else "jax.scipy.linalg"       # expm and its Fréchet derivative
@@ -191,6 +196,22 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
         einsum=f"{xp}.einsum", transpose_free=transpose_free,
         builtins=frozenset() if eager else frozenset({"float"}), multi_dot_limit=multi_dot_limit,
     )
+
+
+def logsumexp_parts(e: E.Expr):
+    """``(Z, axis)`` where ``e`` is a sum of ``exp(Z)``: of all entries (axis ``None``), of each
+    column (``𝟏ᵀ exp(Z)``, axis 0) or of each row (``exp(Z) 𝟏``, axis 1); else ``None``."""
+    def exp_of(f):
+        return f.args[0] if f.op == "fn" and f.data == "exp" else None
+    if e.op == "sum" and exp_of(e.args[0]) is not None:
+        return exp_of(e.args[0]), None
+    if e.op == "matmul" and len(e.args) == 2:
+        first, second = e.args
+        if first.op == "ones" and exp_of(second) is not None:
+            return exp_of(second), 0
+        if second.op == "ones" and exp_of(first) is not None:
+            return exp_of(first), 1
+    return None
 
 
 def scaled_norm(xp: str, amax: str, norm: str) -> str:
@@ -428,6 +449,10 @@ class CodeWriter:
             return f"{lifted} ** {self.at(exponent, POW)}", POW
         if op == "T":
             return f"{self.at(e.args[0], ATOM)}.T", ATOM
+        if op == "fn" and e.data == "log" and logsumexp_parts(e.args[0]) is not None:   # stable log Σ exp
+            inner, axis = logsumexp_parts(e.args[0])
+            self.helpers.add("logsumexp")
+            return f"logsumexp({self.argument(inner)}, axis={axis})", ATOM
         if op == "fn":
             return self.helper_call(e.data, b.functions[e.data], self.argument(e.args[0])), ATOM
         if op == "trace" and e.args[0].op == "matmul":   # tr(A B) = sum(A ⊙ Bᵀ)

@@ -48,6 +48,9 @@ TORCH = Backend(
                         "    i, j = torch.meshgrid(torch.arange(m), torch.arange(n), indexing='ij')\n"
                         "    return torch.eye(m * n, dtype=torch.float64)[(j * m + i).reshape(-1)]\n"),
         "norm2": scaled_norm("torch", "torch.amax", "torch.linalg.norm"),
+        "logsumexp": ("def logsumexp(z, axis=None):\n"
+                      "    if axis is None:\n        return torch.logsumexp(z.reshape(-1), 0)\n"
+                      "    return torch.logsumexp(z, axis, True)\n"),
     },
     zeros="torch.zeros({x}, dtype=torch.float64)", ones="torch.ones({x}, dtype=torch.float64)",
     eye="torch.eye({x}, dtype=torch.float64)", solve="torch.linalg.solve({a}, {b})",
