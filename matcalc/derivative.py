@@ -27,6 +27,7 @@ from .errors import MatcalcError, UnknownNameError, UnsupportedDerivativeError
 from .factor import factor
 from .limits import guarded
 from .parse import build_expression
+from .polynomial import shortest
 from .printing.latex import to_latex
 from .printing.numpy import CompiledFunction, NumpyAdapter
 from .printing.text import format_name, to_text
@@ -539,6 +540,7 @@ def _derive(f: E.Expr, wrt: E.Expr, original: E.Expr, order, layout, symmetric_g
         f = simplify(E.substitute(f, mapping))
         wrt = original
     result = simplify(factor(result))   # factoring can bring the parts of a rule's pattern together
+    result = simplify(factor(shortest(result)))   # σ ⊙ (1 − t) − t ⊙ (1 − σ) = σ − t
     with_properties = simplify(result, properties=True)   # sum(t) = 1 for a distribution t, …
     if with_properties is not result:
         result = simplify(factor(with_properties), properties=True)

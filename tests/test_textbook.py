@@ -32,7 +32,24 @@ CASES = [
     (mc.norm2(x - a), x, {"(x − a) / ‖x − a‖"}),
     (mc.trace(X @ X), X, {"2 Xᵀ"}),
     (3 * mc.trace(X), X, {"3 I"}),
+    # binary cross-entropy: σ ⊙ (1 − t) − t ⊙ (1 − σ) expands and cancels to σ − t
+    (-mc.sum(mc.vector("t", N) * mc.log(mc.sigmoid(Xd @ w)) + (1 - mc.vector("t", N)) * mc.log(1 - mc.sigmoid(Xd @ w))),
+     w, {"Xᵀ (σ(X w) − t)"}),
 ]
+
+
+def test_binary_cross_entropy_hessian_is_x_t_diag_s_one_minus_s_x():
+    t_ = mc.vector("t", N)
+    f = -mc.sum(t_ * mc.log(mc.sigmoid(Xd @ w)) + (1 - t_) * mc.log(1 - mc.sigmoid(Xd @ w)))
+    h = mc.derive(f, w, order=2)
+    assert str(h) == "Xᵀ diag(σ(X w) ⊙ (1 − σ(X w))) X"
+    assert h.check(seed=2).ok
+
+
+def test_an_expanded_polynomial_stays_as_written():
+    """2 x cos(x y) − x² y sin(x y) is not refactored into x (2 cos(x y) − x y sin(x y))."""
+    g = mc.derive("x ** 2 * cos(x * y)", "x", {"x": "", "y": ""})
+    assert str(g) == "2 x cos(x y) − x² y sin(x y)"
 
 
 @pytest.mark.parametrize("f, wrt, expected", CASES, ids=[str(c[0]) + " / " + c[1].name for c in CASES])
