@@ -138,10 +138,12 @@ sum, trace, det, logdet, inv = (_user_function(n) for n in ("sum", "trace", "det
 mean, logsumexp = _user_function("mean"), _user_function("logsumexp")
 diag, norm2, softmax, log_softmax = (_user_function(n) for n in ("diag", "norm2", "softmax", "log_softmax"))
 solve, kron, matrix_power = (_user_function(n) for n in ("solve", "kron", "matrix_power"))
+pinv, expm, cholesky, eigvalsh = (_user_function(n) for n in ("pinv", "expm", "cholesky", "eigvalsh"))
 abs = _user_function("abs")
 
 __all__ = ["PropertyError", "ShapeError", "vector", "matrix", "scalar", "eye", "ones", "parse",
            "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "sqrt", "step",
            "sign", "sinh", "cosh", "arcsin", "arccos", "arctan", "log1p", "expm1", "erf", "normcdf",
            "normpdf", "gelu", "silu", "sum", "mean", "logsumexp", "trace", "det", "logdet", "inv", "diag",
-           "norm2", "softmax", "log_softmax", "solve", "kron", "matrix_power", "abs"]
+           "norm2", "softmax", "log_softmax", "solve", "kron", "matrix_power", "pinv", "expm", "cholesky",
+           "eigvalsh", "abs"]

@@ -58,6 +58,11 @@ def call(name: str, *kids) -> tuple:
     return node("call", *kids, payload=name)
 
 
+def axis(k: int) -> tuple:
+    """The keyword ``axis=k`` of a call (a leaf among its arguments)."""
+    return leaf("axis", k)
+
+
 @dataclass(frozen=True)
 class Slot:
     """A variable of a case. ``dims``: the dims string declared in ``shapes`` (``None``: left to
@@ -118,6 +123,8 @@ def render(tree: tuple, syntax: str, slots) -> str:
         return slots[payload].name
     if op in ("num", "dim", "stage"):
         return payload
+    if op == "axis":
+        return f"axis={payload}"
     parts = [render(k, syntax, slots) for k in kids]
     if op == "neg":
         return f"(-{parts[0]})"
@@ -149,6 +156,8 @@ def python_source(case: Case) -> str:
             return f"{payload}"
         if op == "dim":
             return repr(payload)
+        if op == "axis":
+            return f"axis={payload}"
         parts = [text(k) for k in kids]
         if op == "neg":
             out = f"(-{parts[0]})"
@@ -283,14 +292,15 @@ def build_api(tree, variables):
             value = variables[payload]
         elif op == "num":
             value = _python_number(payload)
-        elif op == "dim":
+        elif op in ("dim", "axis"):
             value = payload
         elif op == "neg":
             value = -args[0]
         elif op == "T":
             value = args[0].T
         elif op == "call":
-            value = getattr(mc, payload)(*args)
+            keywords = dict(k[:2] for k in kids if k[0] == "axis")
+            value = getattr(mc, payload)(*[a for k, a in zip(kids, args) if k[0] != "axis"], **keywords)
         elif op in ("sum", "prod"):
             value = args[0]
             for a in args[1:]:
@@ -618,6 +628,18 @@ class AttackGenerator:
             lambda: call(c.pick(["tr", "norm1"]), sq() if c.integer(0, 1) else v()) if self.syntax == "matlab"
             else node("pow", self.constant(), s()),
         ]
+        if self.syntax == "numpy" and c.integer(0, 3) == 0:   # the batch forms and matrix functions
+            options = [
+                lambda: call(c.pick(["mean", "logsumexp"]), self.expression(c.pick(["v", "R", "M"]), d)),
+                lambda: call("sum", call(c.pick(["logsumexp", "mean", "sum"]), self.expression("R", d),
+                                         axis(c.integer(0, 1)))),
+                lambda: call("sum", call(c.pick(["softmax", "log_softmax"]), self.expression("R", d),
+                                         axis(c.integer(0, 1)))),
+                lambda: call("sum", call("eigvalsh", sq())),
+                lambda: call("trace", call(c.pick(["expm", "cholesky"]), self.var("M"))),
+                lambda: node("matmul", node("T", v()), call("solve", self.var("M"), v())),
+            ]
+            pick = c.integer(0, len(options) - 1)
         return options[pick]()
 
     def kind_v(self, d: int) -> tuple:
@@ -633,6 +655,11 @@ class AttackGenerator:
             lambda: node("pow", v(), self.exponent()), lambda: node("matmul", call("inv", self.var("M")), v()),
             lambda: node("neg", v()), lambda: node("mul", v(), self.constant()),
         ]
+        if self.syntax == "numpy":
+            options += [lambda: call("solve", self.var("M"), v()),
+                        lambda: call(c.pick(["sum", "mean", "logsumexp"]), self.expression("R", d), axis(1)),
+                        lambda: node("matmul", call("pinv", node("T", self.expression("R", d))),
+                                     self.expression("w", d))]
         return c.pick(options)()
 
     def kind_w(self, d: int) -> tuple:
@@ -670,6 +697,9 @@ class AttackGenerator:
             lambda: node("matmul", self.expression("v", d), node("T", self.expression("w", d))),
             lambda: node("mul", self.expression("s", d), self.expression("R", d)),
         ]
+        if self.syntax == "numpy":
+            options.append(lambda: call(c.pick(["softmax", "log_softmax"]), self.expression("R", d),
+                                        axis(c.integer(0, 1))))
         return c.pick(options)()
 
 

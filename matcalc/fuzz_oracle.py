@@ -109,11 +109,6 @@ def _sigmoid(z):
     return 0.5 * (1 + np.tanh(z / 2))   # σ(z) = (1 + tanh(z/2))/2, with no overflow
 
 
-def _log_softmax(z):
-    shifted = z - np.max(z)
-    return shifted - np.log(np.sum(np.exp(shifted)))
-
-
 def _norm2(a):
     big = np.max(np.abs(a)) if a.size else 0.0
     if big == 0 or not np.isfinite(big):
@@ -234,14 +229,42 @@ class Reference:
             return self._linear_algebra(op, args[0])
         if op == "norm2":
             return np.full((1, 1), _norm2(args[0]))
-        if op == "softmax":
-            z = np.exp(args[0] - np.max(args[0]))
-            return z / np.sum(z)
-        if op == "log_softmax":
-            return _log_softmax(args[0])
+        if op in ("softmax", "log_softmax"):   # of a vector, or along an axis (e.data)
+            return (special.softmax if op == "softmax" else special.log_softmax)(args[0], axis=e.data)
         if op == "fn" and e.data in ELEMENTWISE:
             return ELEMENTWISE[e.data](args[0])
+        if op in ("pinv", "cholesky", "eigvalsh", "eigvecsh", "expm", "expm_frechet"):
+            return self._matrix_function(op, args)
+        if op == "lower_half":
+            n = self.shape(e)[0]
+            return np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)
         raise Unavailable(f"no reference value for {op}")
+
+    def _matrix_function(self, op: str, args: list):
+        """The matrix functions, by numpy and scipy; where the input is not finite, or the
+        factorisation fails (not positive definite), the reference is undefined."""
+        import scipy.linalg
+        a = args[0]
+        if not all(np.all(np.isfinite(x)) for x in args):
+            self.undefined = True
+            return np.full(a.shape if op != "pinv" else a.T.shape, np.nan)
+        try:
+            if op == "pinv":
+                if np.linalg.cond(a) > 1e12:   # rank-deficient in floating point
+                    self.undefined = True
+                return np.linalg.pinv(a)
+            if op == "cholesky":
+                return np.linalg.cholesky(a)
+            if op == "eigvalsh":
+                return np.linalg.eigvalsh(a).reshape(-1, 1)
+            if op == "eigvecsh":
+                return np.linalg.eigh(a)[1]
+            if op == "expm":
+                return scipy.linalg.expm(a)
+            return scipy.linalg.expm_frechet(a, args[1], compute_expm=False)
+        except (np.linalg.LinAlgError, ValueError):
+            self.undefined = True
+            return np.full(a.shape, np.nan)
 
     def saw_inf(self) -> bool:
         """Whether an intermediate overflowed to ±inf (not only a domain ``nan``)."""

@@ -431,3 +431,14 @@ def test_long_matrix_chains(backend, head, tail):
     if limit:
         calls = multi_dot_arguments(fn.source)
         assert len(calls) >= 2 and all(1 < n <= limit for n in calls), fn.source
+
+
+def test_a_sum_of_thousands_of_terms_compiles():
+    """sum(X^3000) has a 3000-term gradient: one line of it nested too deep for Python's compiler
+    (a RecursionError the attack fuzzer found); the code writes partial sums."""
+    import numpy as np
+    g = mc.derive("sum(X^3000)", "X", {"X": "n,n"}, syntax="matlab")
+    X = 0.9999 * np.eye(3) + 1e-5
+    want = sum(np.linalg.matrix_power(X.T, i) @ np.ones((3, 3)) @ np.linalg.matrix_power(X.T, 2999 - i)
+               for i in range(0, 3000, 1))
+    np.testing.assert_allclose(g.to_numpy()(X=X), want, rtol=1e-8)

@@ -42,6 +42,7 @@ from .. import expr as E
 from ..errors import MatcalcError
 
 MAX_NESTING = 30   # nested calls before the code takes a temporary (Python's parser allows 200)
+SUM_CHUNK = 100    # terms of a sum on one line of code
 EXACT = 2 ** 53    # integers up to this size are exact floats: written as they are, larger ones as floats
 TEMPORARY = "t"    # temporaries are t1, t2, …
 SIZE = "size_"     # a size is size_n (size_m_n for the product of m and n)
@@ -632,6 +633,13 @@ class CodeWriter:
         return f"({product}).T.reshape(-1, 1)"
 
     def sum_code(self, terms) -> str:
+        """``a + b − c …``; a sum of more than ``SUM_CHUNK`` terms in partial sums, each a
+        temporary (a longer line nests too deep for Python's compiler: ``sum(X^3000)``)."""
+        if len(terms) > SUM_CHUNK:
+            parts = [self.temporary(self.sum_code(terms[i:i + SUM_CHUNK])) for i in range(0, len(terms), SUM_CHUNK)]
+            while len(parts) > SUM_CHUNK:
+                parts = [self.temporary(" + ".join(parts[i:i + SUM_CHUNK])) for i in range(0, len(parts), SUM_CHUNK)]
+            return " + ".join(parts)
         pieces = []
         for i, term in enumerate(terms):
             c, rest = E.split_coefficient(term)
