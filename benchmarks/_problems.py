@@ -30,6 +30,9 @@ import numpy as np  # noqa: E402
 from sympy import Determinant, HadamardProduct, OneMatrix, Trace, exp, log  # noqa: E402
 
 MLP_OUTPUTS = 10              # K, the rows of Y in the two-layer network
+CLASSES = 10                  # K, the classes of the cross-entropy on a batch
+LAYER_NORM_EPS = 1e-5
+ATTENTION_SCALE = 8           # softmax(Q Kᵀ / 8): √d for d = 64
 
 
 # ---------------------------------------------------------------------------------------
@@ -72,9 +75,14 @@ def log_softmax(z):
 @cache
 def jax_ops():
     jnp = load_jax().numpy
+    jax = load_jax()
+    import jax.scipy.linalg
     return SimpleNamespace(softplus=lambda z: jnp.logaddexp(z, 0.0),
-                           sigmoid=load_jax().nn.sigmoid,
-                           logdet=lambda X: jnp.linalg.slogdet(X)[1])
+                           sigmoid=jax.nn.sigmoid,
+                           logdet=lambda X: jnp.linalg.slogdet(X)[1],
+                           log_softmax=jax.nn.log_softmax, softmax=jax.nn.softmax,
+                           mean=lambda z, axis: jnp.mean(z, axis=axis, keepdims=True), sqrt=jnp.sqrt,
+                           solve=jnp.linalg.solve, expm=jax.scipy.linalg.expm, trace=jnp.trace)
 
 
 @cache
@@ -82,7 +90,11 @@ def torch_ops():
     torch = load_torch()
     return SimpleNamespace(softplus=lambda z: torch.logaddexp(z, torch.zeros_like(z)),
                            sigmoid=torch.sigmoid,
-                           logdet=lambda X: torch.linalg.slogdet(X)[1])
+                           logdet=lambda X: torch.linalg.slogdet(X)[1],
+                           log_softmax=lambda z, axis: torch.log_softmax(z, dim=axis),
+                           softmax=lambda z, axis: torch.softmax(z, dim=axis),
+                           mean=lambda z, axis: torch.mean(z, dim=axis, keepdim=True), sqrt=torch.sqrt,
+                           solve=torch.linalg.solve, expm=torch.linalg.matrix_exp, trace=torch.trace)
 
 
 # ---------------------------------------------------------------------------------------
@@ -109,6 +121,27 @@ def mlp_loss(ops, W1, W2, X, Y):
 
 def logdet_loss(ops, X, A):
     return ops.logdet(X) + (A * X.T).sum()
+
+
+def cross_entropy_loss(ops, W, X, T):
+    return -(T * ops.log_softmax(W @ X, axis=0)).sum()
+
+
+def layer_norm_loss(ops, A, g, G):
+    centred = A - ops.mean(A, 0)
+    return (G * (g[:, None] * centred / ops.sqrt(ops.mean(centred * centred, 0) + LAYER_NORM_EPS))).sum()
+
+
+def attention_loss(ops, Q, K, V, G):
+    return (G * (ops.softmax(Q @ K.T / ATTENTION_SCALE, axis=1) @ V)).sum()
+
+
+def gp_loss(ops, K, y):
+    return 0.5 * y @ ops.solve(K, y) + 0.5 * ops.logdet(K)
+
+
+def expm_loss(ops, X, A):
+    return ops.trace(A @ ops.expm(X))
 
 
 def deep_mlp_loss(ops, W1, *rest):
@@ -172,6 +205,48 @@ def logdet_gradient(X, A):
     return np.linalg.inv(X).T + A.T
 
 
+def softmax_columns(Z):
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
+    return E / E.sum(axis=0, keepdims=True)
+
+
+def cross_entropy_gradient(W, X, T):
+    """One-hot columns T: (softmax(W X) − T) Xᵀ."""
+    return (softmax_columns(W @ X) - T) @ X.T
+
+
+def layer_norm_gradient(A, g, G):
+    """Layer norm over the columns of A, gain g: the usual backward pass through x̂ = (A − μ)/σ."""
+    centred = A - A.mean(axis=0, keepdims=True)
+    inv_sigma = 1.0 / np.sqrt((centred * centred).mean(axis=0, keepdims=True) + LAYER_NORM_EPS)
+    xhat = centred * inv_sigma
+    dxhat = G * g[:, None]
+    return inv_sigma * (dxhat - dxhat.mean(axis=0, keepdims=True) - xhat * (dxhat * xhat).mean(axis=0, keepdims=True))
+
+
+def attention_gradient(Q, K, V, G):
+    """P = softmax(Q Kᵀ / s) by rows: dQ = (P ⊙ (dP − rowsum(dP ⊙ P))) K / s, dP = G Vᵀ."""
+    S = Q @ K.T / ATTENTION_SCALE
+    P = np.exp(S - S.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    dP = G @ V.T
+    return (P * (dP - (dP * P).sum(axis=1, keepdims=True))) @ K / ATTENTION_SCALE
+
+
+def gp_gradient(K, y):
+    """½ (K⁻¹ − α αᵀ), α = K⁻¹ y, both from one Cholesky factorisation."""
+    import scipy.linalg
+    factor = scipy.linalg.cho_factor(K)
+    alpha = scipy.linalg.cho_solve(factor, y)
+    return 0.5 * (scipy.linalg.cho_solve(factor, np.eye(K.shape[0])) - np.outer(alpha, alpha))
+
+
+def expm_gradient(X, A):
+    """∇ tr(A exp(X)) = L(Xᵀ, Aᵀ), the Fréchet derivative (scipy's)."""
+    import scipy.linalg
+    return scipy.linalg.expm_frechet(X.T, A.T, compute_expm=False)
+
+
 def deep_mlp_gradient(x, t, **W):
     """Backpropagation through ``h_l = σ(W_l h_{l-1})``, ``h_0 = x``, loss ``‖h_L − t‖²``."""
     L = len(W)
@@ -231,6 +306,34 @@ def logdet_inputs(n, rng):
             "A": rng.normal(size=(n, n))}
 
 
+def cross_entropy_inputs(n, rng):
+    """D = N = n, K = ``CLASSES``; one-hot columns T."""
+    T = np.zeros((CLASSES, n))
+    T[rng.integers(0, CLASSES, n), np.arange(n)] = 1.0
+    return {"W": rng.normal(size=(CLASSES, n)) / math.sqrt(n), "X": rng.normal(size=(n, n)), "T": T}
+
+
+def layer_norm_inputs(n, rng):
+    return {"A": rng.normal(size=(n, n)), "g": rng.normal(size=n), "G": rng.normal(size=(n, n))}
+
+
+def attention_inputs(n, rng):
+    """N = M = n tokens, d = 64."""
+    d = 64
+    return {"Q": rng.normal(size=(n, d)), "K": rng.normal(size=(n, d)), "V": rng.normal(size=(n, d)),
+            "G": rng.normal(size=(n, d))}
+
+
+def gp_inputs(n, rng):
+    """A kernel matrix: G Gᵀ / n + I (well conditioned)."""
+    G = rng.normal(size=(n, n))
+    return {"K": G @ G.T / n + np.eye(n), "y": rng.normal(size=n)}
+
+
+def expm_inputs(n, rng):
+    return {"X": rng.normal(size=(n, n)) / math.sqrt(n), "A": rng.normal(size=(n, n))}
+
+
 def deep_mlp_inputs(L, n, rng):
     values = {f"W{l}": rng.normal(size=(n, n)) / math.sqrt(n) for l in range(1, L + 1)}
     values.update(x=rng.normal(size=n), t=rng.uniform(size=n))
@@ -287,6 +390,31 @@ LOGDET = Problem(
     "logdet", "logdet(X) + trace(A X)", "logdet(X) + trace(A @ X)", "X", {"X": "n,n", "A": "n,n"},
     logdet_loss, ("A",), logdet_inputs, logdet_gradient, None,
     lambda s: log(Determinant(s.X)) + Trace(s.A * s.X))
+
+
+CROSS_ENTROPY = Problem(
+    "cross_entropy", f"softmax cross-entropy on a batch (D = N = n, K = {CLASSES}, one-hot T)",
+    "-sum(T * log_softmax(W @ X, axis=0))", "W",
+    {"W": "K,D", "X": "D,N", "T": ("onehot", "K,N")},
+    cross_entropy_loss, ("X", "T"), cross_entropy_inputs, cross_entropy_gradient)
+
+LAYER_NORM = Problem(
+    "layer_norm", "layer norm with a gain (h = N = n)",
+    "sum(G * (g * (A - mean(A, axis=0)) / sqrt(mean((A - mean(A, axis=0)) ** 2, axis=0) + 1e-5)))", "A",
+    {"A": "h,N", "g": "h", "G": "h,N"}, layer_norm_loss, ("g", "G"), layer_norm_inputs, layer_norm_gradient)
+
+ATTENTION = Problem(
+    "attention", "attention ⟨G, softmax(Q Kᵀ/8) V⟩ (N = n, d = 64), w.r.t. Q",
+    "sum(G * (softmax(Q @ K.T / 8, axis=1) @ V))", "Q", {"Q": "N,d", "K": "N,d", "V": "N,d", "G": "N,d"},
+    attention_loss, ("K", "V", "G"), attention_inputs, attention_gradient)
+
+GAUSSIAN_PROCESS = Problem(
+    "gp", "GP ½ yᵀK⁻¹y + ½ log det K, w.r.t. K (spd)", "0.5 * y.T @ solve(K, y) + 0.5 * logdet(K)", "K",
+    {"K": ("spd", "n,n"), "y": "n"}, gp_loss, ("y",), gp_inputs, gp_gradient)
+
+EXPM = Problem(
+    "expm", "tr(A exp(X))", "trace(A @ expm(X))", "X", {"X": "n,n", "A": "n,n"},
+    expm_loss, ("A",), expm_inputs, expm_gradient)
 
 
 def deep_mlp(L: int) -> Problem:

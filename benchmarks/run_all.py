@@ -126,6 +126,18 @@ HVP = "Hessian-vector product"
 DIRECTION = "v"                       # the direction of a Hessian-vector product
 
 
+def declared(shapes: dict) -> dict:
+    """``shapes`` for ``mc.derive``: a ``(property, dims)`` pair becomes a variable with it."""
+    out = {}
+    for name, spec in shapes.items():
+        if isinstance(spec, tuple):
+            prop, dims = spec
+            out[name] = mc.matrix(name, *dims.split(","), **{prop: True})
+        else:
+            out[name] = spec
+    return out
+
+
 @dataclass(frozen=True, eq=False)        # hashed by identity: a key of the results
 class Task:
     """A problem and a derivative of it (gradient, Hessian or ``HVP``), with the sizes to time."""
@@ -153,10 +165,10 @@ class Task:
     def derive(self):
         p = self.problem
         if self.kind == HVP:
-            return mc.hvp(p.f, p.wrt, DIRECTION, shapes={**p.shapes, DIRECTION: p.shapes[p.wrt]})
+            return mc.hvp(p.f, p.wrt, DIRECTION, shapes={**declared(p.shapes), DIRECTION: p.shapes[p.wrt]})
         if self.kind == "Hessian":
-            return mc.hessian(p.f, p.wrt, shapes=dict(p.shapes))
-        return mc.derive(p.f, p.wrt, shapes=dict(p.shapes))
+            return mc.hessian(p.f, p.wrt, shapes=declared(p.shapes))
+        return mc.derive(p.f, p.wrt, shapes=declared(p.shapes))
 
 
 # Sizes: the default run stays under ~8 minutes on a 2-core CPU; Hessians by jax/torch cost
@@ -171,6 +183,11 @@ TASKS = (
     Task(P.LOGISTIC_REGRESSION, HVP, (10, 100, 1000, 3000)),
     Task(P.MLP, "gradient", (10, 100, 1000, 2000)),
     Task(P.LOGDET, "gradient", (10, 100, 1000, 2000)),
+    Task(P.CROSS_ENTROPY, "gradient", (10, 100, 1000, 2000)),
+    Task(P.LAYER_NORM, "gradient", (10, 100, 1000, 2000)),
+    Task(P.ATTENTION, "gradient", (10, 100, 1000, 2000)),
+    Task(P.GAUSSIAN_PROCESS, "gradient", (10, 100, 300, 1000)),
+    Task(P.EXPM, "gradient", (10, 100, 300)),
 )
 
 
@@ -372,7 +389,7 @@ def depth_run(L: int, runs: int) -> Depth:
     problem = P.deep_mlp(L)
     derive_s, codegen_s = [], []
     for _ in range(runs):
-        g, seconds = timed_fresh(lambda: mc.derive(problem.f, problem.wrt, shapes=dict(problem.shapes)))
+        g, seconds = timed_fresh(lambda: mc.derive(problem.f, problem.wrt, shapes=declared(problem.shapes)))
         derive_s.append(seconds)
         fn, seconds = timed(g.to_numpy)
         codegen_s.append(seconds)

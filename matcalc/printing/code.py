@@ -643,7 +643,7 @@ class CodeWriter:
         pieces = []
         for i, term in enumerate(terms):
             c, rest = E.split_coefficient(term)
-            if c < 0 and i > 0:
+            if c < 0 and i > 0 and term not in self.shared:   # (a shared term has its temporary: + t5)
                 positive = E.scale(-c, rest) if rest is not None else E.const(-c)
                 pieces.append(" - " + self.at(positive, MUL))
             else:
