@@ -74,15 +74,15 @@ def log_softmax(z):
 
 @cache
 def jax_ops():
-    jnp = load_jax().numpy
     jax = load_jax()
-    import jax.scipy.linalg
+    jnp = jax.numpy
+    from jax.scipy.linalg import expm
     return SimpleNamespace(softplus=lambda z: jnp.logaddexp(z, 0.0),
                            sigmoid=jax.nn.sigmoid,
                            logdet=lambda X: jnp.linalg.slogdet(X)[1],
                            log_softmax=jax.nn.log_softmax, softmax=jax.nn.softmax,
                            mean=lambda z, axis: jnp.mean(z, axis=axis, keepdims=True), sqrt=jnp.sqrt,
-                           solve=jnp.linalg.solve, expm=jax.scipy.linalg.expm, trace=jnp.trace)
+                           solve=jnp.linalg.solve, expm=expm, trace=jnp.trace)
 
 
 @cache
