@@ -1098,6 +1098,8 @@ def det(x: Expr) -> Expr:
         return power(det(x.args[0]), const(x.data))
     if x.op == "eye":
         return const(1)
+    if x.op == "matmul" and all(f.shape[0] == f.shape[1] for f in x.args):   # det(A B) = det(A) det(B)
+        return mul(*[det(f) for f in x.args])
     return _node("det", (x,), SCALAR)
 
 
@@ -1115,6 +1117,8 @@ def logdet(x: Expr) -> Expr:
         return mul(const(x.data), logdet(x.args[0]))
     if x.op == "eye":
         return const(0)
+    if x.op == "matmul" and all(f.shape[0] == f.shape[1] for f in x.args):   # log |det A B| = Σ log |det|
+        return add(*[logdet(f) for f in x.args])
     return _node("logdet", (x,), SCALAR)
 
 

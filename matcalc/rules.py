@@ -11,10 +11,11 @@ A rules file holds one rule per line, in the expression syntax users type::
 double quotes; ``verify`` uses them to name the mistake in a claim.
 
 ``vars:`` declares the pattern variables of the file: a ``matrix`` matches any expression, a
-``vector`` a column vector, a ``scalar`` a ``1×1`` one. ``I`` and ``ones`` are an identity and a
-matrix of ones whose sizes are inferred; ``onecol`` is a column of ones (``onecol.T`` a row). A
-rule whose left side is ``d(...)`` is a differential; any other is a simplification (in
-``properties.rules``, one that holds for variables with a property, applied to results only).
+``square`` matrix a square one, a ``vector`` a column vector, a ``scalar`` a ``1×1`` one. ``I``
+and ``ones`` are an identity and a matrix of ones whose sizes are inferred; ``onecol`` is a
+column of ones (``onecol.T`` a row). A rule whose left side is ``d(...)`` is a differential; any
+other is a simplification (in ``properties.rules``, one that holds for variables with a
+property, applied to results only).
 
 Validation: names are unique; every variable is declared and the right side uses only variables
 of the left side; both sides have the same shape (by unification of symbolic dimensions); guards
@@ -44,7 +45,7 @@ if os.environ.get("MATCALC_RULES_DIR"):   # another rule set (the mutation test 
 
 _LINE = re.compile(r"^(?P<name>[a-z][a-z0-9-]*)\s*:\s*(?P<lhs>.+?)\s*=>\s*(?P<rhs>.+?)"
                    r'(?:\s+if\s+(?P<guard>[^"]+?))?(?:\s+"(?P<note>[^"]*)")?$')
-_KINDS = ("matrix", "vector", "scalar")
+_KINDS = ("matrix", "square", "vector", "scalar")
 
 
 # properties that property rules may test (rules/properties.rules)
@@ -326,6 +327,9 @@ def _parse_rule(name, lhs_text, rhs_text, guard_text, kinds, origin, note="", mi
     for var in lhs_names:
         if kinds[var] == "scalar":
             builder.inferred[var] = SCALAR
+        elif kinds[var] == "square":
+            d = builder.fresh("r")
+            builder.inferred[var] = (d, d)
         elif kinds[var] == "vector":
             builder.inferred[var] = (builder.fresh("r"), 1)
         else:

@@ -77,3 +77,17 @@ def test_result_is_no_larger_than_its_input_needs():
     # the gradient of a long sum of quadratic forms stays a single factored product
     f = sum((x.T @ A @ x for _ in range(5)), start=0 * x.T @ x)
     assert str(mc.derive(f, x)) == "5 (A + Aᵀ) x"
+
+
+@pytest.mark.parametrize("text, shapes, expected", [
+    ("det(X @ X)", {"X": "n,n"}, "det(X)²"),
+    ("logdet(A @ B.T)", {"A": "n,n", "B": "n,n"}, "log det(A) + log det(B)"),
+    ("inv(L @ L.T) @ L", {"L": "n,n"}, "L⁻ᵀ"),
+    ("inv(X @ X.T) @ X", {"X": "m,n"}, "(X Xᵀ)⁻¹ X"),   # not square: no inverse of X
+    ("(exp(u) - exp(-u)) / (exp(u) + exp(-u))", {"u": "n"}, "tanh(u)"),
+    ("mean(x) * 5", {"x": "5"}, "sum(x)"),
+    ("sum(ones(5)) / 5", {}, "1"),
+])
+def test_identities_textbooks_use(text, shapes, expected):
+    from matcalc.rewrite import simplify
+    assert str(simplify(mc.parse(text, shapes))) == expected
