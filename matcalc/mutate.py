@@ -102,7 +102,9 @@ def rule_lines(directory: Path) -> list:
 
 
 ENGINE_FILE = "diff.py"
-ENGINE_FUNCTIONS = ("local", "_adjoint", "unbroadcast", "_vec_jacobian_of")
+ENGINE_FUNCTIONS = ("local", "_adjoint", "unbroadcast", "_vec_jacobian_of", "_seed", "_matrix_power_differential",
+                    "_reduce_along", "_softmax_along_differential", "_log_softmax_along_differential",
+                    "_cholesky_differential", "_eigvalsh_differential")
 _REPO_PARTS = ("matcalc", "rules", "tests", "examples", "README.md", "pyproject.toml")
 
 
@@ -179,13 +181,17 @@ class _EngineMutator(ast.NodeTransformer):
 
 
 def engine_mutants(source: str) -> list:
-    """``(function, line, kind, mutated source)`` for every plausible mistake in the engine's derivative code."""
+    """``(function, line, kind, mutated source)`` for every plausible mistake in the engine's
+    derivative code (not those that change nothing: ``X⁻¹ dX X⁻¹`` swapped is itself)."""
     finder = _EngineMutator()
     finder.visit(ast.parse(source))
+    original = ast.unparse(ast.parse(source))
     out = []
     for index, (function, line, kind) in enumerate(finder.sites):
         tree = _EngineMutator(target=index).visit(ast.parse(source))
-        out.append((function, line, kind, ast.unparse(ast.fix_missing_locations(tree))))
+        text = ast.unparse(ast.fix_missing_locations(tree))
+        if text != original:
+            out.append((function, line, kind, text))
     return out
 
 
