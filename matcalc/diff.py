@@ -243,6 +243,9 @@ def _seed(parts: list, shape) -> E.Expr:
         else:
             plain.append(part)
     for seed, coefficients in factors.items():
+        if broadcast_all([c.shape for c in coefficients]) is None:   # c + R, a column and a row: as
+            full = broadcast_all([seed.shape, *(c.shape for c in coefficients)]) or seed.shape   # matrices
+            coefficients = [E.mul(c, E.ones(full)) if c.shape != full else c for c in coefficients]
         plain.append(unbroadcast(E.mul(E.add(*coefficients), seed), shape))
     return E.add(*plain)
 
@@ -272,9 +275,7 @@ def _adjoint(linear: E.Expr, seed: E.Expr, dx: E.Expr, out: list, used: list, se
         others = [f for f in linear.args if f is not inner]
         if any(f.shape != SCALAR for f in others):   # scaling by a scalar needs no identity
             used.append("⟨S, C ⊙ D⟩ = ⟨C ⊙ S, D⟩")
-        if others and broadcast_all([f.shape for f in others]) is None:   # a column and a row:
-            others.append(E.ones(linear.shape))                            # their product has D's shape
-        _send(sent, inner, (E.mul(*others) if others else E.const(1), seed))
+        _send(sent, inner, (E.mul_within(linear.shape, *others), seed))
         return
     if op == "matmul":  # ⟨S, L D R⟩ = ⟨Lᵀ S Rᵀ, D⟩
         used.append("⟨S, L D R⟩ = ⟨Lᵀ S Rᵀ, D⟩")
@@ -377,7 +378,7 @@ def _vec_jacobian_of(linear: E.Expr, dx: E.Expr, memo: dict) -> E.Expr:
         return E.add(*terms)
     if op == "mul":
         inner = next(f for f in linear.args if f.depends_on(dx))
-        others = E.mul(*[f for f in linear.args if f is not inner])
+        others = E.mul_within(linear.shape, *[f for f in linear.args if f is not inner])
         j = _vec_jacobian(inner, dx, memo)
         if others.shape == SCALAR:  # vec(c D) = c vec D (a scalar factor broadcasts nothing)
             return E.mul(others, j)

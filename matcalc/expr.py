@@ -259,8 +259,14 @@ def _make(op: str, args: tuple, shape: tuple, data) -> Expr:
     elif op == "const":
         sort_data = float(data)
     top = node._top = (_RANK.get(op, 9), op, sort_data)
-    stable_data = sort_data if op == "var" else data
-    prefix = repr((op, stable_data, shape)).encode()
+    if op == "var":
+        prefix = repr((op, sort_data, shape)).encode()
+    else:   # operations repeat their (op, data, shape): made once (a sum of 10,000 products: 3 prefixes)
+        prefix = _PREFIXES.get((op, data, shape))
+        if prefix is None:
+            prefix = repr((op, data, shape)).encode()
+            if len(_PREFIXES) < MAX_PREFIXES:
+                _PREFIXES[(op, data, shape)] = prefix
     if args:
         heads = tuple([a._head for a in args])
         node._head = top + (tuple([a._top for a in args]),)
@@ -285,6 +291,8 @@ def _make(op: str, args: tuple, shape: tuple, data) -> Expr:
 
 
 _NO_VARIABLES = frozenset()
+_PREFIXES: dict = {}     # (op, data, shape) -> the bytes its digest starts with
+MAX_PREFIXES = 100_000   # (a bound: the shapes of one long session)
 _ZERO, _ONE = Fraction(0), Fraction(1)   # (Fractions are immutable: shared, not made per call)
 _DIGITS = re.compile(r"([0-9]+)")
 
@@ -605,6 +613,15 @@ def mul(*factors) -> Expr:
     return _node("mul", tuple(rest), shape)
 
 
+def mul_within(shape, *factors) -> Expr:
+    """The Hadamard product of ``factors``, the other operands of an elementwise product of
+    ``shape``: a column and a row alone, whose outer product ``mul`` refuses, are taken with the
+    𝟏 of that shape (``c ⊙ r ⊙ D`` without ``D``)."""
+    if factors and broadcast_all([f.shape for f in factors]) is None:
+        factors = (*factors, ones(shape))
+    return mul(*factors) if factors else const(1)
+
+
 def _mul_into_product(product: Expr, other: Expr):
     """``product ⊙ other`` for a canonical product and a few more factors whose bases it does not
     have yet (scalars or of its shape), each put in place by bisection (as ``_add_to_sum`` does
@@ -719,7 +736,7 @@ def _orientation(chain) -> tuple:
 
 
 # operations a matrix product looks into (flattening, scalars, zeros, identities, powers, ⊗)
-_CHAIN_SPECIAL = frozenset(("matmul", "mul", "zero", "const", "eye", "kron", "matpow", "inv", "ones"))
+_CHAIN_SPECIAL = frozenset(("matmul", "mul", "zero", "const", "eye", "kron", "matpow", "inv", "ones", "eigvecsh"))
 
 
 def matmul(*factors) -> Expr:
@@ -756,7 +773,7 @@ def matmul(*factors) -> Expr:
         chain = [ones(shape)]
     if len(chain) > 1:
         chain = [g for g in chain if g.op != "eye"] or [chain[0]]
-        chain = _merge_powers(_mixed_products(chain))
+        chain = _merge_powers(_mixed_products(_cancel_orthogonal(chain)))
     # split at the interior dimensions equal to 1: the pieces between them are scalars
     dims = [chain[0].shape[0]] + [g.shape[1] for g in chain]
     ones_at = [i for i, d in enumerate(dims) if d == 1]
@@ -803,6 +820,18 @@ def _merge_powers(chain: list) -> list:
         else:
             out.extend(members)
     return out
+
+
+def _cancel_orthogonal(chain: list) -> list:
+    """``V Vᵀ = Vᵀ V = I`` for the (square, orthonormal) eigenvectors ``V`` of a symmetric matrix."""
+    out: list = []
+    for g in chain:
+        if out and (out[-1].op == "eigvecsh" and g.op == "T" and g.args[0] is out[-1]
+                    or g.op == "eigvecsh" and out[-1].op == "T" and out[-1].args[0] is g):
+            out.pop()
+            continue
+        out.append(g)
+    return out or [eye(chain[0].shape[0])]
 
 
 def _mixed_products(chain: list) -> list:

@@ -104,7 +104,7 @@ def _pull_common_hadamard_factor(terms: list, parts: list, shape) -> E.Expr:
     for i in members:
         scalars, chain = parts[i]
         rest = list(scalars) + [f for f in _hadamard_factors(chain[0]) if f is not common]
-        rests.append(E.mul(*rest) if rest else E.const(1))
+        rests.append(E.mul_within(shape, *rest))
     if broadcast_all([r.shape for r in rests]) is None:   # a column and a row alone: no sum of them
         return _pull_common_scalars(terms, shape)
     combined = E.mul(common, factor_sum(rests, shape))

@@ -213,3 +213,27 @@ def test_batch_cross_entropy_has_its_textbook_gradient():
     g = mc.derive("-mean(sum(T * log_softmax(Z, axis=0), axis=0))", "Z", {"T": T, "Z": "K,N"})
     assert str(g) == "(softmax(Z, axis=0) − T) / N"
     assert g.check(seed=5).ok
+
+
+# found by an independent review of this work
+def test_logsumexp_lowering_needs_a_single_row_of_ones():
+    """log(𝟏_{K×m} exp(X)) is K rows of log-sums, not one: the stable helper is for 𝟏ᵀ only."""
+    g = mc.derive("a * sum(log(ones(K, m) @ exp(X))) + trace(E)", "a", {"X": "m,n", "a": "", "E": "K,K"})
+    X = np.random.default_rng(11).normal(size=(3, 4))
+    np.testing.assert_allclose(g.to_numpy()(a=0.7, X=X, E=np.eye(2)), np.sum(np.log(np.ones((2, 3)) @ np.exp(X))))
+
+
+def test_a_column_and_a_row_scaling_the_variable():
+    g = mc.derive("sum(B * c + B * R)", "B", {"B": "m,n", "c": "m", "R": "1,n"})
+    assert g.check(seed=1).ok
+
+
+@pytest.mark.parametrize("text", ["sum(G * B * R / sqrt(mean(B**2, axis=1) + 1))", "sum(B * R / (B @ ones(n) + 3))"])
+def test_hessians_through_a_row_beside_a_column(text):
+    g = mc.derive(text, "B", {"B": "m,n", "R": "1,n", "G": "m,n"}, order=2)
+    assert g.check(seed=2).ok
+
+
+def test_eigenvectors_are_orthonormal_in_results():
+    assert str(mc.derive("sum(eigvalsh(X))", "X", {"X": "n,n"})) == "I"
+    assert mc.verify("sum(eigvalsh(X)) + trace(X)", "X", "2*eye(n)", {"X": "n,n"}).correct

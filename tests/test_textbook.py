@@ -91,3 +91,18 @@ def test_result_is_no_larger_than_its_input_needs():
 def test_identities_textbooks_use(text, shapes, expected):
     from matcalc.rewrite import simplify
     assert str(simplify(mc.parse(text, shapes))) == expected
+
+
+@pytest.mark.parametrize("text, shapes, expected", [
+    ("-(x + exp(x))", {"x": "n"}, ("−(exp(x) + x)", r"-\left(\exp\left(x\right) + x\right)")),
+    ("-(A @ x + b)", {"A": "n,n", "x": "n", "b": "n"}, ("−(A x + b)", r"-\left(A x + b\right)")),
+    ("-(x @ x.T)", {"x": "n"}, ("−x xᵀ", r"-x x^{\top}")),
+])
+def test_a_negated_sum_keeps_its_brackets(text, shapes, expected):
+    """−(1 + log t) once printed as −1 + log(t): a wrong formula on the screen."""
+    e = mc.parse(text, shapes)
+    assert (str(e), e.latex()) == expected
+
+
+def test_the_entropy_gradient_prints_its_brackets():
+    assert str(mc.derive("-sum(t * log(t))", "t", {"t": "K"})) == "−(1 + log(t))"

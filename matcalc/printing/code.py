@@ -208,9 +208,9 @@ def logsumexp_parts(e: E.Expr):
         return exp_of(e.args[0]), None
     if e.op == "matmul" and len(e.args) == 2:
         first, second = e.args
-        if first.op == "ones" and exp_of(second) is not None:
+        if first.op == "ones" and first.shape[0] == 1 and exp_of(second) is not None:   # 𝟏ᵀ exp(Z), one row
             return exp_of(second), 0
-        if second.op == "ones" and exp_of(first) is not None:
+        if second.op == "ones" and second.shape[1] == 1 and exp_of(first) is not None:   # exp(Z) 𝟏, one column
             return exp_of(first), 1
     return None
 
@@ -732,7 +732,7 @@ class TensorWriter(CodeWriter):
             return " + ".join(self.at(a, ADD + 1) for a in e.args), ADD
         if op == "mul":
             inner = next(a for a in e.args if a.depends_on(self.dx))
-            scale = self.code(E.mul(*[a for a in e.args if a is not inner]))[0]
+            scale = self.code(E.mul_within(e.shape, *[a for a in e.args if a is not inner]))[0]
             return f"{self.call(b.asarray, x=scale)}[..., None, None] * {self.at(inner, MUL + 1)}", MUL
         if op == "matmul":
             i = next(k for k, a in enumerate(e.args) if a.depends_on(self.dx))

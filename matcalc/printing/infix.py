@@ -183,6 +183,8 @@ class InfixPrinter:
         else:
             text = self.product(coefficient, numerator)
         if negative:
+            if not denominator and coefficient == 1 and len(numerator) == 1 and self.doc(numerator[0])[1] < MUL:
+                text = self.paren(text)   # −(1 + log t): a sum after the minus keeps its brackets
             return self.leading_minus(text), UNARY
         return text, (MUL if len(e.args) > 1 else self.doc(e.args[0])[1])
 
