@@ -35,10 +35,11 @@ def _props(name: str, shape, given: dict) -> frozenset:
         if value in ("rows", "columns") and p in ORIENTED:
             if value == "rows" and shape[0] != 1 and shape[1] == 1:
                 raise PropertyError(f"{name!r} is a column: {p}='rows' is for a matrix (each row) or a row vector")
-            props.add(p + "_rows" if value == "rows" and shape[0] != 1 else p)
+            props.add(p + "_rows" if value == "rows" else p)
         elif isinstance(value, bool) or value in (0, 1):
-            if value:
-                props.add(p)
+            if value:   # a row vector is a distribution along its one row
+                row = p in ORIENTED and shape[0] == 1 and shape[1] != 1
+                props.add(p + "_rows" if row else p)
         else:
             raise PropertyError(f"{p}={value!r} for {name!r}: give True or False"
                                 + (" (or 'rows')" if p in ORIENTED else ""))

@@ -92,3 +92,12 @@ def test_the_command_line_takes_properties(capsys):
     assert main(["derive", "-t.T @ log_softmax(W @ x)", "--wrt", "W", "--shape", "t=K:onehot",
                  "--shape", "W=K,n", "--shape", "x=n"]) == 0
     assert "(softmax(W x) − t) xᵀ" in capsys.readouterr().out
+
+
+def test_a_row_vector_distribution_sums_along_its_row():
+    """simplex=True on a 1×K row: its one row sums to 1 (not each column, which would make it all ones)."""
+    r = mc.matrix("r", 1, "K", simplex=True)
+    assert r.props == {"simplex_rows"}
+    g = mc.derive("sum(r * x.T)", "x", {"r": r, "x": "K"})
+    assert str(g) == "rᵀ" and g.check(seed=4).ok
+    assert str(mc.derive("r @ ones(K) * sum(x)", "x", {"r": r, "x": "K"})) == "𝟏"
