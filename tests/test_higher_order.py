@@ -192,3 +192,21 @@ def test_symmetric_properties_simplify_results():
     assert g.check(seed=0).ok
     assert str(mc.derive(x.T @ S @ x, x)) == "2 S x"
     assert mc.inv(S).T is mc.inv(S) and (S + S.T) is 2 * S
+
+
+def test_jacobian_through_a_transpose_of_a_matrix_function():
+    """vec((A X)ᵀ) = K (I ⊗ A) vec(X) = (A ⊗ I) K vec(X), as an array and as the Kronecker form."""
+    import numpy as np
+    g = mc.derive("(A @ X).T", "X", {"A": "n,n", "X": "n,n"})
+    rng = np.random.default_rng(0)
+    A, X = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
+    want = np.zeros((3, 3, 3, 3))   # ∂((A X)ᵀ)_ij / ∂X_kl = A_jk [i = l]
+    for i in range(3):
+        for j in range(3):
+            for k in range(3):
+                want[i, j, k, i] = A[j, k]
+    np.testing.assert_allclose(g.to_numpy()(A=A, X=X), want, atol=1e-12)
+    # the Kronecker form itself, (A ⊗ I) K (vec column-major: entry i + 3 j of vec(F), k + 3 l of vec(X))
+    kronecker = g.expr.to_numpy()(A=A)
+    np.testing.assert_allclose(kronecker, want.transpose(1, 0, 3, 2).reshape(9, 9), atol=1e-12)
+    assert g.check(seed=1).ok
