@@ -210,3 +210,29 @@ def test_jacobian_through_a_transpose_of_a_matrix_function():
     kronecker = g.expr.to_numpy()(A=A)
     np.testing.assert_allclose(kronecker, want.transpose(1, 0, 3, 2).reshape(9, 9), atol=1e-12)
     assert g.check(seed=1).ok
+
+
+def _numeric_vec_jacobian(function, x, step=1e-6):
+    """∂ vec(F) / ∂ vec(X), column-major vec, by central differences."""
+    import numpy as np
+    columns = []
+    for b in range(x.size):
+        e = np.zeros(x.size)
+        e[b] = step
+        e = e.reshape(x.shape, order="F")
+        columns.append(((function(x + e) - function(x - e)) / (2 * step)).reshape(-1, order="F"))
+    return np.array(columns).T
+
+
+def test_kronecker_forms_through_diag_are_right():
+    """vec(diag(M)) = (𝟏ᵀ ⊗ I) diag(vec I) vec(M); vec(diag(d)) = diag(vec I) (𝟏 ⊗ I) d — the
+    printed Kronecker forms evaluated, not only the numeric arrays."""
+    import numpy as np
+    rng = np.random.default_rng(3)
+    A, X, x = rng.normal(size=(3, 3)), rng.normal(size=(3, 3)), rng.normal(size=(3, 1))
+    g = mc.derive("diag(X @ X)", "X", {"X": "n,n"})
+    want = _numeric_vec_jacobian(lambda m: np.diag(m @ m).reshape(-1, 1), X)
+    np.testing.assert_allclose(g.expr.to_numpy()(X=X), want, atol=1e-8)
+    g = mc.derive("diag(A @ x)", "x", {"A": "n,n", "x": "n"})
+    want = _numeric_vec_jacobian(lambda v: np.diagflat(A @ v), x)
+    np.testing.assert_allclose(g.expr.to_numpy()(A=A), want, atol=1e-8)
