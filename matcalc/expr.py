@@ -1415,13 +1415,15 @@ def rebuild(e: Expr, args) -> Expr:
     return _BUILDERS[e.op](args, e.data)
 
 
-def substitute(e: Expr, mapping: dict, _memo=None) -> Expr:
+def substitute(e: Expr, mapping: dict, _memo=None, only_variables: bool | None = None) -> Expr:
     """Replace subexpressions (keys of ``mapping``, usually variables) and re-canonicalise.
 
     Each distinct subexpression is rebuilt once (``_memo``), without recursion; a part free of
-    the variables replaced is left as it is, unlooked-at."""
+    the variables replaced is left as it is, unlooked-at. ``only_variables``: whether every key is
+    a variable, if the caller knows (a mapping used many times)."""
     memo = {} if _memo is None else _memo
-    only_variables = all(k.op == "var" for k in mapping)
+    if only_variables is None:
+        only_variables = all(k.op == "var" for k in mapping)
     keys = mapping.keys()
 
     def settled(node):   # what node becomes, when that is known without rebuilding it

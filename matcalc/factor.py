@@ -37,8 +37,9 @@ def _split(term: E.Expr):
     scalars, core = [], term
     if term.op == "mul":
         scalars = [f for f in term.args if f.shape == SCALAR]
-        rest = [f for f in term.args if f.shape != SCALAR]
-        core = rest[0] if len(rest) == 1 else E.mul(*rest)
+        if scalars:   # (without scalar factors the term is its own core: no node to make)
+            rest = [f for f in term.args if f.shape != SCALAR]
+            core = rest[0] if len(rest) == 1 else E.mul(*rest)
     return scalars, (list(core.args) if core.op == "matmul" else [core])
 
 

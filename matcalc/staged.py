@@ -55,16 +55,17 @@ class Program:
 
     def rename(self, e: E.Expr, inlined: bool = True) -> E.Expr:
         """``e`` with the parts that a stage computes written as that stage's name (not the output)."""
-        mapping = self.renamings.get((inlined, len(self.order)))
-        if mapping is None:   # made once per program (a program of n stages renames n times)
+        made = self.renamings.get((inlined, len(self.order)))
+        if made is None:   # made once per program (a program of n stages renames n times)
             source = self.inlined if inlined else self.stages
             mapping = {}
             for n in self.order[:-1]:
                 if source[n].op not in ("var", "const"):
                     mapping[source[n]] = self.stage_vars[n]
                     mapping.setdefault(E.transpose(source[n]), E.transpose(self.stage_vars[n]))
-            self.renamings[(inlined, len(self.order))] = mapping
-        return E.substitute(e, mapping) if mapping else e
+            made = self.renamings[(inlined, len(self.order))] = (mapping, all(k.op == "var" for k in mapping))
+        mapping, only_variables = made
+        return E.substitute(e, mapping, only_variables=only_variables) if mapping else e
 
     def add(self, name: str, e: E.Expr):
         if name in self.stages:
