@@ -45,6 +45,16 @@ CASES = [
     ("trace(X @ X @ X)", "X", 2),
     ("trace(A @ X @ X @ X @ X @ X)", "X"),                 # X⁵: a matrix power
     ("a.T @ inv(X) @ inv(X) @ inv(X) @ inv(X) @ a", "X"),   # X⁻⁴
+    # the batch forms, the new elementwise functions and the matrix functions sympy can evaluate
+    ("sum(W * log_softmax(W, axis=0))", "W"),
+    ("sum(softmax(B, axis=1) * W)", "B", 2),
+    ("mean(logsumexp(W, axis=1))", "W"),
+    ("a.T @ solve(X, x)", "X"),
+    ("sum(sinh(x) * cosh(a) + arctan(x) + log1p(q) + expm1(x))", "x"),
+    ("sum(arcsin(x / 4) + arccos(x / 5))", "x"),
+    ("sum(erf(x) + gelu(x) + silu(x))", "x", 2),
+    ("a.T @ pinv(W) @ y", "W"),
+    ("trace(A @ cholesky(X @ X.T + eye(n)))", "X"),
 ]
 
 
