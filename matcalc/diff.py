@@ -316,8 +316,30 @@ def _adjoint(linear: E.Expr, seed: E.Expr, dx: E.Expr, out: list, used: list, se
         used.append("⟨S, L(A, D)⟩ = ⟨L(Aᵀ, S), D⟩")
         _send(sent, linear.args[1], E.expm_frechet(E.transpose(linear.args[0]), seed))
         return
-    if op == "kron":
-        raise UnsupportedDerivativeError("gradients through a Kronecker product are not supported yet")
+    if op == "kron":  # ⟨S, A ⊗ D⟩ = ⟨Σᵢⱼ Aᵢⱼ S₍ᵢⱼ₎, D⟩ = ⟨[⟨S₍ᵢⱼ₎, D⟩]ᵢⱼ, A⟩
+        used.append("⟨S, A ⊗ D⟩ = ⟨Σᵢⱼ Aᵢⱼ S₍ᵢⱼ₎, D⟩")
+        a, b = linear.args
+        if b.depends_on(dx):
+            _send(sent, b, E.kron_blocksum(a, seed, b.shape))
+        else:
+            _send(sent, a, E.kron_blockdot(seed, b, a.shape))
+        return
+    if op == "kron_blocksum":  # ⟨G, Σᵢⱼ Aᵢⱼ S₍ᵢⱼ₎⟩ = ⟨A ⊗ G, S⟩ = ⟨[⟨S₍ᵢⱼ₎, G⟩]ᵢⱼ, A⟩
+        used.append("⟨G, Σᵢⱼ Aᵢⱼ S₍ᵢⱼ₎⟩ = ⟨A ⊗ G, S⟩")
+        a, s = linear.args
+        if s.depends_on(dx):
+            _send(sent, s, E.kron(a, seed))
+        else:
+            _send(sent, a, E.kron_blockdot(s, seed, a.shape))
+        return
+    if op == "kron_blockdot":  # ⟨G, [⟨S₍ᵢⱼ₎, D⟩]ᵢⱼ⟩ = ⟨G ⊗ D, S⟩ = ⟨Σᵢⱼ Gᵢⱼ S₍ᵢⱼ₎, D⟩
+        used.append("⟨G, [⟨S₍ᵢⱼ₎, D⟩]ᵢⱼ⟩ = ⟨G ⊗ D, S⟩")
+        s, d = linear.args
+        if s.depends_on(dx):
+            _send(sent, s, E.kron(seed, d))
+        else:
+            _send(sent, d, E.kron_blocksum(seed, s, d.shape))
+        return
     raise UnsupportedDerivativeError(f"internal: {op} is not linear in {dx}")
 
 
@@ -359,6 +381,46 @@ def _vec_jacobian(linear: E.Expr, dx: E.Expr, memo: dict) -> E.Expr:
     if hit is None:
         hit = memo[linear] = _vec_jacobian_of(linear, dx, memo)
     return hit
+
+
+def _kron_permutation(a_shape, d_shape) -> E.Expr:
+    """``P`` with ``vec(A ⊗ D) = P (vec A ⊗ vec D)``: ``I_q ⊗ K(s,p) ⊗ I_r`` for ``A`` p×q, ``D`` r×s
+    (Magnus and Neudecker)."""
+    (p, q), (r, s) = a_shape, d_shape
+    return E.kron(E.eye(q), E.kron(E.commutation(s, p), E.eye(r)))
+
+
+def _kron_vec_jacobian(linear: E.Expr, dx: E.Expr, memo: dict) -> E.Expr:
+    """The vec Jacobians through ``A ⊗ D`` and its two adjoints, from ``vec(A ⊗ D) = P (vec A ⊗ vec D)``:
+    ``P (vec A ⊗ I)`` on ``vec D``, ``P (I ⊗ vec D)`` on ``vec A``; the adjoints transpose them."""
+    op, (first, second) = linear.op, linear.args
+    if op == "kron":
+        a, d = first, second
+        permutation = _kron_permutation(a.shape, d.shape)
+        if d.depends_on(dx):   # vec(A ⊗ D) = P (vec A ⊗ I) vec D
+            size = _numel_dim(d.shape)
+            return E.matmul(permutation, E.kron(E.vec(a), E.eye(size)), _vec_jacobian(d, dx, memo))
+        size = _numel_dim(a.shape)   # = P (I ⊗ vec D) vec A
+        return E.matmul(permutation, E.kron(E.eye(size), E.vec(d)), _vec_jacobian(a, dx, memo))
+    if op == "kron_blocksum":   # Σᵢⱼ Aᵢⱼ S₍ᵢⱼ₎: vec = (vec A ⊗ I)ᵀ Pᵀ vec S
+        a, s, d_shape = first, second, linear.shape
+        permutation = _kron_permutation(a.shape, d_shape)
+        if s.depends_on(dx):
+            size = _numel_dim(d_shape)
+            return E.matmul(E.transpose(E.kron(E.vec(a), E.eye(size))), E.transpose(permutation),
+                            _vec_jacobian(s, dx, memo))
+        # in A: the blocks of S, each as a column: unvec(Pᵀ vec S) (rs × pq)
+        blocks = E.unvec(E.matmul(E.transpose(permutation), E.vec(s)), _numel_dim(d_shape), _numel_dim(a.shape))
+        return E.matmul(blocks, _vec_jacobian(a, dx, memo))
+    s, d, a_shape = first, second, linear.shape   # [⟨S₍ᵢⱼ₎, D⟩]ᵢⱼ: vec = (I ⊗ vec D)ᵀ Pᵀ vec S
+    permutation = _kron_permutation(a_shape, d.shape)
+    if s.depends_on(dx):
+        size = _numel_dim(a_shape)
+        return E.matmul(E.transpose(E.kron(E.eye(size), E.vec(d))), E.transpose(permutation),
+                        _vec_jacobian(s, dx, memo))
+    blocks = E.transpose(E.unvec(E.matmul(E.transpose(permutation), E.vec(s)), _numel_dim(d.shape),
+                                 _numel_dim(a_shape)))   # row ij: vec(S₍ᵢⱼ₎)ᵀ
+    return E.matmul(blocks, _vec_jacobian(d, dx, memo))
 
 
 def _vec_jacobian_of(linear: E.Expr, dx: E.Expr, memo: dict) -> E.Expr:
@@ -405,6 +467,8 @@ def _vec_jacobian_of(linear: E.Expr, dx: E.Expr, memo: dict) -> E.Expr:
         return E.matmul(E.ones((1, _numel_dim(inner.shape))), _vec_jacobian(inner, dx, memo))
     if op == "vec":
         return _vec_jacobian(linear.args[0], dx, memo)
+    if op in ("kron", "kron_blocksum", "kron_blockdot"):
+        return _kron_vec_jacobian(linear, dx, memo)
     if op == "diagvec":  # diag(D) = (D ⊙ I) 𝟏: vec gives (𝟏ᵀ ⊗ I) diag(vec I) vec D
         inner = linear.args[0]
         n = inner.shape[0]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import collections
 import hashlib
+import math
 import numbers
 import re
 import threading
@@ -1285,6 +1286,24 @@ def log_softmax(x: Expr, axis=None) -> Expr:
     return along if along is not None else _vector_function("log_softmax", x)
 
 
+def kron_blocksum(a: Expr, s: Expr, shape: tuple) -> Expr:
+    """``Σᵢⱼ Aᵢⱼ S₍ᵢⱼ₎``: the blocks of ``S`` (each of ``shape``, one per entry of ``A``) weighted by
+    the entries of ``A`` — the gradient of ``⟨S, A ⊗ D⟩`` w.r.t. ``D`` (of ``shape``)."""
+    a, s = as_expr(a), as_expr(s)
+    if is_zero(a) or is_zero(s):
+        return zero(shape)
+    return _node("kron_blocksum", (a, s), shape, shape)
+
+
+def kron_blockdot(s: Expr, d: Expr, shape: tuple) -> Expr:
+    """``[⟨S₍ᵢⱼ₎, D⟩]ᵢⱼ``: each block of ``S`` (shaped like ``D``) against ``D``, a matrix of
+    ``shape`` — the gradient of ``⟨S, A ⊗ D⟩`` w.r.t. ``A`` (of ``shape``)."""
+    s, d = as_expr(s), as_expr(d)
+    if is_zero(s) or is_zero(d):
+        return zero(shape)
+    return _node("kron_blockdot", (s, d), shape, shape)
+
+
 def kron(a: Expr, b: Expr) -> Expr:
     """The Kronecker product; shapes multiply."""
     a, b = as_expr(a), as_expr(b)
@@ -1370,7 +1389,10 @@ def _dim_product(a, b):
     if isinstance(a, int) and isinstance(b, int):
         return a * b
     factors = [f for d in (a, b) for f in (d if isinstance(d, tuple) else (d,))]
-    return tuple(sorted(factors, key=str))
+    number = math.prod(f for f in factors if isinstance(f, int))   # 2·2·n is 4·n
+    names = sorted((f for f in factors if not isinstance(f, int)), key=str)
+    factors = ([number] if number != 1 else []) + names
+    return factors[0] if len(factors) == 1 else tuple(sorted(factors, key=str))
 
 
 # ---------------------------------------------------------------------------------------
@@ -1402,6 +1424,8 @@ _BUILDERS = {
     "softmax": lambda args, data: softmax(args[0], data),
     "log_softmax": lambda args, data: log_softmax(args[0], data),
     "kron": lambda args, data: kron(args[0], args[1]),
+    "kron_blocksum": lambda args, data: kron_blocksum(args[0], args[1], data),
+    "kron_blockdot": lambda args, data: kron_blockdot(args[0], args[1], data),
     "vec": lambda args, data: vec(args[0]),
     "unvec": lambda args, data: unvec(args[0], *data),
 }

@@ -225,6 +225,17 @@ class Reference:
             return args[0].reshape(self.shape(e), order="F")
         if op == "kron":
             return np.kron(args[0], args[1])
+        if op in ("kron_blocksum", "kron_blockdot"):   # block by block (independent of the einsum code)
+            small, s = (args[0], args[1]) if op == "kron_blocksum" else (args[1], args[0])
+            rows, cols = (s.shape[0] // small.shape[0], s.shape[1] // small.shape[1]) if op == "kron_blocksum" \
+                else small.shape
+            grid = (s.shape[0] // rows, s.shape[1] // cols)
+
+            def block(i, j):
+                return s[i * rows:(i + 1) * rows, j * cols:(j + 1) * cols]
+            if op == "kron_blocksum":
+                return sum(small[i, j] * block(i, j) for i in range(grid[0]) for j in range(grid[1]))
+            return np.array([[np.sum(block(i, j) * small) for j in range(grid[1])] for i in range(grid[0])])
         if op in ("inv", "det", "logdet"):
             return self._linear_algebra(op, args[0])
         if op == "norm2":

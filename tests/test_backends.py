@@ -23,6 +23,7 @@ CASES = [
     ("sum(G * expm(A)) + trace(cholesky(S @ S.T)) + sum(eigvalsh(A + A.T) ** 3)", "A", 1,
      {"G": "n,n", "A": "n,n", "S": "n,n"}),
     ("cholesky(S)", "S", 1, {"S": "n,n"}),
+    ("sum(G * kron(A, S)) + sum(kron(S, A) @ z)", "S", 1, {"G": "6,6", "A": "2,2", "S": "3,3", "z": "6"}),
     ("norm2(y - X @ pinv(X) @ y) ** 2", "X", 1, {"y": "N", "X": "N,n"}),
     ("sum(G * (softmax(X @ W, axis=0) @ B)) + sum(solve(S, W), axis=0) @ ones(m)", "W", 1,
      {"X": "N,n", "W": "n,m", "G": "N,p", "B": "m,p", "S": "n,n"}),

@@ -117,3 +117,40 @@ def test_sympy_evaluates_pinv_and_cholesky_exactly():
     assert p == (exact_x.T * exact_x).inv() * exact_x.T
     c = to_sympy(E.cholesky(S), {S: exact_s}, {})
     assert sp.simplify(c * c.T - exact_s) == sp.zeros(2, 2)
+
+
+def _numeric_gradient(function, x, step=1e-6):
+    out = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[index] = step
+        out[index] = (function(x + e) - function(x - e)) / (2 * step)
+    return out
+
+
+@pytest.mark.parametrize("wrt", ["A", "B"])
+def test_gradients_through_a_kronecker_product(wrt):
+    """⟨C, A ⊗ B⟩: Σᵢⱼ Aᵢⱼ C₍ᵢⱼ₎ w.r.t. B (blocksum), [⟨C₍ᵢⱼ₎, B⟩]ᵢⱼ w.r.t. A (blockdot)."""
+    shapes = {"A": "2,3", "B": "4,2", "C": "8,6"}
+    g = mc.derive("sum(C * kron(A, B)) + norm2(kron(A, B) @ v) ** 2", wrt, {**shapes, "v": "6"})
+    rng = np.random.default_rng(9)
+    values = {"A": rng.normal(size=(2, 3)), "B": rng.normal(size=(4, 2)), "C": rng.normal(size=(8, 6)),
+              "v": rng.normal(size=(6, 1))}
+
+    def f(x):
+        arrays = {**values, wrt: x}
+        k = np.kron(arrays["A"], arrays["B"])
+        return np.sum(arrays["C"] * k) + np.sum((k @ arrays["v"]) ** 2)
+    np.testing.assert_allclose(g.to_numpy()(**values), _numeric_gradient(f, values[wrt]), rtol=1e-6, atol=1e-8)
+    assert ("blocksum" if wrt == "B" else "blockdot") in str(g)
+
+
+def test_hessian_and_jacobian_through_a_kronecker_product():
+    h = mc.derive("norm2(kron(A, x)) ** 2", "x", {"A": "2,2", "x": "n"}, order=2)
+    assert h.check(seed=1).ok   # 2 ‖A‖² I
+    j = mc.derive("kron(x, y)", "x", {"x": "n", "y": "m"})
+    assert str(j) == "I ⊗ y" and j.check(seed=1).ok
+    for wrt in ("A", "B"):   # order-4 arrays of A ⊗ B, and a Hessian w.r.t. a matrix through the adjoints
+        assert mc.derive("kron(A, B)", wrt, {"A": "2,3", "B": "3,2"}).check(seed=2).ok
+        assert mc.derive("norm2(kron(A, B) @ v - y) ** 2", wrt, {"A": "2,3", "B": "2,2", "v": "6", "y": "4"},
+                         order=2).check(seed=2).ok

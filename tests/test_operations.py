@@ -29,7 +29,12 @@ SAMPLES = {
     "vec": ("vec(X).T @ vec(A @ X)", "X"),
     "mul": ("sum(x * y * x)", "x"),
     "matmul": ("x.T @ A @ A @ x", "A"),
-    "kron": None,   # no user syntax; appears in derived results only (see test_kron_...)
+    "kron": ("sum(kron(A, X) * kron(X, A))", "X"),
+    # the adjoints of ⊗ appear in gradients only: Σᵢⱼ Aᵢⱼ S₍ᵢⱼ₎ and [⟨S₍ᵢⱼ₎, D⟩]ᵢⱼ
+    "kron_blocksum": lambda: (mc.sum(E.kron_blocksum(mc.matrix("A", 2, 3), mc.exp(mc.matrix("S", 8, 9)), (4, 3))),
+                              mc.matrix("S", 8, 9)),
+    "kron_blockdot": lambda: (mc.sum(mc.sin(E.kron_blockdot(mc.matrix("S", 8, 9), mc.matrix("D", 4, 3), (2, 3)))),
+                              mc.matrix("D", 4, 3)),
     "unvec": (lambda: (mc.sum(mc.exp(E.unvec(mc.vector("v", 6), 2, 3))), mc.vector("v", 6))),
     "pow": ("sum(p ** 3) + sum(p ** 0.5) + (x.T @ x) ** c", "x"),
     "inv": ("x.T @ inv(P) @ y", "P"),

@@ -125,6 +125,7 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
         "expm_frechet": (f"def expm_frechet(a, e):\n    import {linalg}\n"
                          f"    return {linalg}.expm_frechet(a, e, compute_expm=False)\n"),
         "lower_half": f"def lower_half(n):\n    return {xp}.tril({xp}.ones((n, n)), -1) + 0.5 * {xp}.eye(n)\n",
+        **kron_adjoint_helpers(f"{xp}.einsum"),
     })
     softplus = f"{xp}.logaddexp(0.0, {{x}})"
     if eager:
@@ -183,6 +184,7 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
             "expm": "expm({x})",
             "cholesky": f"{xp}.linalg.cholesky({{x}})", "eigvalsh": f"{xp}.linalg.eigvalsh({{x}}).reshape(-1, 1)",
             "eigvecsh": f"{xp}.linalg.eigh({{x}})[1]", "expm_frechet": "expm_frechet({a}, {b})",
+            "kron_blocksum": "kron_blocksum({a}, {b})", "kron_blockdot": "kron_blockdot({a}, {b})",
         },
         helpers=helpers,
         zeros=f"{xp}.zeros({{x}})", ones=f"{xp}.ones({{x}})", eye=f"{xp}.eye({{x}})",
@@ -197,6 +199,19 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
         einsum=f"{xp}.einsum", transpose_free=transpose_free,
         builtins=frozenset() if eager else frozenset({"float"}), multi_dot_limit=multi_dot_limit,
     )
+
+
+def kron_adjoint_helpers(einsum: str) -> dict:
+    """The two adjoints of a Kronecker product, by blocks (``S[i r + k, j s + l]`` is entry
+    ``(k, l)`` of block ``(i, j)``): ``Σᵢⱼ Aᵢⱼ S₍ᵢⱼ₎`` and ``[⟨S₍ᵢⱼ₎, D⟩]ᵢⱼ``."""
+    return {
+        "kron_blocksum": (f"def kron_blocksum(a, s):\n    p, q = a.shape\n"
+                          f"    blocks = s.reshape(p, s.shape[0] // p, q, s.shape[1] // q)\n"
+                          f"    return {einsum}('ij,irjs->rs', a, blocks)\n"),
+        "kron_blockdot": (f"def kron_blockdot(s, d):\n    r, c = d.shape\n"
+                          f"    blocks = s.reshape(s.shape[0] // r, r, s.shape[1] // c, c)\n"
+                          f"    return {einsum}('irjs,rs->ij', blocks, d)\n"),
+    }
 
 
 def logsumexp_parts(e: E.Expr):
@@ -468,7 +483,7 @@ class CodeWriter:
             if op in b.helpers:
                 self.helpers.add(op)
             return self.call(b.calls[op + "_axis"], x=self.argument(e.args[0]), axis=e.data), ATOM
-        if op == "expm_frechet":
+        if op in ("expm_frechet", "kron_blocksum", "kron_blockdot"):   # two operands
             if op in b.helpers:
                 self.helpers.add(op)
             return self.call(b.calls[op], a=self.argument(e.args[0]), b=self.argument(e.args[1])), ATOM
@@ -751,6 +766,8 @@ class TensorWriter(CodeWriter):
                 operands.append(self.code(E.matmul(*e.args[i + 1:]))[0])
                 spec.append("bj")
             return f"{einsum}('{','.join(spec)}->ijkl', {', '.join(operands)})", ATOM
+        if op in ("kron", "kron_blocksum", "kron_blockdot"):
+            return self.kron_array(e), ATOM
         inner = self.at(e.args[0], ATOM) if e.args else ""
         if op == "T":
             return self.call(b.permute, x=inner), ATOM
@@ -768,6 +785,34 @@ class TensorWriter(CodeWriter):
             rows, cols = (self.dim(d) for d in e.shape)
             return self.call(b.permute, x=f"{inner}[:, 0].reshape({cols}, {rows}, *{inner}.shape[2:])"), ATOM
         raise MatcalcError(f"no array form for a derivative through {op}")
+
+
+    def kron_array(self, e: E.Expr) -> str:
+        """The array of ``A ⊗ D`` and of its two adjoints by blocks, ``[i r + a, j s + b]`` as
+        ``[i, a, j, b]``, one operand depending on ``dX`` (its last two axes follow ``dX``)."""
+        einsum, first, second = self.backend.einsum, e.args[0], e.args[1]
+        code = [self.at(a, ATOM) for a in e.args]
+        if e.op == "kron":   # (A ⊗ D)[i r + a, j s + b] = A[i, j] D[a, b]
+            p, q = first.shape
+            r, s = second.shape
+            moving = first.depends_on(self.dx)
+            spec = "ijkl,ab->iajbkl" if moving else "ij,abkl->iajbkl"
+            rows, cols = self.dim(E._dim_product(p, r)), self.dim(E._dim_product(q, s))
+            axes = f"{code[0] if moving else code[1]}.shape[2:]"   # those of dX
+            return f"{einsum}('{spec}', {code[0]}, {code[1]}).reshape({rows}, {cols}, *{axes})"
+        if e.op == "kron_blocksum":   # Σᵢⱼ A[i, j] S[i, a, j, b]
+            p, q = (self.dim(d) for d in first.shape)
+            r, s = (self.dim(d) for d in e.shape)
+            if second.depends_on(self.dx):
+                blocks = f"{code[1]}.reshape({p}, {r}, {q}, {s}, *{code[1]}.shape[2:])"
+                return f"{einsum}('ij,iajbkl->abkl', {code[0]}, {blocks})"
+            return f"{einsum}('ijkl,iajb->abkl', {code[0]}, {code[1]}.reshape({p}, {r}, {q}, {s}))"
+        p, q = (self.dim(d) for d in e.shape)   # [⟨S₍ᵢⱼ₎, D⟩]ᵢⱼ = Σₐᵦ S[i, a, j, b] D[a, b]
+        r, s = (self.dim(d) for d in second.shape)
+        if first.depends_on(self.dx):
+            blocks = f"{code[0]}.reshape({p}, {r}, {q}, {s}, *{code[0]}.shape[2:])"
+            return f"{einsum}('iajbkl,ab->ijkl', {blocks}, {code[1]})"
+        return f"{einsum}('iajb,abkl->ijkl', {code[0]}.reshape({p}, {r}, {q}, {s}), {code[1]})"
 
 
 def source(exprs, backend: Backend, name: str = "f", variables=None, writer=None) -> tuple:

@@ -251,6 +251,12 @@ class InfixPrinter:
     def render_matpow(self, e):   # Xᵏ, a matrix power (k an integer, negative for powers of X⁻¹)
         return self.superscript(self.at(e.args[0], ATOM), _const(e.data), False), POSTFIX
 
+    def render_kron_blocksum(self, e):   # Σᵢⱼ Aᵢⱼ S₍ᵢⱼ₎
+        return f"{self.blocksum_name}{self.paren(self(e.args[0]) + ', ' + self(e.args[1]))}", ATOM
+
+    def render_kron_blockdot(self, e):   # [⟨S₍ᵢⱼ₎, D⟩]ᵢⱼ
+        return f"{self.blockdot_name}{self.paren(self(e.args[0]) + ', ' + self(e.args[1]))}", ATOM
+
     def render_pinv(self, e):   # X⁺
         return self.at(e.args[0], ATOM) + self.pseudo_inverse_mark, POSTFIX
 

@@ -47,6 +47,7 @@ class LatexPrinter(InfixPrinter):
     inverse_mark = "^{-1}"
     inverse_transpose_mark = r"^{-\top}"
     pseudo_inverse_mark = "^{+}"
+    blocksum_name, blockdot_name = r"\operatorname{blocksum}", r"\operatorname{blockdot}"
     lower_half_symbol = r"\Psi"
     plus, minus, hadamard, hadamard_div, scalar_div, times, kron_sym = (
         " + ", " - ", r" \odot ", r" \oslash ", " / ", " ", r" \otimes ")

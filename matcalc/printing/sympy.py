@@ -137,6 +137,16 @@ def _evaluate(e: E.Expr, args, values, sizes, digits=None) -> sp.Matrix:
         if op == "softmax":
             return z.applyfunc(lambda v: sp.exp(v) / total)
         return z.applyfunc(lambda v: v - sp.log(total))
+    if op in ("kron_blocksum", "kron_blockdot"):   # by blocks of S
+        if op == "kron_blocksum":
+            a, s = args
+            r, c = s.rows // a.rows, s.cols // a.cols
+            blocks = (a[i, j] * s[i * r:(i + 1) * r, j * c:(j + 1) * c] for i in range(a.rows) for j in range(a.cols))
+            return sum(blocks, sp.zeros(r, c))
+        s, d = args
+        p_, q_ = s.rows // d.rows, s.cols // d.cols
+        return sp.Matrix(p_, q_, lambda i, j: sum(
+            (s[i * d.rows:(i + 1) * d.rows, j * d.cols:(j + 1) * d.cols].multiply_elementwise(d)), 0))
     if op == "kron":
         return sp.kronecker_product(args[0], args[1])
     if op == "vec":

@@ -28,6 +28,7 @@ class TextPrinter(InfixPrinter):
     inverse_mark = "⁻¹"
     inverse_transpose_mark = "⁻ᵀ"
     pseudo_inverse_mark = "⁺"
+    blocksum_name, blockdot_name = "blocksum", "blockdot"
     lower_half_symbol = "Ψ"
 
     def name(self, name, differential):

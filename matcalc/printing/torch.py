@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 
 from ..errors import MatcalcError
-from .code import SQRT_2PI, Backend, scaled_norm
+from .code import SQRT_2PI, Backend, kron_adjoint_helpers, scaled_norm
 
 TORCH = Backend(
     name="torch", header="import torch", module="torch",
@@ -29,7 +29,8 @@ TORCH = Backend(
         "softmax_axis": "torch.softmax({x}, dim={axis})", "log_softmax_axis": "torch.log_softmax({x}, dim={axis})",
         "expm": "torch.linalg.matrix_exp({x})", "cholesky": "torch.linalg.cholesky({x})",
         "eigvalsh": "torch.linalg.eigvalsh({x}).reshape(-1, 1)", "eigvecsh": "torch.linalg.eigh({x})[1]",
-        "expm_frechet": "expm_frechet({a}, {b})",
+        "expm_frechet": "expm_frechet({a}, {b})", "kron_blocksum": "kron_blocksum({a}, {b})",
+        "kron_blockdot": "kron_blockdot({a}, {b})",
     },
     helpers={
         "softplus": "def softplus(z):\n    return torch.logaddexp(z, torch.zeros_like(z))\n",
@@ -38,6 +39,7 @@ TORCH = Backend(
         "expm_frechet": ("def expm_frechet(a, e):\n    n = a.shape[0]\n"
                          "    block = torch.cat([torch.cat([a, e], 1), torch.cat([torch.zeros_like(a), a], 1)], 0)\n"
                          "    return torch.linalg.matrix_exp(block)[:n, n:]\n"),
+        **kron_adjoint_helpers("torch.einsum"),
         "lower_half": ("def lower_half(n):\n"
                        "    ones = torch.ones((n, n), dtype=torch.float64)\n"
                        "    return torch.tril(ones, -1) + 0.5 * torch.eye(n, dtype=torch.float64)\n"),
