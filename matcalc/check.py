@@ -365,7 +365,7 @@ class Sampler:
         argument's entries fall on both sides of 0 (``side`` −1: a third of them above, +1: two
         thirds); a scalar argument: just below (−1) or above (+1) its threshold."""
         movable = [v for v in sorted(argument.free_vars, key=lambda v: v.name)
-                   if not v.data[1] & (CONSTRAINED - {"positive"})]
+                   if not v.data[1] & (CONSTRAINED - {"positive", "symmetric"})]
         if not movable:
             return None
         v = movable[int(self.rng.integers(len(movable)))]
@@ -377,6 +377,8 @@ class Sampler:
         u = scale * (self.rng.standard_normal(np.shape(x0)) if np.ndim(x0) else float(self.rng.choice((-1, 1))))
         if v in self.positive or "positive" in v.data[1]:   # along a positive line: positive on one side of x0
             u = np.abs(u)
+        if "symmetric" in v.data[1] and np.ndim(u) == 2:   # a symmetric line for a symmetric variable
+            u = (u + u.T) / 2
 
         def at(t):
             return {**{k: inputs[k] for k in fn.accepts}, v.name: x0 + t * u}

@@ -638,6 +638,8 @@ class AttackGenerator:
                 lambda: call("sum", call("eigvalsh", sq())),
                 lambda: call("trace", call(c.pick(["expm", "cholesky"]), self.var("M"))),
                 lambda: node("matmul", node("T", v()), call("solve", self.var("M"), v())),
+                lambda: call("trace", call("kron", sq(), sq())),
+                lambda: call("sum", call("kron", v(), self.expression("w", d))),
             ]
             pick = c.integer(0, len(options) - 1)
         return options[pick]()

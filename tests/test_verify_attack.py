@@ -163,3 +163,18 @@ def test_a_term_only_where_the_answer_overflows_is_found_in_exact_arithmetic():
     assert not v.correct and v.proved and v.method == "exact"
     assert v.message == ("the claim differs from the answer by relu(x − 50): only where the answer is beyond "
                          "floating point (seen in exact arithmetic), but not zero")
+
+
+def test_a_constant_through_softmax_has_a_zero_gradient():
+    """sum(softmax(f)) = 1: its gradient is 0 in canonical form (a claim scaled by 1 + 1e-7 of a
+    nonzero-looking answer that is zero once was "numerically consistent")."""
+    assert str(mc.derive("mean(softmax(f))", "f", {"f": "n"})) == "0"
+
+
+def test_a_kink_of_a_symmetric_variable_is_crossed():
+    """relu(B − 50) added to the gradient of logsumexp(B) for a symmetric B: verify must find where
+    it is nonzero (the kink search once moved only unconstrained variables)."""
+    B = mc.matrix("B", "n", "n", symmetric=True)
+    g = mc.derive("logsumexp(B)", B)
+    claim = g.expr + mc.relu(B - 50)
+    assert mc.verify("logsumexp(B)", B, claim).correct is False
