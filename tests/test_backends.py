@@ -103,7 +103,9 @@ def test_value_and_gradient_share_the_forward_pass():
     ("norm2(A @ B @ C @ x) ** 2", "x", {"A": "n,n", "B": "n,n", "C": "n,n", "x": "n"}, 1,
      "chain(C.T, B.T, A.T, A, B, C, x)"),
     ("sigmoid(W @ x)", "x", {"W": "m,n", "x": "n"}, 1, "* W"),                                      # no diag
-    ("logdet(P)", "P", {"P": mc.matrix("P", "n", "n", spd=True)}, 1, "np.linalg.inv"),
+    ("logdet(P)", "P", {"P": mc.matrix("P", "n", "n", spd=True)}, 1, "spd_inv(P)"),   # by Cholesky
+    ("0.5 * y.T @ solve(K, y) + 0.5 * logdet(K)", "K", {"K": mc.matrix("K", "n", "n", spd=True), "y": "n"}, 1,
+     "chain(t1, y, y.T, t1)"),                                                            # K⁻¹ once
     ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, 1, "A @ x + A.T @ x"),       # (A + Aᵀ) x distributed
     ("x.T @ (A - 3 * B) @ y", "x", {"x": "n", "y": "n"}, 1, "A @ y - 3 * (B @ y)"),
 ])

@@ -126,6 +126,9 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
                          f"    return {linalg}.expm_frechet(a, e, compute_expm=False)\n"),
         "lower_half": f"def lower_half(n):\n    return {xp}.tril({xp}.ones((n, n)), -1) + 0.5 * {xp}.eye(n)\n",
         **kron_adjoint_helpers(f"{xp}.einsum"),
+        # the inverse of a positive definite matrix from its Cholesky factor (half the work of LU)
+        "spd_inv": (f"def spd_inv(a):\n    import {linalg}\n    factor = {linalg}.cho_factor(a)\n"
+                    f"    return {linalg}.cho_solve(factor, {xp}.eye(a.shape[0]))\n"),
     })
     softplus = f"{xp}.logaddexp(0.0, {{x}})"
     if eager:
@@ -356,6 +359,10 @@ class CodeWriter:
                 for a in node.args:
                     uses[a] = uses.get(a, 0) + 1
         self.shared = {n for n, k in uses.items() if k > 1 and n.args}
+        # inverses used outside a matrix product (a term K⁻¹ of a sum): computed once, and then
+        # multiplied where they also appear in products, rather than solved for again
+        self.standalone_inverses = {a for node in seen if node.op != "matmul" for a in node.args if a.op == "inv"}
+        self.standalone_inverses |= {e for e in exprs if e.op == "inv"}
         # the ends of matrix chains that several chains share (see ``shared_chain_code``)
         self.chain_keys: dict = {}      # (factor, key of the rest) or (key of the rest, factor) -> key
         self.chain_uses: dict = {}      # key -> how many chains end (or begin) with it
@@ -475,6 +482,9 @@ class CodeWriter:
             *left, last = e.args[0].args
             product = self.chain_code(left)[0] if len(left) > 1 else self.at(left[0], ATOM)
             return self.call(b.calls["sum"], x=f"{_group(product)} * {self.at(last, ATOM)}.T"), ATOM
+        if op == "inv" and e.args[0].op == "var" and "spd" in e.args[0].data[1]:   # by one Cholesky factor
+            self.helpers.add("spd_inv")
+            return f"spd_inv({self.argument(e.args[0])})", ATOM
         if op == "logdet" and e.args[0].op == "var" and "spd" in e.args[0].data[1]:
             return self.call(b.cholesky_logdet, x=self.code(e.args[0])[0]), MUL
         if op == "matpow":   # Xᵏ: a negative k is a power of the inverse, in every backend
@@ -580,7 +590,8 @@ class CodeWriter:
             z = self.temporary(f"{self.call(b.functions['sqrt'], x=self.code(d)[0])} * {self.at(x, ATOM)}")
             return f"{z}.T @ {z}", MUL
         for i, f in enumerate(factors):
-            if f.op == "inv" and i < len(factors) - 1:   # A⁻¹ B = solve(A, B)
+            if f.op == "inv" and i < len(factors) - 1 and f not in self.standalone_inverses:
+                # A⁻¹ B = solve(A, B), unless A⁻¹ is computed anyway (½(K⁻¹ − K⁻¹ y yᵀ K⁻¹))
                 rest = self.chain_code(factors[i + 1:])
                 solved = self.call(b.solve, a=self.code(f.args[0])[0], b=_group(rest[0]) if rest[1] < ATOM
                                    else rest[0])

@@ -40,6 +40,7 @@ TORCH = Backend(
                          "    block = torch.cat([torch.cat([a, e], 1), torch.cat([torch.zeros_like(a), a], 1)], 0)\n"
                          "    return torch.linalg.matrix_exp(block)[:n, n:]\n"),
         **kron_adjoint_helpers("torch.einsum"),
+        "spd_inv": "def spd_inv(a):\n    return torch.cholesky_inverse(torch.linalg.cholesky(a))\n",
         "lower_half": ("def lower_half(n):\n"
                        "    ones = torch.ones((n, n), dtype=torch.float64)\n"
                        "    return torch.tril(ones, -1) + 0.5 * torch.eye(n, dtype=torch.float64)\n"),
