@@ -361,7 +361,9 @@ class CodeWriter:
         self.shared = {n for n, k in uses.items() if k > 1 and n.args}
         # inverses used outside a matrix product (a term K⁻¹ of a sum): computed once, and then
         # multiplied where they also appear in products, rather than solved for again
-        self.standalone_inverses = {a for node in seen if node.op != "matmul" for a in node.args if a.op == "inv"}
+        in_products = {a for node in seen if node.op == "matmul" for a in node.args}   # ((S⁻¹ + S⁻ᵀ) x: no)
+        self.standalone_inverses = {a for node in seen if node.op != "matmul" and node not in in_products
+                                    for a in node.args if a.op == "inv"}
         self.standalone_inverses |= {e for e in exprs if e.op == "inv"}
         # the ends of matrix chains that several chains share (see ``shared_chain_code``)
         self.chain_keys: dict = {}      # (factor, key of the rest) or (key of the rest, factor) -> key
