@@ -152,31 +152,7 @@ def _eigvecsh_differential(e: E.Expr, d) -> tuple:
                                      "is not supported")
 
 
-def _reduce_along(m: E.Expr, axis: int) -> E.Expr:
-    """The sums of ``m`` along ``axis`` (keepdims): ``𝟏ᵀ M`` (axis 0) or ``M 𝟏`` (axis 1)."""
-    if axis == 0:
-        return E.matmul(E.ones((1, m.shape[0])), m)
-    return E.matmul(m, E.ones((m.shape[1], 1)))
-
-
-def _softmax_along_differential(e: E.Expr, d) -> tuple:
-    """``S = softmax(Z)`` by columns (rows): ``dS = S ⊙ (dZ − 𝟏ᵀ (S ⊙ dZ))`` (``(S ⊙ dZ) 𝟏`` by rows),
-    the sum broadcast back along the axis."""
-    dz = d(e.args[0])
-    return "d-softmax-along-axis", E.mul(e, E.add(dz, E.neg(_reduce_along(E.mul(e, dz), e.data))))
-
-
-def _log_softmax_along_differential(e: E.Expr, d) -> tuple:
-    """``d log softmax(Z) = dZ − 𝟏ᵀ (S ⊙ dZ)`` by columns (``(S ⊙ dZ) 𝟏`` by rows), ``S = softmax(Z)``."""
-    z = e.args[0]
-    dz = d(z)
-    return "d-log-softmax-along-axis", E.add(dz, E.neg(_reduce_along(E.mul(E.softmax(z, e.data), dz), e.data)))
-
-
-ENGINE_DIFFERENTIALS = {"matpow": _matrix_power_differential,
-                        "softmax:0": _softmax_along_differential, "softmax:1": _softmax_along_differential,
-                        "log_softmax:0": _log_softmax_along_differential,
-                        "log_softmax:1": _log_softmax_along_differential, "expm": _expm_differential,
+ENGINE_DIFFERENTIALS = {"matpow": _matrix_power_differential, "expm": _expm_differential,
                         "expm_frechet": _expm_frechet_differential, "cholesky": _cholesky_differential,
                         "eigvalsh": _eigvalsh_differential, "eigvecsh": _eigvecsh_differential}
 

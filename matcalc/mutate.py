@@ -103,7 +103,6 @@ def rule_lines(directory: Path) -> list:
 
 ENGINE_FILE = "diff.py"
 ENGINE_FUNCTIONS = ("local", "_adjoint", "unbroadcast", "_vec_jacobian_of", "_seed", "_matrix_power_differential",
-                    "_reduce_along", "_softmax_along_differential", "_log_softmax_along_differential",
                     "_cholesky_differential", "_eigvalsh_differential")
 _REPO_PARTS = ("matcalc", "rules", "tests", "examples", "README.md", "pyproject.toml")
 
