@@ -219,10 +219,8 @@ def _seed(parts: list, shape) -> E.Expr:
         else:
             plain.append(part)
     for seed, coefficients in factors.items():
-        if broadcast_all([c.shape for c in coefficients]) is None:   # c + R, a column and a row: as
-            full = broadcast_all([seed.shape, *(c.shape for c in coefficients)]) or seed.shape   # matrices
-            coefficients = [E.mul(c, E.ones(full)) if c.shape != full else c for c in coefficients]
-        plain.append(unbroadcast(E.mul(E.add(*coefficients), seed), shape))
+        full = broadcast_all([seed.shape, *(c.shape for c in coefficients)]) or seed.shape
+        plain.append(unbroadcast(E.mul(E.add_within(full, *coefficients), seed), shape))
     return E.add(*plain)
 
 
@@ -385,18 +383,20 @@ def _kron_vec_jacobian(linear: E.Expr, dx: E.Expr, memo: dict) -> E.Expr:
             size = _numel_dim(d_shape)
             return E.matmul(E.transpose(E.kron(E.vec(a), E.eye(size))), E.transpose(permutation),
                             _vec_jacobian(s, dx, memo))
-        # in A: the blocks of S, each as a column: unvec(Pᵀ vec S) (rs × pq)
-        blocks = E.unvec(E.matmul(E.transpose(permutation), E.vec(s)), _numel_dim(d_shape), _numel_dim(a.shape))
-        return E.matmul(blocks, _vec_jacobian(a, dx, memo))
+        return E.matmul(_blocks(s, permutation, a.shape, d_shape), _vec_jacobian(a, dx, memo))
     s, d, a_shape = first, second, linear.shape   # [⟨S₍ᵢⱼ₎, D⟩]ᵢⱼ: vec = (I ⊗ vec D)ᵀ Pᵀ vec S
     permutation = _kron_permutation(a_shape, d.shape)
     if s.depends_on(dx):
         size = _numel_dim(a_shape)
         return E.matmul(E.transpose(E.kron(E.eye(size), E.vec(d))), E.transpose(permutation),
                         _vec_jacobian(s, dx, memo))
-    blocks = E.transpose(E.unvec(E.matmul(E.transpose(permutation), E.vec(s)), _numel_dim(d.shape),
-                                 _numel_dim(a_shape)))   # row ij: vec(S₍ᵢⱼ₎)ᵀ
-    return E.matmul(blocks, _vec_jacobian(d, dx, memo))
+    return E.matmul(E.transpose(_blocks(s, permutation, a_shape, d.shape)), _vec_jacobian(d, dx, memo))
+
+
+def _blocks(s: E.Expr, permutation: E.Expr, a_shape, d_shape) -> E.Expr:
+    """The blocks of ``S`` (one per entry of ``A``, each shaped like ``D``) as the columns of a
+    matrix: ``unvec(Pᵀ vec S)``, ``rs × pq``."""
+    return E.unvec(E.matmul(E.transpose(permutation), E.vec(s)), _numel_dim(d_shape), _numel_dim(a_shape))
 
 
 def _vec_jacobian_of(linear: E.Expr, dx: E.Expr, memo: dict) -> E.Expr:

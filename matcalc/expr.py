@@ -614,6 +614,14 @@ def mul(*factors) -> Expr:
     return _node("mul", tuple(rest), shape)
 
 
+def add_within(shape, *terms) -> Expr:
+    """The sum of ``terms``, parts of a sum of ``shape``: a column and a row alone, whose outer sum
+    ``add`` refuses, are each taken broadcast to that shape (``c 𝟏ᵀ + 𝟏 r``)."""
+    if broadcast_all([t.shape for t in terms]) is None:
+        terms = [_broadcast_to(t, shape) for t in terms]
+    return add(*terms)
+
+
 def mul_within(shape, *factors) -> Expr:
     """The Hadamard product of ``factors``, the other operands of an elementwise product of
     ``shape``: a column and a row alone, whose outer product ``mul`` refuses, are taken with the
