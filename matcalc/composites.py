@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from . import expr as E
 from .errors import MatcalcError, ShapeError
-from .shapes import SCALAR, shape_text
+from .shapes import shape_text
 
 
 def normal_axis(axis, name: str):
@@ -61,10 +61,10 @@ def logsumexp(x: E.Expr, axis=None) -> E.Expr:
     return E.function("log", sum_along(E.function("exp", x), normal_axis(axis, "logsumexp")))
 
 
-def _along_vector(x: E.Expr, axis) -> bool:
-    """Whether the axis (or all entries) of ``x`` is the whole of a vector."""
-    column, row = x.shape[1] == 1, x.shape[0] == 1
-    return (column and axis in (None, 0)) or (row and axis in (None, 1))
+def _node_form(x: E.Expr, axis) -> bool:
+    """Whether softmax of ``x`` is the softmax node: along an axis, or over a whole vector (not
+    over all the entries of a matrix, which is the formula)."""
+    return axis is not None or x.shape[0] == 1 or x.shape[1] == 1
 
 
 def softmax(x: E.Expr, axis=None) -> E.Expr:
@@ -72,7 +72,7 @@ def softmax(x: E.Expr, axis=None) -> E.Expr:
     row for axis 1). Along a whole vector it is the softmax node (stable code, its own rule)."""
     x = E.as_expr(x)
     axis = normal_axis(axis, "softmax")
-    if x.shape == SCALAR or axis is not None or _along_vector(x, axis):
+    if _node_form(x, axis):
         return E.softmax(x, axis)
     e = E.function("exp", x)
     return E.mul(e, E.power(sum_along(e, axis), E.const(-1)))
@@ -82,7 +82,7 @@ def log_softmax(x: E.Expr, axis=None) -> E.Expr:
     """``X − logsumexp(X)``: over all entries, or along an axis (keepdims, broadcast back)."""
     x = E.as_expr(x)
     axis = normal_axis(axis, "log_softmax")
-    if x.shape == SCALAR or axis is not None or _along_vector(x, axis):
+    if _node_form(x, axis):
         return E.log_softmax(x, axis)
     return E.add(x, E.neg(logsumexp(x, axis)))
 

@@ -474,8 +474,8 @@ class CodeWriter:
             return f"{lifted} ** {self.at(exponent, POW)}", POW
         if op == "T":
             return f"{self.at(e.args[0], ATOM)}.T", ATOM
-        if op == "fn" and e.data == "log" and logsumexp_parts(e.args[0]) is not None:   # stable log Σ exp
-            inner, axis = logsumexp_parts(e.args[0])
+        if op == "fn" and e.data == "log" and (parts := logsumexp_parts(e.args[0])) is not None:   # log Σ exp
+            inner, axis = parts   # (stable: shifted by the largest entry)
             self.helpers.add("logsumexp")
             return f"logsumexp({self.argument(inner)}, axis={axis})", ATOM
         if op == "fn":
