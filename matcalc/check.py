@@ -143,11 +143,7 @@ def spd_variables(e: E.Expr) -> set:
     out = set()
     for node in E.walk(e):
         if node.op == "cholesky":
-            target = node.args[0]
-            if target.op == "mul" and target.args[-1].op == "add":   # ½ (S + Sᵀ)
-                target = target.args[-1].args[0]
-            if target.op == "var":
-                out.add(target)
+            out |= {v for v in node.args[0].free_vars if E.symmetric_part(v) is node.args[0]}
     return out
 
 

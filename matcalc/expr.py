@@ -54,8 +54,6 @@ _RANK = {"const": 0, "dim": 0, "var": 1, "T": 2, "eye": 3, "ones": 3, "zero": 3,
          "pow": 5, "matmul": 6, "mul": 7, "add": 8}
 _LEAVES = frozenset({"var", "T", "eye", "ones", "zero", "dim", "commutation", "lower_half", "dof"})
 
-PROPERTIES = ("symmetric", "spd", "positive", "invertible")
-
 
 class Expr:
     """A node of an expression tree. Build them with the constructors or Python operators."""
