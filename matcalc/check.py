@@ -143,7 +143,8 @@ def spd_variables(e: E.Expr) -> set:
     out = set()
     for node in E.walk(e):
         if node.op == "cholesky":
-            out |= {v for v in node.args[0].free_vars if E.symmetric_part(v) is node.args[0]}
+            out |= {v for v in node.args[0].free_vars
+                    if v.shape == node.shape and E.symmetric_part(v) is node.args[0]}
     return out
 
 
