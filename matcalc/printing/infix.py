@@ -114,9 +114,11 @@ class InfixPrinter:
         return method(e)
 
     def call(self, name: str, e: Expr) -> tuple:
-        if e.op in ("softmax", "log_softmax") and e.data is not None:   # along an axis, as written
-            return f"{name}{self.paren(self(e.args[0]) + self.axis_text(e.data))}", ATOM
-        return f"{name}{self.paren(self(e.args[0]))}", ATOM
+        """``name(a, b, …)``; a softmax along an axis as written, ``softmax(Z, axis=0)``."""
+        inner = ", ".join(self(a) for a in e.args)
+        if e.op in ("softmax", "log_softmax") and e.data is not None:
+            inner += self.axis_text(e.data)
+        return f"{name}{self.paren(inner)}", ATOM
 
     def axis_text(self, axis: int) -> str:
         return f", axis={axis}"
@@ -250,12 +252,6 @@ class InfixPrinter:
 
     def render_matpow(self, e):   # Xᵏ, a matrix power (k an integer, negative for powers of X⁻¹)
         return self.superscript(self.at(e.args[0], ATOM), _const(e.data), False), POSTFIX
-
-    def render_kron_blocksum(self, e):   # Σᵢⱼ Aᵢⱼ S₍ᵢⱼ₎
-        return f"{self.blocksum_name}{self.paren(self(e.args[0]) + ', ' + self(e.args[1]))}", ATOM
-
-    def render_kron_blockdot(self, e):   # [⟨S₍ᵢⱼ₎, D⟩]ᵢⱼ
-        return f"{self.blockdot_name}{self.paren(self(e.args[0]) + ', ' + self(e.args[1]))}", ATOM
 
     def render_pinv(self, e):   # X⁺
         return self.at(e.args[0], ATOM) + self.pseudo_inverse_mark, POSTFIX

@@ -47,7 +47,6 @@ class LatexPrinter(InfixPrinter):
     inverse_mark = "^{-1}"
     inverse_transpose_mark = r"^{-\top}"
     pseudo_inverse_mark = "^{+}"
-    blocksum_name, blockdot_name = r"\operatorname{blocksum}", r"\operatorname{blockdot}"
     lower_half_symbol = r"\Psi"
     plus, minus, hadamard, hadamard_div, scalar_div, times, kron_sym = (
         " + ", " - ", r" \odot ", r" \oslash ", " / ", " ", r" \otimes ")
@@ -95,7 +94,9 @@ class LatexPrinter(InfixPrinter):
                   "det": r"\det", "logdet": r"\log\det", "sum": r"\operatorname{sum}", "diag": r"\operatorname{diag}",
                   "diagvec": r"\operatorname{diag}", "softmax": r"\operatorname{softmax}",
                   "log_softmax": r"\log\operatorname{softmax}", "cholesky": r"\operatorname{chol}",
-                  "eigvalsh": r"\lambda", "eigvecsh": r"\operatorname{eigvecs}"}
+                  "eigvalsh": r"\lambda", "eigvecsh": r"\operatorname{eigvecs}",
+                  "expm_frechet": r"L_{\exp}",   # L(A, E): the Fréchet derivative of exp at A, along E
+                  "kron_blocksum": r"\operatorname{blocksum}", "kron_blockdot": r"\operatorname{blockdot}"}
     identity, ones_column, ones_row, zero = "I", r"\mathbf{1}", r"\mathbf{1}^{\top}", "0"
 
     def render_fn(self, e):
@@ -121,9 +122,6 @@ class LatexPrinter(InfixPrinter):
 
     def render_expm(self, e):   # the matrix exponential, as textbooks write it
         return f"e^{{{self(e.args[0])}}}", ATOM
-
-    def render_expm_frechet(self, e):   # L(A, E): the Fréchet derivative of exp at A, along E
-        return rf"L_{{\exp}}\left({self(e.args[0])}, {self(e.args[1])}\right)", ATOM
 
     def render_dof(self, e):
         return rf"\mathrm{{d}}\left({self(e.args[0])}\right)", ATOM

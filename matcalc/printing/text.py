@@ -28,7 +28,6 @@ class TextPrinter(InfixPrinter):
     inverse_mark = "⁻¹"
     inverse_transpose_mark = "⁻ᵀ"
     pseudo_inverse_mark = "⁺"
-    blocksum_name, blockdot_name = "blocksum", "blockdot"
     lower_half_symbol = "Ψ"
 
     def name(self, name, differential):
@@ -65,7 +64,9 @@ class TextPrinter(InfixPrinter):
 
     call_names = {"vec": "vec", "unvec": "unvec", "trace": "tr", "det": "det", "logdet": "log det", "sum": "sum",
                   "diag": "diag", "diagvec": "diag", "softmax": "softmax", "log_softmax": "log softmax",
-                  "expm": "expm", "cholesky": "chol", "eigvalsh": "eigvals", "eigvecsh": "eigvecs"}
+                  "expm": "expm", "cholesky": "chol", "eigvalsh": "eigvals", "eigvecsh": "eigvecs",
+                  "expm_frechet": "Lₑₓₚ",   # L(A, E): the Fréchet derivative of exp at A, along E
+                  "kron_blocksum": "blocksum", "kron_blockdot": "blockdot"}
     identity, ones_column, ones_row, zero = "I", "𝟏", "𝟏ᵀ", "0"
 
     def render_fn(self, e):
@@ -85,9 +86,6 @@ class TextPrinter(InfixPrinter):
 
     def render_dof(self, e):
         return f"d({self(e.args[0])})", ATOM
-
-    def render_expm_frechet(self, e):   # L(A, E): the Fréchet derivative of exp at A, along E
-        return f"Lₑₓₚ({self(e.args[0])}, {self(e.args[1])})", ATOM
 
     def render_inner(self, e):
         return f"⟨{self(e.args[0])}, {self(e.args[1])}⟩", ATOM
