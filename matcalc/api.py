@@ -115,7 +115,7 @@ def parse(text: str, shapes: dict | None = None, syntax: str = "numpy") -> E.Exp
 def _user_function(name):
     function = FUNCTIONS[name]
     build = function.build
-    if function.signature in ("solve", "kron", "matrix_power"):
+    if function.binary:
         def call(a, b):
             return build(E.as_expr(a), b if function.signature == "matrix_power" else E.as_expr(b))
     elif function.axis:

@@ -90,6 +90,11 @@ class Function:
     summary: str
     axis: bool = False   # takes axis= (0, 1; keepdims), see ``composites``
 
+    @property
+    def binary(self) -> bool:
+        """Whether it takes two arguments (``solve(A, B)``, ``kron(A, B)``, ``matrix_power(X, k)``)."""
+        return self.signature in ("solve", "kron", "matrix_power")
+
 
 def _sqrt(x):
     return E.power(x, E.const(Fraction(1, 2)))

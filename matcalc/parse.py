@@ -657,7 +657,7 @@ class Builder:
             raise UnknownNameError(f"unknown function {name!r}; known: {', '.join(known)}", self.source, node.pos)
         if function.signature == "dims":
             return self.dims_shape(node)
-        if function.signature in ("solve", "kron", "matrix_power"):
+        if function.binary:
             return self.infer_pair(node, function.signature)
         if len(node.children) != 1:
             self.shape_error(node, f"{name} takes one argument, got {len(node.children)}")
@@ -808,7 +808,7 @@ class Builder:
                 return scope.hooks[node.text](args, node) if node.text in scope.hooks \
                     else self.extensions[node.text].build(args, node)
             function = FUNCTIONS[node.text]
-            if function.signature in ("solve", "kron", "matrix_power"):
+            if function.binary:
                 return function.build(*args)
             return function.build(args[0], axis=node.axis) if node.axis is not None else function.build(args[0])
         except ShapeError as err:
