@@ -57,7 +57,11 @@ def _condensed(e: E.Expr) -> E.Expr | None:
 
 
 def _expand(e: E.Expr) -> list | None:
-    """Monomials (canonical Hadamard products of atoms and a coefficient) that sum to ``e``."""
+    """Monomials (canonical Hadamard products of atoms and a coefficient) that sum to ``e``. A sum
+    or product that broadcasts (a column beside a matrix) is an atom: its monomials could pair a
+    column with a row alone, an outer product that is not elementwise."""
+    if e.op in ("add", "mul") and any(a.shape not in (e.shape, SCALAR) for a in e.args):
+        return [e]
     if e.op == "add":
         terms = []
         for a in e.args:

@@ -174,8 +174,15 @@ def test_layer_norm_with_a_gain_differentiates():
     """A column gain g ⊙ (A − 𝟏ᵀA/h) ⊘ (row of deviations): a column and a row against a matrix."""
     shapes = {"A": "h,N", "g": "h", "bb": "h", "G": "h,N"}
     f = "sum(G * (g * (A - mean(A, axis=0)) / sqrt(mean((A - mean(A, axis=0)) ** 2, axis=0) + 1e-5) + bb))"
-    for wrt in ("A", "g", "bb"):
+    for wrt in ("A", "g", "bb", "G"):
         assert mc.derive(f, wrt, shapes).check(seed=4).ok
+
+
+def test_a_broadcasting_product_is_not_expanded_into_outer_products():
+    """g ⊙ (A − B) with a column g: expanding it into monomials would pair g with a row alone."""
+    g = mc.derive("sum(G * (g * (A - B) + bb * (A + B)))", "G", {"G": "h,N", "A": "h,N", "B": "h,N", "g": "h",
+                                                                 "bb": "h"})
+    assert str(g) == "bb ⊙ (A + B) + g ⊙ (A − B)"
 
 
 def test_an_outer_sum_alone_is_still_refused():
