@@ -21,6 +21,7 @@ from fractions import Fraction
 
 from . import expr as E
 from .api import check_distinct, check_name
+from .backward import BackwardForm, backward_form, implicit_program
 from .check import check_derivative
 from .diff import Differentiator, differential_variable, gradient_from_differential, jacobian_from_differential
 from .errors import MatcalcError, UnknownNameError, UnsupportedDerivativeError
@@ -69,6 +70,7 @@ class Derivative:
         self.program = None               # a staged program: the result in its names, and
         self.named = None                 # (for gradients) the backward signal of each stage
         self.signals = {}
+        self._backward = None             # the backpropagation form, where it prints shorter (False: not)
         self.written = None               # f before the simplification rules (for check)
 
     # -- printing ------------------------------------------------------------------------------
@@ -78,18 +80,46 @@ class Derivative:
     def text(self, names: bool = True, expand: bool = False) -> str:
         """One line of text; long repeated subexpressions get a name (``…, where s = σ(…)``)
         unless ``names=False``. The result of a staged program is written in its stage names
-        unless ``expand=True``. A derivative that has only its differential form prints as
-        ``d(f) = …``."""
+        unless ``expand=True``. A gradient whose backpropagation form is shorter prints in it
+        (``…, where h₁ = …, δh₂ = …``; see ``matcalc.backward``) unless ``names=False`` or
+        ``expand=True``. A derivative that has only its differential form prints as ``d(f) = …``."""
+        form = self.backward_form() if names and not expand else None
+        if form is not None:
+            return form.text()
         text = to_text(self.shown(expand), names)
         return f"d({to_text(self.f)}) = {text}" if self.form == "differential" else text
 
     def shown(self, expand: bool = False) -> E.Expr:
         return self.named if self.named is not None and not expand else self.expr
 
+    def backward_form(self) -> BackwardForm | None:
+        """The gradient as backpropagation writes it — forward states and backward signals —
+        where that prints shorter than the result written out (an RNN unrolled over T steps:
+        linear in T, not quadratic); ``None`` otherwise."""
+        if self._backward is None:
+            form = self._backpropagated() if self.kind == "gradient" and self.form == "matrix" \
+                and self.layout != "numerator" and not self.wrt.data[1] & SYMMETRIC else None
+            shorter = form is not None and len(form.text()) < len(to_text(self.shown(), True))
+            self._backward = form if shorter else False
+        return self._backward or None
+
+    def _backpropagated(self) -> BackwardForm | None:
+        if self.signals:   # a staged program: its own stages, in the user's names
+            return backward_form(self.stage_gradient[0], self.signals, [], self.named, textbook)
+        program = implicit_program(self.f, self.wrt, self.expr)
+        if program is None:
+            return None
+        signals, gradient, _ = backpropagate(program, self.wrt, _gradient_and_rules)
+        states = [(program.stage_vars[name], program.stages[name]) for name in program.order[:-1]]
+        return backward_form(gradient, signals, states, self.expr, textbook)
+
     def __repr__(self):
         return f"<{self.kind} of {self.f} w.r.t. {self.wrt.name}: {self}>"
 
     def latex(self, names: bool = True, expand: bool = False) -> str:
+        form = self.backward_form() if names and not expand else None
+        if form is not None:
+            return form.latex()
         text = to_latex(self.shown(expand), names)
         return rf"\mathrm{{d}}\left({to_latex(self.f)}\right) = {text}" if self.form == "differential" else text
 
@@ -485,7 +515,7 @@ def _in_stage_names(result: Derivative, program, variable):
         signals, gradient, rules = backpropagate(program, variable, _gradient_and_rules)
         result.signals = signals
         result.stage_gradient = (gradient, rules)
-        result.named = simplify(factor(expand_signals(gradient, signals)))
+        result.named = textbook(expand_signals(gradient, signals))
     else:
         result.named = program.rename(result.expr)
 
@@ -539,11 +569,7 @@ def _derive(f: E.Expr, wrt: E.Expr, original: E.Expr, order, layout, symmetric_g
         differential = simplify(E.substitute(differential, mapping)) if differential is not None else None
         f = simplify(E.substitute(f, mapping))
         wrt = original
-    result = simplify(factor(result))   # factoring can bring the parts of a rule's pattern together
-    result = simplify(factor(shortest(result)))   # σ ⊙ (1 − t) − t ⊙ (1 − σ) = σ − t
-    with_properties = simplify(result, properties=True)   # sum(t) = 1 for a distribution t, …
-    if with_properties is not result:
-        result = simplify(factor(with_properties), properties=True)
+    result = textbook(result)
     if differential is not None:
         differential = simplify(factor(differential))
     shown = result
@@ -554,6 +580,17 @@ def _derive(f: E.Expr, wrt: E.Expr, original: E.Expr, order, layout, symmetric_g
     out = Derivative(f, wrt, shown, kind, layout, form, differential, frozenset(inputs), result, policy)
     out.written = written
     return out
+
+
+def textbook(result: E.Expr) -> E.Expr:
+    """A result in its textbook form: common factors out, elementwise polynomials at their
+    shortest, and the identities the variables' properties give."""
+    result = simplify(factor(result))   # factoring can bring the parts of a rule's pattern together
+    result = simplify(factor(shortest(result)))   # σ ⊙ (1 − t) − t ⊙ (1 − σ) = σ − t
+    with_properties = simplify(result, properties=True)   # sum(t) = 1 for a distribution t, …
+    if with_properties is not result:
+        result = simplify(factor(with_properties), properties=True)
+    return result
 
 
 def _gradient_and_rules(f: E.Expr, wrt: E.Expr) -> tuple:

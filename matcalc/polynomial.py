@@ -5,10 +5,11 @@ the binary cross-entropy gives ``σ ⊙ (1 − t) − t ⊙ (1 − σ)``, which 
 weight ``t ⊙ s ⊙ (1 − s) + s ⊙ (1 − t) ⊙ (1 − s)`` is ``s ⊙ (1 − s)``. ``shortest(e)`` expands
 each elementwise sum of ``e`` into monomials (the canonical sum collects and cancels like terms),
 pulls out the atoms every monomial shares (``s − s∘² = s ⊙ (1 − s)``) and keeps that form where
-it is smaller than the one it replaces. A sum that is expanded already stays as it is. Atoms
-are whatever is not a sum, a Hadamard product, a constant or a positive integer power: matrix
-products, functions, variables. Expansion is bounded (``MAX_MONOMIALS``), so a product of long
-sums is left as it is.
+it is smaller than the one it replaces and has no more terms (``δ₁ ⊙ (1 − h₁∘²) + δ₂ ⊙ (1 − h₂∘²)``
+stays: four monomials would be shorter, but each term is one backward signal's share). A sum
+that is expanded already stays as it is. Atoms are whatever is not a sum, a Hadamard product, a
+constant or a positive integer power: matrix products, functions, variables. Expansion is
+bounded (``MAX_MONOMIALS``), so a product of long sums is left as it is.
 """
 from __future__ import annotations
 
@@ -30,10 +31,15 @@ def shortest(e: E.Expr) -> E.Expr:
         rebuilt = E.rebuild(node, [memo[a] for a in node.args]) if node.args else node
         if rebuilt.op == "add":
             candidate = _condensed(rebuilt)
-            if candidate is not None and _size(candidate, sizes) < _size(rebuilt, sizes):
+            if candidate is not None and _terms(candidate) <= len(rebuilt.args) \
+                    and _size(candidate, sizes) < _size(rebuilt, sizes):
                 rebuilt = candidate
         memo[node] = rebuilt
     return memo[e]
+
+
+def _terms(e: E.Expr) -> int:
+    return len(e.args) if e.op == "add" else 1
 
 
 def _size(e: E.Expr, sizes: dict) -> int:

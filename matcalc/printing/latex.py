@@ -29,7 +29,10 @@ FUNCTION_LATEX = {
 
 
 def latex_name(name: str) -> str:
-    """``W1`` -> ``W_{1}``, ``lam`` -> ``\\lambda``, ``x_max`` -> ``x_{\\mathrm{max}}``."""
+    """``W1`` -> ``W_{1}``, ``lam`` -> ``\\lambda``, ``x_max`` -> ``x_{\\mathrm{max}}``, a backward
+    signal ``δh1`` -> ``\\delta h_{1}``."""
+    if name.startswith("δ") and len(name) > 1:
+        return r"\delta " + latex_name(name[1:])
     m = _TRAILING.match(name)
     base, sub = (m.group(1), m.group(2)) if m else (name, "")
     if not sub and "_" in base.strip("_"):

@@ -47,7 +47,7 @@ def choose_names(e: E.Expr, text_of) -> dict:
     kinds = {_kind(n) for n in chosen}
     if any(n not in worth and _kind(n) in kinds for n in repeated):
         chosen = _outermost_first(e, [n for n in repeated if n in worth or _kind(n) in kinds])
-    return _letters(e, chosen)
+    return letters(e, chosen)
 
 
 def _leaves_up_to(e: E.Expr, cap: int) -> dict:
@@ -76,7 +76,7 @@ def _outermost_first(e: E.Expr, candidates: list) -> list:
     return chosen[::-1]
 
 
-def _letters(e: E.Expr, nodes: list) -> dict:
+def letters(e: E.Expr, nodes: list) -> dict:
     """A letter for each node (by its function); several of one function get subscripts 1, 2, …
     from the inside out."""
     taken = {v.name for v in e.free_vars}
