@@ -36,6 +36,7 @@ from .rewrite import Recorder, simplify
 from .shapes import SCALAR, parse_dims, shape_text
 from .staged import backpropagate, expand_signals, is_program, parse_program
 
+_DIRECTION_NAMES = ("V", "E", "Z", "U", "H", "Δ", "dir")   # the direction of a linear map: a free name
 LAYOUTS = (None, "numerator", "denominator")
 SYMMETRIC_GRADIENTS = ("sym", "cookbook", "ignore")
 SYMMETRIC = frozenset({"symmetric", "spd"})
@@ -70,6 +71,7 @@ class Derivative:
         self.program = None               # a staged program: the result in its names, and
         self.named = None                 # (for gradients) the backward signal of each stage
         self.signals = {}
+        self._map = None                  # (direction, the derivative applied to it), for order 3 and 4
         self._backward = None             # the backpropagation form, where it prints shorter (False: not)
         self.written = None               # f before the simplification rules (for check)
 
@@ -86,6 +88,9 @@ class Derivative:
         form = self.backward_form() if names and not expand else None
         if form is not None:
             return form.text()
+        if self._map_is_shorter():
+            direction, value = self.linear_map()
+            return f"{self._map_label()}[{to_text(direction)}] = {to_text(value, names)}"
         text = to_text(self.shown(expand), names)
         return f"d({to_text(self.f)}) = {text}" if self.form == "differential" else text
 
@@ -102,6 +107,31 @@ class Derivative:
             shorter = form is not None and len(form.text()) < len(to_text(self.shown(), True))
             self._backward = form if shorter else False
         return self._backward or None
+
+    def linear_map(self) -> tuple | None:
+        """``(V, D[V])``: a derivative of order 3 or 4 as the linear map it is — its differential
+        with ``dX`` replaced by a direction ``V`` shaped like ``X`` (the Hessian of
+        ``tr(Xᵀ A X B)`` is ``H[V] = A V B + Aᵀ V Bᵀ``, its vec form ``B ⊗ Aᵀ + Bᵀ ⊗ A``);
+        ``None`` for a result that is a matrix."""
+        if self.form != "vec" or self.differential is None:
+            return None
+        if self._map is None:
+            dx = differential_variable(self.wrt)
+            taken = {v.name for v in self.variables} | {v.name for v in self.f.free_vars}
+            name = next(n for n in _DIRECTION_NAMES if n not in taken)
+            direction = E.variable(name, self.wrt.shape)
+            self._map = (direction, textbook(simplify(E.substitute(self.differential, {dx: direction}))))
+        return self._map
+
+    def _map_label(self) -> str:
+        return "H" if self.kind == "hessian" else "J"
+
+    def _map_is_shorter(self) -> bool:
+        """Whether the linear map prints shorter than the vec form (``str`` then shows the map)."""
+        if self.form != "vec" or self.differential is None:
+            return False
+        direction, value = self.linear_map()
+        return len(f"{self._map_label()}[V] = {to_text(value, True)}") < len(to_text(self.expr, True))
 
     def _backpropagated(self) -> BackwardForm | None:
         if self.signals:   # a staged program: its own stages, in the user's names
@@ -120,6 +150,9 @@ class Derivative:
         form = self.backward_form() if names and not expand else None
         if form is not None:
             return form.latex()
+        if self._map_is_shorter():
+            direction, value = self.linear_map()
+            return rf"{self._map_label()}\left[{to_latex(direction)}\right] = {to_latex(value, names)}"
         text = to_latex(self.shown(expand), names)
         return rf"\mathrm{{d}}\left({to_latex(self.f)}\right) = {text}" if self.form == "differential" else text
 
@@ -147,6 +180,9 @@ class Derivative:
             label = f"∂vec({'∇' if self.kind == 'hessian' else ''}{_name_of(self.f)})/∂vec({self.wrt.name})ᵀ"
         if self.form != "differential":
             lines.append(f"{label} = {self.expr}")
+        if self.form == "vec" and self.differential is not None:
+            direction, value = self.linear_map()
+            lines.append(f"{self._map_label()}[{to_text(direction)}] = {to_text(value, True)}")
         return "\n".join(lines)
 
     # -- numbers ---------------------------------------------------------------------------------

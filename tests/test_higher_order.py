@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import matcalc as mc
+from matcalc.printing.text import to_text
 
 SHAPES = {"x": "n", "A": "n,n", "b": "m", "B": "m,n", "X": "N,n", "y": "N", "w": "n", "t": "n", "z": "n",
           "v": "n", "W": "n,p", "Y": "N,p"}
@@ -110,12 +111,13 @@ def test_full_array_axes_are_output_then_variable():
     g = mc.derive("A @ W", "W", {"A": "m,n", "W": "n,p"})
     arr = g.to_numpy()(A=np.ones((2, 3)), W=np.ones((3, 4)))
     assert arr.shape == (2, 4, 3, 4)
-    assert g.describe() == "d(A W) = A dW\n∂vec(A W)/∂vec(W)ᵀ = I ⊗ A"
+    assert g.describe() == "d(A W) = A dW\n∂vec(A W)/∂vec(W)ᵀ = I ⊗ A\nJ[V] = A V"
 
 
 def test_hessian_of_trace_cubed_needs_a_commutation_matrix():
     H = mc.hessian("trace(X @ X @ X)", "X", {"X": "n,n"})
-    assert str(H) == "3 (X ⊗ I + I ⊗ Xᵀ) K(n,n)"
+    assert str(H.expr) == "3 (X ⊗ I + I ⊗ Xᵀ) K(n,n)"
+    assert str(H) == "H[V] = 3 (V X + X V)ᵀ"   # the linear map prints shorter
     assert H.check(seed=0).ok
 
 
@@ -236,3 +238,32 @@ def test_kronecker_forms_through_diag_are_right():
     g = mc.derive("diag(A @ x)", "x", {"A": "n,n", "x": "n"})
     want = _numeric_vec_jacobian(lambda v: np.diagflat(A @ v), x)
     np.testing.assert_allclose(g.expr.to_numpy()(A=A), want, atol=1e-8)
+
+
+LINEAR_MAP_CASES = [
+    ("trace(X.T @ A @ X @ B)", "X", {"A": "n,n", "B": "m,m", "X": "n,m"}, 2),
+    ("logdet(X)", "X", {"X": "n,n"}, 2),
+    ("sum(G * (softmax(Q @ K.T, axis=1) @ V))", "Q", {"G": "N,d", "Q": "N,d", "K": "M,d", "V": "M,d"}, 2),
+    ("sigmoid(W @ X)", "W", {"W": "m,n", "X": "n,N"}, 1),
+    ("A @ inv(X) @ B", "X", {"A": "m,n", "X": "n,n", "B": "n,p"}, 1),
+]
+
+
+@pytest.mark.parametrize("f, wrt, shapes, order", LINEAR_MAP_CASES, ids=[c[0] for c in LINEAR_MAP_CASES])
+def test_the_linear_map_is_the_full_array_applied_to_a_direction(f, wrt, shapes, order):
+    """H[V] = Σₖₗ Hᵢⱼₖₗ Vₖₗ: the printed map and the numeric array agree."""
+    g = mc.derive(f, wrt, shapes, order=order)
+    direction, value = g.linear_map()
+    assert direction.name not in {v.name for v in g.variables} and direction.shape == g.wrt.shape
+    rng = np.random.default_rng(3)
+    sizes = {"n": 3, "m": 4, "N": 5, "d": 2, "M": 3, "p": 2}
+    values = {v.name: rng.normal(size=tuple(sizes[d] if isinstance(d, str) else d for d in v.shape))
+              for v in g.variables}
+    if f == "logdet(X)":
+        values["X"] = values["X"] @ values["X"].T + 3 * np.eye(3)
+    V = rng.normal(size=values[wrt].shape)
+    array = g.to_numpy()(**values)
+    want = np.tensordot(array, V, axes=V.ndim)
+    got = value.to_numpy()(**{v.name: values[v.name] if v is not direction else V for v in value.free_vars})
+    np.testing.assert_allclose(np.reshape(got, want.shape), want, rtol=1e-10, atol=1e-12)
+    assert str(g) in (f"{'H' if order == 2 else 'J'}[{direction.name}] = {to_text(value, True)}", str(g.expr))
