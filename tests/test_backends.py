@@ -198,3 +198,68 @@ def test_shared_ends_of_matrix_chains_are_computed_once():
         body = g.source()[g.source().rindex("def gradient"):]
         return body.count(" @ ") + body.count(", ")   # a product, or a factor of chain(…)
     assert products(20) < 2.3 * products(10)
+
+
+LAYER_NORM = "sum(G * (g * (A - mean(A, axis=0)) / sqrt(mean((A - mean(A, axis=0)) ** 2, axis=0) + 1e-5)))"
+
+
+def test_equal_rows_broadcast_instead_of_being_formed():
+    """𝟏 (𝟏ᵀ M) / h inside sums and products is the row 𝟏ᵀ M / h, broadcast: the layer-norm
+    gradient forms no h×h or h×N matrix of ones, computes its sum S once (S − 𝟏 𝟏ᵀ S / h), and
+    scales rows before they broadcast."""
+    g = mc.derive(LAYER_NORM, "A", {"A": "h,N", "g": "h", "G": "h,N"})
+    src = g.source()
+    assert "np.ones((size_h, 1))" not in src and "chain(" not in src, src
+    assert src.count("t4 + t5") == 1 and "t6 - (np.ones((1, size_h)) @ t6 / np.float64(size_h))" in src, src
+    assert g.check(seed=3).ok
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax", "torch"])
+@pytest.mark.parametrize("text, lowered", [
+    ("X * (ones(m) @ r.T) + ones(m) @ r.T", True),         # a row beside a full matrix: broadcast
+    ("(ones(m) @ r.T) * (c @ ones(n).T)", True),          # a row times a column: still m×n
+    ("ones(m) @ r.T", False),                              # a result keeps its shape
+    ("(ones(m) @ r.T) @ B", False),                        # a factor of a matrix product is formed
+    ("exp(ones(m) @ r.T) + X", False),                     # a function's argument is formed
+    ("3 * (ones(m) @ r.T) - 2 * (c @ ones(n).T)", True),   # scaled rows and columns, broadcast
+])
+def test_broadcast_rows_keep_every_shape_and_value(backend, text, lowered):
+    if backend == "jax":
+        jax = pytest.importorskip("jax")
+        jax.config.update("jax_enable_x64", True)
+    elif backend == "torch":
+        pytest.importorskip("torch")
+    from matcalc.derivative import adapter_for
+    from matcalc.printing.code import source
+    from matcalc.printing.numpy import NUMPY, CompiledFunction
+    shapes = {"X": "m,n", "r": "n", "c": "m", "B": "n,p"}
+    e = mc.parse(text, shapes)
+    rng = np.random.default_rng(2)
+    values = {"X": rng.normal(size=(4, 3)), "r": rng.normal(size=3), "c": rng.normal(size=4),
+              "B": rng.normal(size=(3, 2))}
+    ones_m, ones_n = np.ones((4, 1)), np.ones((3, 1))
+    r, c = values["r"][:, None], values["c"][:, None]
+    want = {
+        "X * (ones(m) @ r.T) + ones(m) @ r.T": values["X"] * (ones_m @ r.T) + ones_m @ r.T,
+        "(ones(m) @ r.T) * (c @ ones(n).T)": (ones_m @ r.T) * (c @ ones_n.T),
+        "ones(m) @ r.T": ones_m @ r.T,
+        "(ones(m) @ r.T) @ B": ones_m @ r.T @ values["B"],
+        "exp(ones(m) @ r.T) + X": np.exp(ones_m @ r.T) + values["X"],
+        "3 * (ones(m) @ r.T) - 2 * (c @ ones(n).T)": 3 * (ones_m @ r.T) - 2 * (c @ ones_n.T),
+    }[text]
+    function = CompiledFunction(e, "f", adapter=adapter_for(backend))
+    arguments = {**values, "m": 4, "n": 3}
+    got = np.asarray(function(**{name: arguments[name] for name in function.accepts}))
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    code, _, _ = source([e], NUMPY)
+    if lowered:   # no matrix of ones, and no product with one
+        assert "np.ones(" not in code, code
+
+
+def test_a_sum_containing_another_adds_to_it():
+    from matcalc.printing.code import source
+    from matcalc.printing.numpy import NUMPY
+    A, B, C = (mc.matrix(name, "n", "n") for name in "ABC")
+    text, _, _ = source([A + B + C, (A + B) @ C], NUMPY)
+    assert "t1 = A + B" in text and "t1 + C" in text and text.count("A + B") == 1, text

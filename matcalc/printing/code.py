@@ -13,7 +13,11 @@ that imports only its array library. The code is written for speed, not just tra
 - ``Xᵀ diag(d) X`` with ``d ≥ 0`` is ``Zᵀ Z`` with ``Z = √d ⊙ X`` (a symmetric product);
 - ``logdet`` of a positive definite variable goes through its Cholesky factor;
 - for XLA (jax), ``Aᵀ x`` is written ``(xᵀ A)ᵀ``, which avoids materialising a transpose;
-- ``sigmoid``, ``softplus`` and ``log_softmax`` are the numerically stable forms.
+- ``sigmoid``, ``softplus`` and ``log_softmax`` are the numerically stable forms;
+- a matrix of equal rows ``𝟏 r`` (or equal columns ``c 𝟏ᵀ``) that only enters sums and
+  elementwise products with a full matrix is the row ``r`` (column ``c``), broadcast: never formed;
+- a sum that contains every term of another sum computed in the function adds the rest to it
+  (``S − 𝟏 𝟏ᵀ S / h`` with ``S = a + b``: ``a + b`` once).
 
 ``TensorWriter`` writes a differential as the full array of an order-3 or order-4 derivative
 with ``einsum``.
@@ -335,6 +339,8 @@ class CodeWriter:
     ``variables`` are its parameters (by default the variables of ``exprs``, by name); each has
     a Python name in ``names``, its own where that is free (see ``Namespace``)."""
 
+    broadcasts = True   # whether equal rows may be written as one row that broadcasts (2-D code)
+
     def __init__(self, exprs: list, backend: Backend, variables=None):
         self.exprs = exprs
         self.backend = backend
@@ -350,15 +356,20 @@ class CodeWriter:
         self.dims: dict = {}     # dim -> the name of its size
         uses: dict = {}
         seen: set = set()
+        order: list = []   # every node once, operands first
         for e in exprs:
             uses[e] = uses.get(e, 0) + 1   # a result is a use
             for node in E.walk(e):
                 if node in seen:
                     continue
                 seen.add(node)
+                order.append(node)
                 for a in node.args:
                     uses[a] = uses.get(a, 0) + 1
         self.shared = {n for n, k in uses.items() if k > 1 and n.args}
+        self.partial_sums = _partial_sums(order)
+        self.shared |= set(self.partial_sums.values())
+        self.broadcast = _broadcast_rows_and_columns(exprs, order) if self.broadcasts else {}
         # inverses used outside a matrix product (a term K⁻¹ of a sum): computed once, and then
         # multiplied where they also appear in products, rather than solved for again
         in_products = {a for node in seen if node.op == "matmul" for a in node.args}   # ((S⁻¹ + S⁻ᵀ) x: no)
@@ -459,9 +470,16 @@ class CodeWriter:
         if op == "eye":
             return self.call(b.eye, x=self.dim(e.shape[0])), ATOM
         if op == "add":
+            part = self.partial_sums.get(e)
+            if part is not None:   # the terms of another sum, computed once, and the rest
+                return self.sum_code([part] + [t for t in e.args if t not in set(part.args)]), ADD
             return self.sum_code(e.args), ADD
         if op == "mul":
             return self.product_code(e)
+        if op == "matmul" and e in self.broadcast:   # 𝟏 r: the row r, broadcast where it is used
+            factors = list(e.args)
+            rest = factors[1:] if self.broadcast[e] == 0 else factors[:-1]
+            return self.chain_code(rest) if len(rest) > 1 else self.code(rest[0])
         if op == "matmul":
             return self.chain_code(list(e.args))
         if op == "pow":
@@ -688,11 +706,101 @@ class CodeWriter:
         negative = bool(top) and top[0].op == "const" and top[0].data == -1 and len(top) > 1
         if negative:
             top = top[1:]
-        # * and @ share a precedence level, left to right: later factors need parentheses
+        small = self._smallest_operand(e, top)
+        if small is not None:   # scalars scale the row (or column) before it broadcasts: c r ⊙ M
+            scalars = [f for f in top if f.shape == SCALAR_SHAPE]
+            divisors = [f for f in bottom if f.shape == SCALAR_SHAPE]
+            group = self._quotient([*scalars, small], divisors, negative)
+            rest = [f for f in top if f is not small and f.shape != SCALAR_SHAPE]
+            text = " * ".join([_group(group)] + [self.at(f, MUL + 1) for f in rest])
+            for f in bottom:
+                if f.shape != SCALAR_SHAPE:
+                    text += " / " + self.at(f, MUL + 1)
+            return text, MUL
+        text = self._quotient(top, bottom, False)
+        return (f"-({text})" if " " in text else f"-{text}", UNARY) if negative else (text, MUL)
+
+    def _quotient(self, top: list, bottom: list, negative: bool) -> str:
+        """``a * b / c``: * and @ share a precedence level, left to right, so later factors need
+        parentheses."""
         text = " * ".join(self.at(f, MUL if i == 0 else MUL + 1) for i, f in enumerate(top)) if top else "1.0"
         for f in bottom:
             text += " / " + self.at(f, MUL + 1)
-        return (f"-({text})" if " " in text else f"-{text}", UNARY) if negative else (text, MUL)
+        return f"-{text}" if negative else text
+
+    def _smallest_operand(self, e: E.Expr, factors: list):
+        """The operand of a product with scalar factors that is a row or a column where the product
+        is a full matrix (a broadcast one counts as its row), if there is one."""
+        if e.shape[0] == 1 or e.shape[1] == 1 or all(f.shape != SCALAR_SHAPE for f in e.args):
+            return None
+        for f in factors:
+            shape = f.shape if f not in self.broadcast else \
+                ((1, f.shape[1]) if self.broadcast[f] == 0 else (f.shape[0], 1))
+            if f.shape != SCALAR_SHAPE and (shape[0] == 1 or shape[1] == 1):
+                return f
+        return None
+
+
+MAX_PARTIAL_SUMS = 500   # sums in a function beyond which no sum looks for another inside it
+
+
+def _partial_sums(nodes) -> dict:
+    """``{sum: the largest other sum whose terms are all among its terms}`` (two terms or more)."""
+    sums = [n for n in nodes if n.op == "add" and len(n.args) <= SUM_CHUNK]   # (in a fixed order)
+    if len(sums) > MAX_PARTIAL_SUMS:
+        return {}
+    terms = {n: set(n.args) for n in sums}
+    out = {}
+    for e in sums:
+        inside = [s for s in sums if s is not e and len(s.args) < len(e.args) and terms[s] <= terms[e]]
+        if inside:
+            out[e] = max(inside, key=lambda s: (len(s.args), s._key))
+    return out
+
+
+def _broadcast_rows_and_columns(exprs, nodes: list) -> dict:
+    """``{𝟏 r: 0, c 𝟏ᵀ: 1}``: products with a column (row) of ones whose every use is a sum or an
+    elementwise product that keeps its shape when the row ``r`` (column ``c``) broadcasts in their
+    place — the axis along which the copies lie. Such a matrix is never formed."""
+    parents: dict = {}
+    for node in nodes:
+        for a in node.args:
+            parents.setdefault(a, set()).add(node)
+    results = set(exprs)
+    banned: set = set()
+    while True:
+        axis = {}
+        for node in nodes:   # operands first
+            if node in banned or node in results:
+                continue
+            if node.op == "matmul" and node.shape[0] != 1 and node.args[0].op == "ones" and node.args[0].shape[1] == 1:
+                axis[node] = 0
+            elif node.op == "matmul" and node.shape[1] != 1 and node.args[-1].op == "ones" \
+                    and node.args[-1].shape[0] == 1:
+                axis[node] = 1
+            elif node.op == "mul" and node.shape != SCALAR_SHAPE:
+                along = {axis.get(a) for a in node.args if a.shape != SCALAR_SHAPE}
+                if len(along) == 1 and None not in along:
+                    axis[node] = along.pop()
+        wrong = {node for node in axis for parent in parents.get(node, ())
+                 if parent.op not in ("add", "mul") or parent not in axis and not _keeps_shape(parent, axis)}
+        if not wrong:
+            return {node: k for node, k in axis.items() if node.op == "matmul"}
+        banned |= wrong
+
+
+SCALAR_SHAPE = (1, 1)
+
+
+def _keeps_shape(node: E.Expr, axis: dict) -> bool:
+    """Whether the operands of the sum or product ``node``, the broadcast ones reduced along their
+    axis, still broadcast to its full shape."""
+    for k in (0, 1):
+        if node.shape[k] == 1:
+            continue
+        if not any(a.shape[k] == node.shape[k] and axis.get(a) != k for a in node.args):
+            return False
+    return True
 
 
 def _group(text: str) -> str:
@@ -742,6 +850,8 @@ class TensorWriter(CodeWriter):
 
     Every node that depends on ``dX`` becomes a 4-D array whose last two axes follow ``dX``;
     products are ``einsum``s, so no Kronecker product is ever formed."""
+
+    broadcasts = False   # (its arrays are 4-D: a 2-D row would broadcast against the wrong axes)
 
     def __init__(self, exprs: list, backend: Backend, variables, dx: E.Expr):
         super().__init__(exprs, backend, variables)
