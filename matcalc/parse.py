@@ -115,7 +115,7 @@ class Parser:
 
     def __init__(self, source: str, syntax: str = "numpy"):
         if syntax not in SYNTAXES:
-            raise MatcalcError(f"unknown syntax {syntax!r}; use 'numpy' or 'matlab'")
+            raise MatcalcError(f"unknown syntax {syntax!r}; use 'numpy', 'matlab' or 'latex'")
         self.source = source
         self.syntax = syntax
         self.tokens = tokenize(source)
@@ -291,10 +291,14 @@ def unparse(node: Node) -> str:
     return f"{node.text}({', '.join([unparse(c) for c in node.children] + axis)})"
 
 
-def parse(source: str, syntax: str = "numpy") -> Node:
-    """The syntax tree of one expression."""
+def parse(source: str, syntax: str = "numpy", names=()) -> Node:
+    """The syntax tree of one expression (in LaTeX, ``names`` are the declared names, which decide
+    how a run of letters splits)."""
     if not isinstance(source, str):
         raise MatcalcError(f"expected a string to parse, got {type(source).__name__}")
+    if syntax == "latex":
+        from .parse_latex import read_latex
+        return read_latex(source, names).tree
     return Parser(source, syntax).parse()
 
 
@@ -949,12 +953,24 @@ from .ops import FUNCTIONS  # noqa: E402  (ops imports expr only)
 FUNCTION_NAMES = frozenset(FUNCTIONS)
 
 
-def build_expression(source: str, variables: dict, syntax: str = "numpy", infer: bool = True) -> E.Expr:
+def build_expression(source: str, variables: dict, syntax: str = "numpy", infer: bool = True,
+                     derivative_by: str | None = None) -> E.Expr:
     """Parse ``source`` and build it with the given variables (name -> Expr). Undeclared names
-    get their shapes by inference (see ``Builder``) unless ``infer=False``."""
-    tree = parse(source, syntax)
+    get their shapes by inference (see ``Builder``) unless ``infer=False``. In LaTeX a left side
+    (``\\nabla_X f = …``) that names another variable than ``derivative_by`` is an error."""
+    constants = frozenset()
+    if syntax == "latex":
+        from .parse_latex import read_latex
+        reading = read_latex(source, variables.keys())
+        if derivative_by is not None and reading.label is not None and reading.label != derivative_by:
+            raise MatcalcError(f"the claim is written as the derivative w.r.t. {reading.label}, "
+                               f"but the derivative asked for is w.r.t. {derivative_by}")
+        tree, source = reading.tree, reading.text
+        constants = frozenset({"I", "onecol"}) - variables.keys()
+    else:
+        tree = parse(source, syntax)
     builder = Builder(source, variables, unknown="infer" if infer else "error", conventions=True,
-                      syntax=syntax)
+                      syntax=syntax, constants=constants)
     builder.run(tree)
     inferred = {name: E.variable(name, builder.resolved(shape)) for name, shape in builder.inferred.items()
                 if isinstance(name, str)}

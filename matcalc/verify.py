@@ -222,8 +222,8 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
         variables.update(program.stage_vars)
     text = claimed if isinstance(claimed, str) else str(claimed)
     try:
-        claim = claimed if isinstance(claimed, E.Expr) else build_expression(claimed, variables, syntax,
-                                                                             infer=False)
+        claim = claimed if isinstance(claimed, E.Expr) else build_expression(
+            claimed, variables, syntax, infer=False, derivative_by=answer.wrt.name)
     except ShapeError as err:
         return Verdict(False, "shape", "symbolic",
                        f"the claim does not type-check, so its shape cannot be right: {err.message}",

@@ -1,0 +1,703 @@
+r"""Reading LaTeX: what people write for a matrix derivative, and what matcalc prints.
+
+    \nabla_x f = 2A^\top A x - 2A^\top b         \frac{\partial L}{\partial W} = (W x - y) x^{T}
+    \sigma(w^T x)(1 - \sigma(w^T x)) x          \operatorname{tr}(A X^{-1} B)
+    \left\| A x - b \right\|_2^2                (Q Q^\top)^{-1} Q, \quad \text{where } …
+
+A front end beside the numpy and MATLAB ones: it makes the same syntax tree (``parse.Node``) for
+the one expression builder, which decides by shapes what a product means. The conventions:
+
+- juxtaposition is a product — a matrix product, or a scaling where a side is a scalar (as
+  MATLAB's ``*``); ``\cdot``, ``\times`` and ``*`` are that product too; ``\odot`` and ``\circ``
+  the elementwise one; ``\oslash``, ``/`` and ``\frac`` divide; ``\otimes`` is Kronecker's;
+- ``^T``, ``^{T}``, ``^\top``, ``^\intercal``, ``^t``, ``^\prime`` and ``'`` transpose; ``^{-1}``
+  inverts a matrix (a scalar's reciprocal), ``^{-\top}`` inverts and transposes; ``^{\circ k}``
+  is an elementwise power and ``^k`` a power (of a square matrix: the matrix power);
+- a run of letters is a declared name where there is one (``lam``, ``invden``), else a name per
+  letter (``Ax`` is ``A x``); ``W_1``, ``W_{1}`` and ``W^{(1)}`` are ``W1`` (or ``W_1``, or ``W``
+  alone, whichever is declared); Greek letters are their names (``\lambda`` is ``lam`` or
+  ``lambda``, whichever is declared); ``\mathbf``, ``\boldsymbol`` and the like are dropped;
+  ``\mathbf{1}`` is a vector of ones and an undeclared ``I`` the identity, sized by their use;
+- functions: ``\sigma`` (σ; ``\sigma'`` is σ ⊙ (1 − σ)), ``\exp`` and ``e^{…}``, ``\log``,
+  ``\ln``, ``\tanh`` (and ``\tanh'``), ``\sin``, …, ``\det``, ``\log\det``, the trace however
+  it is spelt (``\operatorname{tr}``, ``\mathrm{Tr}``, ``\mbox{tr}``, ``{\rm tr}``, ``tr``,
+  ``trace``), ``\operatorname{diag}``, ``\operatorname{softmax}``, ``\sqrt``; the argument is
+  in parentheses, or is the product that follows (``\log\det X``, ``\operatorname{tr} A B``);
+- ``\|x\|``, ``\lVert x \rVert``, ``‖x‖`` (any subscript: 2, F) are the norm, ``|x|`` the
+  absolute value;
+- unicode is read as its LaTeX (``xᵀ``, ``⊙``, ``σ``, ``−``, ``‖``, ``²``, ``⁻¹``, math italic
+  letters); ``$…$`` (and the words around it), ``\left``/``\right`` and spacing are ignored;
+- an equation ``lhs = … = rhs`` gives its last side (a final ``= 0`` is dropped); a left side
+  ``\nabla_X f``, ``\frac{\partial f}{\partial X}`` or ``∂f/∂X`` names the variable it is the
+  derivative by (``Reading.label``);
+- ``…, \text{where } s = …, p = …`` defines names used before it (matcalc's own output).
+
+Index notation (``\sum_i x_i^2``), derivatives written inside the claim and matrices written
+entry by entry are refused with a ``ParseError`` that says so.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from .errors import ParseError
+from .parse import MAX_DEPTH, MAX_SOURCE_LENGTH, Node
+
+# unicode that people paste, as the LaTeX it stands for (before NFKC, which would turn ² into 2)
+_UNICODE = {
+    "ᵀ": "^{T}", "⁻¹": "^{-1}", "⁻ᵀ": "^{-T}", "²": "^{2}", "³": "^{3}", "⊙": r"\odot ", "∘": r"\circ ",
+    "⊘": r"\oslash ", "⊗": r"\otimes ", "·": r"\cdot ", "⋅": r"\cdot ", "×": r"\times ", "−": "-", "–": "-",
+    "‖": r"\| ", "∇": r"\nabla ", "∂": r"\partial ", "√": r"\sqrt ", "Σ": r"\sum ", "∑": r"\sum ", "′": "'",
+    "𝟏": r"\mathbf{1}", "’": "'",
+}
+_GREEK = ("alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi pi "
+          "rho sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega").split()
+_GREEK_LETTERS = {   # (unicode spells λ "LAMDA")
+    unicodedata.lookup(f"GREEK {'CAPITAL' if g[0].isupper() else 'SMALL'} LETTER "
+                       f"{g.upper().replace('LAMBDA', 'LAMDA')}"): g for g in _GREEK if not g.startswith("var")}
+_GREEK_NAMES = {"lambda": ("lam", "lambda", "lmbda", "lambda_"), "epsilon": ("epsilon", "eps"),
+                "varepsilon": ("epsilon", "eps"), "varphi": ("phi",), "vartheta": ("theta",)}
+
+# function words (and commands) -> matcalc's function
+_FUNCTION_WORDS = {
+    "tr": "trace", "Tr": "trace", "trace": "trace", "Trace": "trace", "diag": "diag", "Diag": "diag",
+    "exp": "exp", "log": "log", "ln": "log", "sin": "sin", "cos": "cos", "tan": "tan", "tanh": "tanh",
+    "sinh": "sinh", "cosh": "cosh", "arcsin": "arcsin", "arccos": "arccos", "arctan": "arctan",
+    "det": "det", "logdet": "logdet", "sigmoid": "sigmoid", "softmax": "softmax", "relu": "relu",
+    "ReLU": "relu", "softplus": "softplus", "sqrt": "sqrt", "abs": "abs", "erf": "erf", "inv": "inv",
+    "vec": "vec", "chol": "cholesky", "expm": "expm", "sum": "sum", "GELU": "gelu", "SiLU": "silu",
+}
+_FUNCTION_COMMANDS = {r"\exp": "exp", r"\log": "log", r"\ln": "log", r"\sin": "sin", r"\cos": "cos",
+                      r"\tan": "tan", r"\tanh": "tanh", r"\sinh": "sinh", r"\cosh": "cosh", r"\arcsin": "arcsin",
+                      r"\arccos": "arccos", r"\arctan": "arctan", r"\det": "det", r"\tr": "trace",
+                      r"\Tr": "trace", r"\diag": "diag"}
+# commands that are functions only where they are applied (else the Greek letter, a name)
+_APPLIED_GREEK = {r"\sigma": "sigmoid", r"\Phi": "normcdf", r"\phi": "normpdf"}
+_WORD_COMMANDS = (r"\operatorname", r"\mathrm", r"\text", r"\textrm", r"\mbox", r"\rm", r"\mathit", r"\textit",
+                  r"\operatorname*")
+_DROPPED_WRAPPERS = (r"\mathbf", r"\boldsymbol", r"\bm", r"\mathnormal", r"\vec", r"\mathsf", r"\pmb",
+                     r"\mathbb", r"\underline", r"\overline", r"\hat", r"\tilde", r"\bar")
+_IGNORED = {r"\left", r"\right", r"\big", r"\Big", r"\bigg", r"\Bigg", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr",
+            r"\biggl", r"\biggr", r"\,", r"\;", r"\:", r"\!", r"\ ", r"\quad", r"\qquad", r"\displaystyle",
+            r"\textstyle", "&", r"\\", "~", r"\limits", r"\nolimits"}
+_PRODUCTS = {r"\cdot": "mtimes", r"\times": "mtimes", "*": "mtimes", r"\odot": "mul", r"\circ": "mul",
+             r"\oslash": "div", "/": "div", r"\otimes": "kron"}
+_TRANSPOSE_MARKS = {"T", "t", r"\top", r"\intercal", r"\prime", r"\mathsf{T}", r"\mathrm{T}", r"\textsf{T}"}
+_OPEN = {"(": ")", "[": "]", r"\{": r"\}", r"\lbrack": r"\rbrack", r"\lparen": r"\rparen"}
+_REFUSED = {
+    r"\sum": "index sums (\\sum_i …) are not read; write the matrix form (\\sum_i x_i^2 is x^T x)",
+    r"\prod": "products over an index are not read; write the matrix form",
+    r"\int": "integrals are not read",
+    r"\partial": "a derivative inside the expression is not read; write what it equals",
+    r"\nabla": "a gradient inside the expression is not read; write what it equals",
+    r"\begin": "matrices written entry by entry are not read; write the matrix form (diag(p) - p p^T)",
+    r"\ldots": "'…' is not read; write the matrix form",
+    r"\cdots": "'⋯' is not read; write the matrix form",
+    r"\dots": "'…' is not read; write the matrix form",
+}
+_CONSTANT_ONES = "onecol"    # a column of ones (parse.Builder sizes it by its use)
+_CONSTANT_IDENTITY = "I"
+
+
+@dataclass
+class Reading:
+    """A LaTeX input read: the syntax ``tree`` of its expression, the ``text`` its positions are
+    in, and the variable name its left side names (``\\nabla_X f = …``: ``"X"``), if it has one."""
+    tree: Node
+    text: str
+    label: str | None
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str   # "cmd", "name", "func", "num", "sym", "end"
+    text: str
+    pos: int
+
+
+def read_latex(source: str, names) -> Reading:
+    """The expression in the LaTeX ``source`` (see the module docstring); ``names`` are the
+    declared variable names, which decide how runs of letters split."""
+    if len(source) > MAX_SOURCE_LENGTH:
+        raise ParseError(f"input too long ({len(source)} characters; the limit is {MAX_SOURCE_LENGTH})")
+    text = _math_part(_normalized(source))
+    main, definitions = _split_where(text)
+    names = set(names)
+    defined = []
+    for part in _top_level_split(definitions, ","):
+        if "=" in part:
+            name_text, body = part.split("=", 1)
+            defined.append((_definition_name(name_text.strip(), names), body))
+    names |= {name for name, _ in defined}
+    sides = [side for side in _top_level_split(main, "=")]
+    while len(sides) > 1 and sides[-1].strip() in ("0", "{0}", r"\mathbf{0}", r"\boldsymbol{0}"):
+        sides.pop()   # 2 A^T A x - 2 A^T y = 0: the normal equations, a gradient set to zero
+    claim = sides[-1].strip()
+    label = _label(sides[0], names) if len(sides) > 1 else None
+    if not claim:
+        raise ParseError("empty expression", text, len(text))
+    tree = _Parser(claim, names).parse()
+    for name, body in reversed(defined):   # s = σ(…) defined after its use: substituted, outermost first
+        tree = _substitute(tree, name, _Parser(body.strip(), names).parse())
+    return Reading(tree, claim, label)
+
+
+def _normalized(source: str) -> str:
+    for char, latex in _UNICODE.items():
+        source = source.replace(char, latex)
+    source = "".join(f"\\{_GREEK_LETTERS[c]} " if c in _GREEK_LETTERS else c for c in source)
+    return unicodedata.normalize("NFKC", source)
+
+
+def _math_part(text: str) -> str:
+    """The mathematics of ``text``: what ``$…$`` encloses, when words surround it (``It seems the
+    gradient is $2(W ⊙ …)V$``); the whole text, its dollars dropped, when they only split a formula."""
+    text = text.replace("$$", "$").replace(r"\[", "").replace(r"\]", "").replace(r"\(", "").replace(r"\)", "")
+    if "$" not in text:
+        return text.strip().rstrip(".,;")
+    parts = text.split("$")
+    outside = " ".join(parts[0::2])
+    inside = [p for p in parts[1::2] if p.strip()]
+    if re.search(r"(?<!\\)\b[A-Za-z]{3,}\b", re.sub(r"\\[A-Za-z]+", " ", outside)) and inside:
+        return inside[-1].strip().rstrip(".,;")
+    return text.replace("$", "").strip().rstrip(".,;")
+
+
+def _split_where(text: str) -> tuple:
+    m = re.search(r",?\s*(?:\\quad\s*)?(?:\\text\s*\{\s*where\s*\}|\\mathrm\s*\{\s*where\s*\}|\bwhere\b)", text)
+    if m is None:
+        return text, ""
+    return text[:m.start()], text[m.end():]
+
+
+def _top_level_split(text: str, separator: str) -> list:
+    """``text`` split at ``separator`` outside every bracket and brace."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        elif ch == separator and depth == 0 and text[i - 1:i] != "\\":
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p for p in parts if p.strip()] or [""]
+
+
+def _definition_name(text: str, names) -> str:
+    """``s_{1}``, ``\\delta h_{2}`` or ``p`` (the left side of a definition) as a name."""
+    text = re.sub(r"\\[,;:! ]|\\quad", "", text).strip()
+    text = re.sub(r"\\delta\s*", "δ", text)
+    m = re.fullmatch(r"(δ?[A-Za-z]+|\\[A-Za-z]+)\s*(?:_\s*\{?\s*([A-Za-z0-9]+)\s*\}?)?", text)
+    if m is None:
+        raise ParseError(f"a definition needs a name on its left, got {text!r}", text, 0)
+    base = m.group(1).lstrip("\\")
+    return base + (m.group(2) or "")
+
+
+def _label(side: str, names) -> str | None:
+    """The variable a left side ``\\nabla_X f``, ``\\frac{\\partial f}{\\partial X}`` or ``∂f/∂X``
+    names, if it is one of ``names``."""
+    found = None
+    m = re.search(r"\\nabla\s*_\s*(\{(?:[^{}]|\{[^{}]*\})*\}|\\?[A-Za-z]+)", side) \
+        or re.search(r"\\nabla\s*(\\?[A-Za-z]+)", side)
+    if m is not None:
+        found = m.group(1)
+    else:
+        m = _LAST_PARTIAL.search(side.strip())
+        if m is not None:
+            found = m.group(1)
+    if found is None:
+        return None
+    try:
+        tree = _Parser(found.strip("{}"), names).parse()
+    except ParseError:
+        return None
+    return tree.text if tree.kind == "name" and tree.text in names else None
+
+
+# the variable of the last ∂ of a left side: ∂x, \partial \mathbf{x}, \partial w_1, ending the side or its {…}
+_LAST_PARTIAL = re.compile(r"\\partial\s*((?:\\[A-Za-z]+\s*\{[^{}]*\})|\\?[A-Za-z]+(?:\s*_\s*\{?[A-Za-z0-9]+\}?)?)"
+                           r"\s*\}?\s*$")
+
+
+def _substitute(tree: Node, name: str, value: Node) -> Node:
+    if tree.kind == "name" and tree.text == name:
+        return value
+    if not tree.children:
+        return tree
+    return Node(tree.kind, tree.pos, tree.text, [_substitute(c, name, value) for c in tree.children], tree.axis)
+
+
+_TOKEN = re.compile(r"""
+    (?P<space>\s+)
+  | (?P<cmd>\\(?:[A-Za-z]+\*?|.))
+  | (?P<num>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)
+  | (?P<letters>[A-Za-z]+)
+  | (?P<sym>.)
+""", re.VERBOSE | re.DOTALL)
+
+
+class _Parser:
+    """Recursive descent over LaTeX tokens, making ``parse.Node`` trees."""
+
+    def __init__(self, text: str, names):
+        self.text = text
+        self.names = set(names)
+        self.tokens = self._tokenize(text)
+        self.i = 0
+        self.depth = 0
+        self.closers: list = []   # the delimiters that end the groups open now (a norm's \|)
+
+    # -- tokens ------------------------------------------------------------------------------------
+    def _tokenize(self, text: str) -> list:
+        tokens = []
+        for m in _TOKEN.finditer(text):
+            kind, value, pos = m.lastgroup, m.group(), m.start()
+            if kind == "space" or (kind in ("cmd", "sym") and value in _IGNORED):
+                continue
+            if kind == "cmd" and value == r"\|":
+                tokens.append(_Token("sym", "‖", pos))
+            elif kind == "cmd" and value in (r"\lVert", r"\rVert", r"\Vert"):
+                tokens.append(_Token("sym", "‖", pos))
+            elif kind == "cmd" and value in (r"\lvert", r"\rvert", r"\vert"):
+                tokens.append(_Token("sym", "|", pos))
+            elif kind == "letters":
+                tokens.extend(self._split_letters(value, pos, tokens))
+            else:
+                tokens.append(_Token(kind, value, pos))
+        tokens.append(_Token("end", "", len(text)))
+        return tokens
+
+    def _split_letters(self, run: str, pos: int, before: list) -> list:
+        """A run of letters as names and function words: declared names first (longest), then
+        function words, then one name per letter."""
+        if before and before[-1].kind == "sym" and before[-1].text in ("{",) and len(before) > 1 \
+                and before[-2].kind == "cmd" and before[-2].text in _WORD_COMMANDS:
+            return [_Token("word", run, pos)]   # \operatorname{tr}, \mathrm{invden}: one word
+        if before and before[-1].kind == "cmd" and before[-1].text == r"\rm":
+            return [_Token("word", run, pos)]
+        out, i = [], 0
+        while i < len(run):
+            for j in range(len(run), i, -1):
+                piece = run[i:j]
+                if piece in self.names:
+                    out.append(_Token("name", piece, pos + i))
+                    break
+                if piece in _FUNCTION_WORDS and (j - i > 1):
+                    out.append(_Token("func", _FUNCTION_WORDS[piece], pos + i))
+                    break
+            else:
+                j = i + 1
+                out.append(_Token("name", run[i], pos + i))
+            i = j
+        return out
+
+    @property
+    def token(self) -> _Token:
+        return self.tokens[self.i]
+
+    def advance(self) -> _Token:
+        tok = self.tokens[self.i]
+        if tok.kind != "end":
+            self.i += 1
+        return tok
+
+    def at(self, *texts) -> bool:
+        return self.token.kind != "end" and self.token.text in texts
+
+    def error(self, message: str, pos: int | None = None):
+        raise ParseError(message, self.text, self.token.pos if pos is None else pos)
+
+    def expect(self, text: str, what: str) -> _Token:
+        if not self.at(text):
+            self.error(f"expected {text!r} {what}")
+        return self.advance()
+
+    # -- grammar -----------------------------------------------------------------------------------
+    def parse(self) -> Node:
+        if self.token.kind == "end":
+            self.error("empty expression")
+        node = self.expression()
+        if self.token.kind != "end":
+            self.error(f"unexpected {self.token.text!r} after a complete expression")
+        return node
+
+    def expression(self) -> Node:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self.error(f"the expression is nested too deeply (more than {MAX_DEPTH} levels)")
+        try:
+            node = self.term()
+            while self.at("+", "-"):
+                tok = self.advance()
+                node = Node("binop", tok.pos, "add" if tok.text == "+" else "sub", [node, self.term()])
+            return node
+        finally:
+            self.depth -= 1
+
+    def term(self) -> Node:
+        node = self.signed()
+        while True:
+            tok = self.token
+            if tok.text in _PRODUCTS and tok.kind in ("cmd", "sym"):
+                self.advance()
+                right = self.signed()
+                op = _PRODUCTS[tok.text]
+                node = Node("call", tok.pos, "kron", [node, right]) if op == "kron" \
+                    else Node("binop", tok.pos, op, [node, right])
+            elif self.starts_operand():
+                node = Node("binop", tok.pos, "mtimes", [node, self.postfix()])
+            else:
+                return node
+
+    def signed(self) -> Node:
+        if self.at("-", "+"):
+            tok = self.advance()
+            operand = self.signed()
+            return operand if tok.text == "+" else Node("neg", tok.pos, "-", [operand])
+        return self.postfix()
+
+    def starts_operand(self) -> bool:
+        tok = self.token
+        if tok.kind in ("num", "name", "func", "word"):
+            return True
+        if tok.kind == "sym":
+            if tok.text in ("(", "[", "{"):
+                return True
+            if tok.text in ("‖", "|"):   # a norm opens here unless this one closes the current group
+                return not self.closers or self.closers[-1] != tok.text
+            return False
+        return tok.kind == "cmd" and tok.text not in _PRODUCTS and tok.text not in (r"\}", r"\rbrack", r"\rparen")
+
+    def postfix(self) -> Node:
+        node = self.primary()
+        while True:
+            if self.at("^"):
+                node = self.superscript(node)
+            elif self.at("'"):
+                tok = self.advance()
+                node = Node("T", tok.pos, "'", [node])
+            elif self.at("_"):   # a subscript after a norm or a group (‖x‖₂, ‖X‖_F): its kind, ignored
+                self.advance()
+                self.raw_group()
+            else:
+                return node
+
+    def raw_group(self) -> list:
+        """The tokens of ``{…}`` or the one token that follows (``^T``, ``_2``)."""
+        if self.at("{"):
+            start = self.advance()
+            depth, out = 1, []
+            while True:
+                tok = self.advance()
+                if tok.kind == "end":
+                    self.error("unbalanced '{'", start.pos)
+                if tok.text == "{":
+                    depth += 1
+                elif tok.text == "}":
+                    depth -= 1
+                    if depth == 0:
+                        return out
+                out.append(tok)
+        if self.token.kind == "end":
+            self.error("a superscript or subscript is missing")
+        return [self.advance()]
+
+    def superscript(self, base: Node) -> Node:
+        caret = self.advance()
+        start = self.i
+        if self.at("{"):
+            group = self.raw_group()
+        else:
+            if self.token.kind == "end":
+                self.error("a superscript is missing")
+            self.split_number()   # x^23 is x^2 3 in TeX: one digit
+            group = [self.advance()]
+        texts = [t.text for t in group]
+        joined = "".join(texts)
+        if joined in _TRANSPOSE_MARKS or joined in (r"\mathsf{T}", r"\mathrm{T}"):
+            return Node("T", caret.pos, "'", [base])
+        if joined == "-1":
+            return Node("binop", caret.pos, "mpower", [base, Node("num", caret.pos, "-1")])
+        if len(texts) == 2 and texts[0] == "-" and texts[1] in _TRANSPOSE_MARKS:
+            inverse = Node("binop", caret.pos, "mpower", [base, Node("num", caret.pos, "-1")])
+            return Node("T", caret.pos, "'", [inverse])
+        if texts and texts[0] == r"\circ":   # ^{\circ 2}: elementwise
+            self.i = start + 2   # after '{' and '\circ'
+            exponent = self.expression()
+            self.expect("}", "to close the exponent")
+            return Node("binop", caret.pos, "pow", [base, exponent])
+        if len(texts) == 3 and texts[0] == "(" and texts[2] == ")" and base.kind == "name":   # W^{(1)}
+            return self.named(base.text, texts[1], base.pos)
+        if not group:
+            self.error("an empty superscript", caret.pos)
+        end = self.i
+        self.i = start   # the exponent as an expression, parsed in place
+        exponent = self.group_expression() if self.at("{") else self.exponent_atom()
+        self.i = end
+        return Node("binop", caret.pos, "mpower", [base, exponent])
+
+    def split_number(self):
+        """A number of several digits right after ``^``, ``_`` or ``\\frac`` is its first digit,
+        then the rest (TeX reads ``x^23`` as ``x^2 3``)."""
+        tok = self.token
+        if tok.kind == "num" and len(tok.text) > 1 and "." not in tok.text:
+            self.tokens[self.i:self.i + 1] = [_Token("num", tok.text[0], tok.pos),
+                                              _Token("num", tok.text[1:], tok.pos + 1)]
+
+    def _source_of(self, tokens: list) -> str:
+        return " ".join(t.text for t in tokens) or "1"
+
+    def exponent_atom(self) -> Node:
+        tok = self.advance()
+        if tok.kind == "num":
+            return Node("num", tok.pos, tok.text)
+        if tok.kind == "name":
+            return Node("name", tok.pos, tok.text)
+        self.error(f"unexpected {tok.text!r} as an exponent", tok.pos)
+
+    def group_expression(self) -> Node:
+        self.expect("{", "to open a group")
+        self.closers.append("}")
+        try:
+            node = self.expression()
+        finally:
+            self.closers.pop()
+        self.expect("}", "to close the group")
+        return node
+
+    def named(self, base: str, sub: str, pos: int) -> Node:
+        """``W_1``, ``W_{1}``, ``W^{(1)}``: the declared one of ``W1``, ``W_1``; else ``W`` if that
+        is declared and the subscript a number or a letter (a layer, a sample: ``w_1 x`` for ``w
+        x``); else ``W1``."""
+        for candidate in (base + sub, f"{base}_{sub}"):
+            if candidate in self.names:
+                return Node("name", pos, candidate)
+        if base in self.names and re.fullmatch(r"[0-9]+|[A-Za-z]", sub):
+            return Node("name", pos, base)
+        return Node("name", pos, base + sub)
+
+    def subscripted(self, node: Node) -> Node:
+        """A name followed by ``_{…}``: the name it stands for."""
+        if not self.at("_") or node.kind != "name":
+            return node
+        self.advance()
+        group = self.raw_group()
+        sub = "".join(t.text for t in group if t.kind in ("num", "name", "word"))
+        if not sub or any(t.kind not in ("num", "name", "word") for t in group):
+            self.error(f"the subscript of {node.text} is not a number or a name: index notation is not read; "
+                       "write the matrix form", node.pos)
+        return self.named(node.text, sub, node.pos)
+
+    def primary(self) -> Node:
+        tok = self.token
+        if tok.kind == "end":
+            self.error("the expression ends too early: an operand is missing")
+        if tok.kind == "num":
+            self.advance()
+            return Node("num", tok.pos, tok.text)
+        if tok.kind == "name":
+            self.advance()
+            if tok.text == "e" and "e" not in self.names and self.at("^"):   # e^{x}
+                self.advance()
+                argument = self.group_expression() if self.at("{") else self.exponent_atom()
+                return Node("call", tok.pos, "exp", [argument])
+            return self.subscripted(self.resolved(tok.text, tok.pos))
+        if tok.kind == "func":
+            self.advance()
+            return self.application(tok.text, tok.pos)
+        if tok.kind == "word":
+            self.advance()
+            return self.word(tok.text, tok.pos)
+        if tok.kind == "sym":
+            if tok.text in ("(", "["):
+                return self.bracketed()
+            if tok.text == "{":
+                following = self.tokens[self.i + 1:self.i + 4]
+                if len(following) == 3 and following[0].text == r"\rm" and following[2].text == "}":
+                    self.i += 4   # {\rm tr}: a word
+                    return self.word(following[1].text, tok.pos)
+                return self.group_expression()
+            if tok.text in ("‖", "|"):
+                return self.norm(tok.text)
+            self.error(f"unexpected {tok.text!r}: expected a name, a number or a bracket")
+        return self.command()
+
+    def bracketed(self) -> Node:
+        open_tok = self.advance()
+        close = _OPEN.get(open_tok.text, ")")
+        self.closers.append(close)
+        try:
+            inner = self.expression()
+        finally:
+            self.closers.pop()
+        if not self.at(close):
+            if self.token.kind == "end":
+                raise ParseError(f"unbalanced {open_tok.text!r}: no {close!r} closes it", self.text, open_tok.pos)
+            self.error(f"expected {close!r} to close {open_tok.text!r}")
+        self.advance()
+        return inner
+
+    def norm(self, bar: str) -> Node:
+        open_tok = self.advance()
+        self.closers.append(bar)
+        try:
+            inner = self.expression()
+        finally:
+            self.closers.pop()
+        if not self.at(bar):
+            self.error(f"expected {bar!r} to close the {'norm' if bar == '‖' else 'absolute value'}", open_tok.pos)
+        self.advance()
+        if bar == "‖" and self.at("_"):   # ‖x‖₂, ‖X‖_F
+            self.advance()
+            self.raw_group()
+        return Node("call", open_tok.pos, "norm2" if bar == "‖" else "abs", [inner])
+
+    def command(self) -> Node:
+        tok = self.advance()
+        name = tok.text
+        if name in _REFUSED:
+            raise ParseError(_REFUSED[name], self.text, tok.pos)
+        if name in (r"\frac", r"\dfrac", r"\tfrac"):
+            top = self.argument_group()
+            bottom = self.argument_group()
+            return Node("binop", tok.pos, "div", [top, bottom])
+        if name == r"\sqrt":
+            return Node("call", tok.pos, "sqrt", [self.argument_group()])
+        if name == r"\log" and (self.at(r"\det") or self.token.kind == "func" and self.token.text == "det"):
+            self.advance()   # \log\det X: the log-determinant
+            return self.application("logdet", tok.pos)
+        if name in _FUNCTION_COMMANDS:
+            return self.application(_FUNCTION_COMMANDS[name], tok.pos)
+        if name in _APPLIED_GREEK and (self.at("(", "[", "'") or name[1:] not in self.names):
+            return self.application(_APPLIED_GREEK[name], tok.pos)
+        if name in _DROPPED_WRAPPERS:
+            if self.at("{") and [t.text for t in self.tokens[self.i:self.i + 3]] == ["{", "1", "}"]:
+                self.i += 3
+                return Node("name", tok.pos, _CONSTANT_ONES)
+            if self.at("{") and [t.text for t in self.tokens[self.i:self.i + 3]] == ["{", "0", "}"]:
+                self.i += 3
+                return Node("num", tok.pos, "0")
+            return self.argument_group() if self.at("{") else self.postfix()
+        if name in _WORD_COMMANDS:
+            if self.at("{"):
+                self.advance()
+                words = []
+                while not self.at("}"):
+                    if self.token.kind == "end":
+                        self.error("unbalanced '{'", tok.pos)
+                    words.append(self.advance().text)
+                self.advance()
+                return self.word("".join(words), tok.pos)
+            return self.postfix()
+        if name == r"\delta" and self.token.kind == "name" \
+                and any(n.startswith("δ" + self.token.text) for n in self.names):   # a backward signal δh₁
+            following = self.advance()
+            return self.subscripted(Node("name", tok.pos, "δ" + following.text))
+        if name.startswith("\\") and name[1:] in _GREEK:
+            return self.subscripted(self.resolved(name[1:], tok.pos))
+        self.error(f"the LaTeX command {name} is not read here", tok.pos)
+
+    def argument_group(self) -> Node:
+        """The argument of ``\\frac`` or ``\\sqrt``: ``{…}``, or one token (``\\frac12``)."""
+        if self.at("{"):
+            return self.group_expression()
+        self.split_number()
+        tok = self.advance()
+        if tok.kind == "num":
+            return Node("num", tok.pos, tok.text)
+        if tok.kind == "name":
+            return self.resolved(tok.text, tok.pos)
+        self.error(f"unexpected {tok.text!r} as an argument", tok.pos)
+
+    def word(self, word: str, pos: int) -> Node:
+        """``\\operatorname{tr}``, ``\\mathrm{invden}``, ``\\text{Tr}``: a function or a name."""
+        if word in _FUNCTION_WORDS:
+            return self.application(_FUNCTION_WORDS[word], pos)
+        if word == "d":
+            raise ParseError(_REFUSED[r"\partial"], self.text, pos)
+        return self.subscripted(self.resolved(word, pos))
+
+    def resolved(self, name: str, pos: int) -> Node:
+        """A name as declared: a Greek letter by any of its spellings; ``I`` the identity and ``1``
+        in bold the ones where they are not declared."""
+        for candidate in _GREEK_NAMES.get(name, (name,)):
+            if candidate in self.names:
+                return Node("name", pos, candidate)
+        return Node("name", pos, name)
+
+    def application(self, function: str, pos: int) -> Node:
+        """``function`` applied to what follows: a bracketed argument, or the product that follows.
+        ``'`` after σ or tanh is its derivative."""
+        prime = False
+        if self.at("'"):
+            self.advance()
+            prime = True
+        if self.at("^") and function in ("sigmoid", "log", "exp", "tanh", "sin", "cos"):
+            self.error(f"a power of a function ({function}^k x) is not read; write ({function}(x))^k")
+        if self.at("(", "["):
+            args = self.arguments()
+        elif self.at("{"):
+            args = [self.group_expression()]
+        else:
+            args = [self.adjacent_product()]
+        axis = None
+        if args and isinstance(args[-1], tuple):
+            axis = args.pop()[1]
+        if prime:
+            return self.derivative(function, args, pos)
+        return Node("call", pos, function, args, axis)
+
+    def arguments(self) -> list:
+        """``(a, b, axis=k)``: the arguments of a call (``axis`` as ``("axis", k)``)."""
+        open_tok = self.advance()
+        close = _OPEN.get(open_tok.text, ")")
+        self.closers.append(close)
+        args = []
+        try:
+            while True:
+                if self.token.kind in ("word", "name") and self.token.text == "axis" \
+                        and self.tokens[self.i + 1].text == "=":
+                    self.i += 2
+                    sign = -1 if self.at("-") else 1
+                    if sign < 0:
+                        self.advance()
+                    value = self.advance()
+                    if value.kind != "num" or value.text not in ("0", "1", "2"):
+                        self.error("axis must be 0, 1, -1 or -2", value.pos)
+                    args.append(("axis", sign * int(value.text) % 2))
+                else:
+                    args.append(self.expression())
+                if self.at(","):
+                    self.advance()
+                    continue
+                break
+        finally:
+            self.closers.pop()
+        if not self.at(close):
+            self.error(f"expected {close!r} to close the arguments")
+        self.advance()
+        return args
+
+    def adjacent_product(self) -> Node:
+        """What an unbracketed function reads: the product of the operands that follow it."""
+        node = self.postfix()
+        while self.starts_operand() and self.token.kind != "func":
+            tok = self.token
+            node = Node("binop", tok.pos, "mtimes", [node, self.postfix()])
+        return node
+
+    def derivative(self, function: str, args: list, pos: int) -> Node:
+        if len(args) != 1 or function not in ("sigmoid", "tanh", "relu"):
+            self.error(f"the derivative {function}' is not read; write it out", pos)
+        x = args[0]
+        value = Node("call", pos, function, [x])
+        if function == "sigmoid":   # σ' = σ ⊙ (1 − σ)
+            return Node("binop", pos, "mul", [value, Node("binop", pos, "sub", [Node("num", pos, "1"), value])])
+        if function == "tanh":      # tanh' = 1 − tanh²
+            square = Node("binop", pos, "pow", [value, Node("num", pos, "2")])
+            return Node("binop", pos, "sub", [Node("num", pos, "1"), square])
+        return Node("call", pos, "step", [x])   # relu' = [x > 0]
