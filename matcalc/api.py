@@ -6,7 +6,7 @@ from .errors import MatcalcError, ShapeError
 from .limits import guarded
 from .ops import FUNCTIONS
 from .parse import build_expression
-from .shapes import SCALAR, parse_dim, shape_text
+from .shapes import SCALAR, parse_dim, parse_dims, shape_text
 
 PROPERTIES = ("symmetric", "spd", "positive", "invertible", "simplex", "onehot", "orthogonal", "lower",
               "diagonal")
@@ -106,10 +106,13 @@ def ones(rows, cols=1) -> E.Expr:
 
 
 @guarded
-def parse(text: str, shapes: dict | None = None, syntax: str = "numpy") -> E.Expr:
-    """An expression from a string; ``shapes`` as in ``derive``."""
+def parse(text: str, shapes: dict | None = None, syntax: str = "numpy", shape=None) -> E.Expr:
+    """An expression from a string; ``shapes`` as in ``derive``; ``syntax`` ``"numpy"``,
+    ``"matlab"`` or ``"latex"``. ``shape`` (a pair of dims): the shape of the expression, for
+    the dims its text leaves open (``2 I``, ``c 𝟏``: a derivative printed and read back)."""
     from .derivative import make_variables
-    return build_expression(text, make_variables(shapes), syntax)
+    expected = parse_dims(shape) if isinstance(shape, str) else tuple(shape) if shape is not None else None
+    return build_expression(text, make_variables(shapes), syntax, shape=expected)
 
 
 def _user_function(name):

@@ -123,7 +123,7 @@ def _common(p):
                    help="a variable's dims: x=n (vector), A=n,m (matrix), w=1,n (row), c= (scalar); "
                         "properties after a colon: A=n,n:symmetric")
     p.add_argument("--order", type=int, default=1, help="2 for a Hessian")
-    p.add_argument("--syntax", choices=("numpy", "matlab", "latex"), default="numpy",
+    p.add_argument("--syntax", choices=("numpy", "matlab", "latex", "text"), default="numpy",
                    help="the notation: numpy (x.T @ A @ x) or matlab (x'*A*x)")
     p.add_argument("--layout", choices=("numerator", "denominator"), default=None)
 

@@ -296,7 +296,7 @@ def parse(source: str, syntax: str = "numpy", names=()) -> Node:
     how a run of letters splits)."""
     if not isinstance(source, str):
         raise MatcalcError(f"expected a string to parse, got {type(source).__name__}")
-    if syntax == "latex":
+    if syntax in ("latex", "text"):
         from .parse_latex import read_latex
         return read_latex(source, names).tree
     return Parser(source, syntax).parse()
@@ -383,10 +383,11 @@ class Builder:
             self.shape_error(node, message())
 
     # -- pass 1: shapes ---------------------------------------------------------------------------
-    def run(self, node: Node):
-        """Infer the shapes of ``node`` and everything in it, deciding what can be decided."""
+    def run(self, node: Node, expected=None):
+        """Infer the shapes of ``node`` and everything in it, deciding what can be decided.
+        ``expected``: the shape ``node`` should have, for the dims its text leaves open (``2 I``)."""
         shape = self.infer(node)
-        self.solve()
+        self.solve(shape if expected is not None else None, expected)
         return shape
 
     def infer(self, node: Node):
@@ -584,14 +585,20 @@ class Builder:
         self.decisions[id(node)] = "matrix power"
         return a
 
-    def solve(self):
+    def solve(self, shape=None, expected=None):
         """Decide the deferred operations: what is certain, then by the naming convention, then
-        by default; finally name the dimensions nothing decided."""
+        by default; finally name the dimensions nothing decided. Dims of ``shape`` still open
+        before the defaults take those of ``expected``."""
         for number in self.deferred:
             heapq.heappush(self.woken, number)
         self._settle()
         if self.conventions:
             self.apply_conventions()
+            self._settle()
+        if expected is not None:
+            for d, want in zip(shape, expected):
+                if not self.unifier.known(d) and self.unifier.find(d) is not self.unifier.find(want):
+                    self.unifier.unify(d, want)
             self._settle()
         while self.order:
             item = self.deferred.pop(self.order.popleft(), None)
@@ -954,12 +961,13 @@ FUNCTION_NAMES = frozenset(FUNCTIONS)
 
 
 def build_expression(source: str, variables: dict, syntax: str = "numpy", infer: bool = True,
-                     derivative_by: str | None = None) -> E.Expr:
+                     derivative_by: str | None = None, shape=None) -> E.Expr:
     """Parse ``source`` and build it with the given variables (name -> Expr). Undeclared names
-    get their shapes by inference (see ``Builder``) unless ``infer=False``. In LaTeX a left side
+    get their shapes by inference (see ``Builder``) unless ``infer=False``; ``shape`` gives the
+    dims the text leaves open (a bare ``I``, ``c 𝟏``). In LaTeX a left side
     (``\\nabla_X f = …``) that names another variable than ``derivative_by`` is an error."""
     constants = frozenset()
-    if syntax == "latex":
+    if syntax in ("latex", "text"):   # (matcalc's unicode text form is read as the LaTeX it stands for)
         from .parse_latex import read_latex
         reading = read_latex(source, variables.keys())
         if derivative_by is not None and reading.label is not None and reading.label != derivative_by:
@@ -971,7 +979,10 @@ def build_expression(source: str, variables: dict, syntax: str = "numpy", infer:
         tree = parse(source, syntax)
     builder = Builder(source, variables, unknown="infer" if infer else "error", conventions=True,
                       syntax=syntax, constants=constants)
-    builder.run(tree)
+    builder.run(tree, shape)
     inferred = {name: E.variable(name, builder.resolved(shape)) for name, shape in builder.inferred.items()
                 if isinstance(name, str)}
-    return builder.construct(tree, Scope({**variables, **inferred} if inferred else variables))
+    built = builder.construct(tree, Scope({**variables, **inferred} if inferred else variables))
+    if shape is not None and E.is_zero(built) and built.shape != tuple(shape):   # a bare 0 of that shape
+        return E.zero(tuple(shape))
+    return built

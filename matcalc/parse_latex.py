@@ -67,6 +67,8 @@ _FUNCTION_WORDS = {
     "det": "det", "logdet": "logdet", "sigmoid": "sigmoid", "softmax": "softmax", "relu": "relu",
     "ReLU": "relu", "softplus": "softplus", "sqrt": "sqrt", "abs": "abs", "erf": "erf", "inv": "inv",
     "vec": "vec", "chol": "cholesky", "expm": "expm", "sum": "sum", "GELU": "gelu", "SiLU": "silu",
+    "sign": "sign", "step": "step", "log1p": "log1p", "expm1": "expm1", "eigvecs": "eigvecsh",
+    "eigvals": "eigvalsh", "eigvalsh": "eigvalsh", "norm2": "norm2", "pinv": "pinv", "cholesky": "cholesky",
 }
 _FUNCTION_COMMANDS = {r"\exp": "exp", r"\log": "log", r"\ln": "log", r"\sin": "sin", r"\cos": "cos",
                       r"\tan": "tan", r"\tanh": "tanh", r"\sinh": "sinh", r"\cosh": "cosh", r"\arcsin": "arcsin",
@@ -143,8 +145,17 @@ def read_latex(source: str, names) -> Reading:
     return Reading(tree, claim, label)
 
 
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_VULGAR = {"½": r"\frac{1}{2}", "⅓": r"\frac{1}{3}", "⅔": r"\frac{2}{3}", "¼": r"\frac{1}{4}", "¾": r"\frac{3}{4}",
+           "⅕": r"\frac{1}{5}", "⅙": r"\frac{1}{6}", "⅛": r"\frac{1}{8}"}
+
+
 def _normalized(source: str) -> str:
-    for char, latex in _UNICODE.items():
+    # matcalc's text form: x∘² (an elementwise power), x⁴, ½
+    source = re.sub("∘([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)", lambda m: "^{\\circ " + m.group(1).translate(_SUPERSCRIPTS) + "}", source)
+    source = source.replace("∘^", "^\\circ ")
+    source = re.sub("(?<![⁻])([⁰¹²³⁴⁵⁶⁷⁸⁹]+)", lambda m: "^{" + m.group(1).translate(_SUPERSCRIPTS) + "}", source)
+    for char, latex in sorted({**_VULGAR, **_UNICODE}.items(), key=lambda item: -len(item[0])):   # ⁻ᵀ before ᵀ
         source = source.replace(char, latex)
     source = "".join(f"\\{_GREEK_LETTERS[c]} " if c in _GREEK_LETTERS else c for c in source)
     return unicodedata.normalize("NFKC", source)
@@ -190,7 +201,7 @@ def _definition_name(text: str, names) -> str:
     """``s_{1}``, ``\\delta h_{2}`` or ``p`` (the left side of a definition) as a name."""
     text = re.sub(r"\\[,;:! ]|\\quad", "", text).strip()
     text = re.sub(r"\\delta\s*", "δ", text)
-    m = re.fullmatch(r"(δ?[A-Za-z]+|\\[A-Za-z]+)\s*(?:_\s*\{?\s*([A-Za-z0-9]+)\s*\}?)?", text)
+    m = re.fullmatch(r"(δ?[A-Za-z]+[0-9]*|\\[A-Za-z]+)\s*(?:_\s*\{?\s*([A-Za-z0-9]+)\s*\}?)?", text)
     if m is None:
         raise ParseError(f"a definition needs a name on its left, got {text!r}", text, 0)
     base = m.group(1).lstrip("\\")
@@ -235,7 +246,7 @@ _TOKEN = re.compile(r"""
     (?P<space>\s+)
   | (?P<cmd>\\(?:[A-Za-z]+\*?|.))
   | (?P<num>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)
-  | (?P<letters>[A-Za-z]+)
+  | (?P<letters>[A-Za-z]+[0-9]*)
   | (?P<sym>.)
 """, re.VERBOSE | re.DOTALL)
 
@@ -279,6 +290,12 @@ class _Parser:
             return [_Token("word", run, pos)]   # \operatorname{tr}, \mathrm{invden}: one word
         if before and before[-1].kind == "cmd" and before[-1].text == r"\rm":
             return [_Token("word", run, pos)]
+        if run in self.names:
+            return [_Token("name", run, pos)]
+        digits = re.search("[0-9]+$", run)
+        if digits:   # W1 undeclared: the letters, then the number
+            letters = self._split_letters(run[:digits.start()], pos, before)
+            return [*letters, _Token("num", digits.group(), pos + digits.start())]
         out, i = [], 0
         while i < len(run):
             for j in range(len(run), i, -1):
@@ -425,10 +442,14 @@ class _Parser:
         if len(texts) == 2 and texts[0] == "-" and texts[1] in _TRANSPOSE_MARKS:
             inverse = Node("binop", caret.pos, "mpower", [base, Node("num", caret.pos, "-1")])
             return Node("T", caret.pos, "'", [inverse])
-        if texts and texts[0] == r"\circ":   # ^{\circ 2}: elementwise
-            self.i = start + 2   # after '{' and '\circ'
-            exponent = self.expression()
-            self.expect("}", "to close the exponent")
+        if texts and texts[0] == r"\circ":   # ^{\circ 2}, and ^\circ (3/2) from the text form: elementwise
+            if self.tokens[start].text == "{":
+                self.i = start + 2   # after '{' and '\circ'
+                exponent = self.expression()
+                self.expect("}", "to close the exponent")
+            else:
+                self.split_number()
+                exponent = self.primary()
             return Node("binop", caret.pos, "pow", [base, exponent])
         if len(texts) == 3 and texts[0] == "(" and texts[2] == ")" and base.kind == "name":   # W^{(1)}
             return self.named(base.text, texts[1], base.pos)
@@ -508,6 +529,9 @@ class _Parser:
             return self.subscripted(self.resolved(tok.text, tok.pos))
         if tok.kind == "func":
             self.advance()
+            if tok.text == "log" and self.token.kind == "func" and self.token.text in ("det", "softmax"):
+                following = self.advance()   # log det X, log softmax(z): as matcalc prints them
+                return self.application("logdet" if following.text == "det" else "log_softmax", tok.pos)
             return self.application(tok.text, tok.pos)
         if tok.kind == "word":
             self.advance()
@@ -534,6 +558,12 @@ class _Parser:
             inner = self.expression()
         finally:
             self.closers.pop()
+        if open_tok.text == "[" and self.at(">"):   # Iverson's bracket [x > 0]: the step function
+            self.advance()
+            if not self.at("0"):
+                self.error("only [x > 0] (the step function) is read in brackets with '>'")
+            self.advance()
+            inner = Node("call", open_tok.pos, "step", [inner])
         if not self.at(close):
             if self.token.kind == "end":
                 raise ParseError(f"unbalanced {open_tok.text!r}: no {close!r} closes it", self.text, open_tok.pos)
@@ -570,8 +600,14 @@ class _Parser:
         if name == r"\log" and (self.at(r"\det") or self.token.kind == "func" and self.token.text == "det"):
             self.advance()   # \log\det X: the log-determinant
             return self.application("logdet", tok.pos)
+        if name == r"\log" and self.at(r"\operatorname") \
+                and [t.text for t in self.tokens[self.i + 1:self.i + 4]] == ["{", "softmax", "}"]:
+            self.i += 4   # \log\operatorname{softmax}: matcalc's log-softmax
+            return self.application("log_softmax", tok.pos)
         if name in _FUNCTION_COMMANDS:
             return self.application(_FUNCTION_COMMANDS[name], tok.pos)
+        if name == r"\Psi" and r"\Psi" not in self.names and "Psi" not in self.names:
+            self.error("Ψ (the lower half of a Cholesky differential) is not read back; it needs its size", tok.pos)
         if name in _APPLIED_GREEK and (self.at("(", "[", "'") or name[1:] not in self.names):
             return self.application(_APPLIED_GREEK[name], tok.pos)
         if name in _DROPPED_WRAPPERS:
@@ -602,9 +638,12 @@ class _Parser:
         self.error(f"the LaTeX command {name} is not read here", tok.pos)
 
     def argument_group(self) -> Node:
-        """The argument of ``\\frac`` or ``\\sqrt``: ``{…}``, or one token (``\\frac12``)."""
+        """The argument of ``\\frac`` or ``\\sqrt``: ``{…}``, or one token (``\\frac12``), or
+        what brackets enclose (``√(x)``)."""
         if self.at("{"):
             return self.group_expression()
+        if self.at("(", "["):
+            return self.bracketed()
         self.split_number()
         tok = self.advance()
         if tok.kind == "num":

@@ -223,7 +223,8 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
     text = claimed if isinstance(claimed, str) else str(claimed)
     try:
         claim = claimed if isinstance(claimed, E.Expr) else build_expression(
-            claimed, variables, syntax, infer=False, derivative_by=answer.wrt.name)
+            claimed, variables, syntax, infer=False, derivative_by=answer.wrt.name,
+            shape=answer.expr.shape if answer.form == "matrix" else None)
     except ShapeError as err:
         return Verdict(False, "shape", "symbolic",
                        f"the claim does not type-check, so its shape cannot be right: {err.message}",
