@@ -66,6 +66,7 @@ CATEGORIES = ("correct", "shape", "transpose", "layout", "factor", "sign", "miss
 METHODS = ("symbolic", "exact", "numeric")
 TOLERANCE = 1e-7      # the largest difference, relative to the terms, that counts as agreement
 MAX_TERMS = 24
+MAX_FACTOR_CANDIDATES = 20   # products of the answer tried by the missing-factor diagnosis
 EXACT_ENTRIES = 400   # sympy only where no array has more entries than this
 EXACT_DIGITS = 50     # transcendental functions are evaluated to this many digits …
 EXACT_EQUAL = 1e-30   # … and a difference below this fraction of the entries counts as none
@@ -687,7 +688,8 @@ class Judge:
             return self.make(False, "factor", "numeric",
                              f"the claim is off by a constant factor: it is {_fraction_text(ratio)} times the "
                              f"answer{hint}")
-        for diagnosis in (self.mistake_diagnosis, self.symmetry_diagnosis, self.term_diagnosis):
+        for diagnosis in (self.mistake_diagnosis, self.symmetry_diagnosis, self.term_diagnosis,
+                          self.missing_factor_diagnosis):
             found = diagnosis(samples)
             if found is not None:   # (a Verdict is falsy when the claim is wrong)
                 return found
@@ -762,6 +764,37 @@ class Judge:
         if not E.is_zero(factored) or E.is_zero(e):   # (factoring float constants can round to 0)
             e = factored
         return to_text(self.program.rename(e) if self.program is not None else e)
+
+    def missing_factor_diagnosis(self, samples):
+        """Is the claim the answer with one factor of one of its products left out (``W ⊙`` of
+        ``W∘² ⊙ R``; the ``2 (a − y)`` that a chain rule ends with), up to a constant?"""
+        answer = self.answer.expr
+        products = [node for node in E.walk(answer) if node.op == "mul"][:MAX_FACTOR_CANDIDATES]
+        for node in products:
+            for factor_ in node.args:
+                if factor_.op == "const":
+                    continue
+                base, power = (factor_.args[0], factor_.args[1].data) if factor_.op == "pow" and \
+                    factor_.args[1].op == "const" and isinstance(factor_.args[1].data, Fraction) \
+                    and factor_.args[1].data > 1 else (factor_, 1)
+                if base.shape not in (node.shape, SCALAR):
+                    continue
+                rest = [f for f in node.args if f is not factor_]
+                rest += [E.power(base, E.const(power - 1))] if power > 1 else []
+                reduced = E.mul_within(node.shape, *rest) if rest else E.ones(node.shape)
+                candidate = simplify(E.substitute(answer, {node: reduced}))
+                if candidate.shape != self.claim.shape or E.is_zero(candidate):
+                    continue
+                ratio = _exact_ratio(self.claim, candidate)
+                if ratio is None and not self.claim_matches(candidate):
+                    continue
+                missing = base if ratio is None else E.scale(Fraction(1) / Fraction(ratio), base)
+                kind = "an elementwise factor" if base.shape != SCALAR and node.shape != SCALAR else "a factor"
+                return self.make(False, "other", "numeric",
+                                 f"the claim misses {kind} {self.show(missing)}{' ⊙' if kind != 'a factor' else ''} "
+                                 f"in {self.show(node)} (a factor of the chain rule left out?)",
+                                 counterexample=self.counterexample(samples))
+        return None
 
     def explain_answer_fit(self, terms, coefficients):
         wrong = [(t, c) for t, c in zip(terms, coefficients) if c != 1]

@@ -69,7 +69,7 @@ EXPECTED = {
                                  "correct (proved: the canonical forms agree): the claim equals the gradient w.r.t. z",
                                  "correct (proved: the canonical forms agree): the claim equals the gradient w.r.t. W",
                                  "wrong (sign): the claim has the wrong sign",
-                                 "wrong (other): the claim differs from the answer, sum(t) softmax(z) − t, in a way",
+                                 "wrong (other): the claim misses a factor sum(t) in sum(t) softmax(z)",
                                  "wrong (transpose): wrong shape: the gradient w.r.t. W is K×D"],
     "relu_batch.py": ["∂L/∂W = 2 ((wᵀ (w relu(W X) − y)) ⊙ [W X > 0]) Xᵀ",
                       "∂L/∂W = 2 Xᵀ (((relu(X W) w − y) wᵀ) ⊙ [X W > 0])",

@@ -52,6 +52,15 @@ def test_right_claims_are_correct(f, wrt, claim, shapes, method):
      "elementwise-derivative", "the derivative of σ was taken as σ itself"),
     ("sum(relu(A @ x))", "x", "A.T @ relu(A @ x)", QUAD, "elementwise-derivative", "relu(z) was used"),
     ("sum(log(1 + exp(x)))", "x", "exp(x)", {"x": "n"}, "elementwise-derivative", "1/(1 + eᶻ)"),
+    ("sigmoid(c)", "c", "sigmoid(c) - (1 - sigmoid(c))", {"c": ""}, "elementwise-derivative",
+     "a minus where the product σ (1 − σ) belongs"),
+    ("sum(sigmoid(x))", "x", "1 - sigmoid(x)", {"x": "n"}, "elementwise-derivative", "the factor σ(z) is missing"),
+    ("softmax(z)", "z", "diag(z) - z @ z.T", {"z": "n"}, "elementwise-derivative", "evaluated at the logits z"),
+    ("norm2(W * (A - U @ V.T)) ** 2", "U", "2 * (W * (U @ V.T - A)) @ V", {"W": "m,q", "A": "m,q", "U": "m,r",
+                                                                            "V": "q,r"},
+     "other", "misses an elementwise factor W ⊙ in W∘² ⊙ (A − U Vᵀ)"),
+    ("(sigmoid(w * a) - y) ** 2", "w", "a * sigmoid(w * a) * (1 - sigmoid(w * a))", {"w": "", "a": "", "y": ""},
+     "other", "misses a factor 2 (σ(a w) − y)"),
 ])
 def test_wrong_claims_are_diagnosed(f, wrt, claim, shapes, category, words):
     v = mc.verify(f, wrt, claim, shapes=shapes)
