@@ -6,6 +6,11 @@ class MatcalcError(Exception):
     """Base class of every error matcalc raises on bad input or unsupported requests."""
 
 
+class NotationWarning(UserWarning):
+    """Input that is valid but probably not what was meant (``x.T * A * x`` in numpy syntax, where
+    ``*`` multiplies elementwise and ``@`` is the matrix product)."""
+
+
 class _PositionedError(MatcalcError):
     """An error about a place in a source string: the message, then the line and a caret."""
 

@@ -96,7 +96,7 @@ def _pull_common_hadamard_factor(terms: list, parts: list, shape) -> E.Expr:
     for i, (scalars, chain) in enumerate(parts):
         if len(chain) == 1 and (scalars or chain[0].op == "mul"):   # F itself stays: A + Aᵀ − A ⊙ I
             for f in _hadamard_factors(chain[0]):
-                if f.shape == shape:
+                if f.shape == shape and f.op != "ones":   # (𝟏 ⊙ a + 𝟏 ⊙ b: the ones only carry the shape)
                     groups.setdefault(f, []).append(i)
     common, members = max(groups.items(), key=lambda item: len(item[1]), default=(None, ()))
     if len(members) < 2:

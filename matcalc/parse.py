@@ -18,13 +18,14 @@ import itertools
 import math
 import re
 import unicodedata
+import warnings
 from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from . import expr as E
 from . import numbers as num
-from .errors import LimitError, MatcalcError, ParseError, ShapeError, UnknownNameError
+from .errors import LimitError, MatcalcError, NotationWarning, ParseError, ShapeError, UnknownNameError
 from .shapes import SCALAR, DimVar, Unifier, broadcast, broadcast_all, parse_dim, shape_text
 
 MAX_SOURCE_LENGTH = 100_000
@@ -240,7 +241,8 @@ class Parser:
         if self.token.kind == "end":
             raise ParseError("unbalanced '(': no ')' closes this call", self.source, open_tok.pos)
         self.expect(")", f"to close the call of {function.text}")
-        return Node("call", function.pos, function.text, args, axis)
+        name = "trace" if function.text == "tr" and self.syntax == "numpy" else function.text   # tr(A): the habit
+        return Node("call", function.pos, name, args, axis)
 
     def axis_keyword(self, function: Node, earlier) -> int:
         """``axis=k`` in a call of a function that takes it: an integer literal 0, 1, -1 or -2."""
@@ -352,6 +354,7 @@ class Builder:
         self.woken: list = []           # a heap: numbers of deferred operations whose dims changed
         self.decisions: dict = {}       # id(node) -> how a MATLAB * or ^ was read
         self.named: dict = {}           # id(node) -> whether the subtree mentions a name
+        self.scalars_by_default = False   # lowercase undeclared names are scalars (no matrix operation)
         self._fresh = 0
 
     # -- errors --------------------------------------------------------------------------------
@@ -635,6 +638,8 @@ class Builder:
             if not isinstance(name, str) or self.known(shape):
                 continue
             kind = naming_convention(name)
+            if kind == "vector" and self.scalars_by_default:
+                kind = "scalar"
             wanted = {"scalar": (1, 1), "vector": (None, 1)}.get(kind, (None, None))
             if all(w is None or not self.unifier.known(d) or self.unifier.find(d) == w for d, w in zip(shape, wanted)):
                 for d, w in zip(shape, wanted):
@@ -939,6 +944,69 @@ def _number(text: str):
     return num.to_number(value) if exponent else value
 
 
+def _numpy_or_unicode(source: str, syntax: str, variables: dict):
+    """The tree of ``source``; where the numpy or MATLAB reader stops at a unicode character
+    (``xᵀ A x``, ``σ(W x) ⊙ h``, ``‖x‖²``), ``(tree, text)`` as matcalc's text form reads it."""
+    try:
+        return parse(source, syntax)
+    except ParseError as err:
+        if syntax == "numpy" and any(ord(ch) > 127 for ch in source):
+            from .parse_latex import read_latex
+            try:
+                reading = read_latex(source, variables.keys())
+            except ParseError:
+                raise err from None
+            return reading.tree, reading.text
+        raise
+
+
+def _has_matrix_operations(tree: Node, variables: dict) -> bool:
+    """Whether ``tree`` has a matrix operation (``@``, a transpose, a reduction, a matrix function),
+    a declared variable that is not a scalar or a name written as a matrix (uppercase); without
+    one, undeclared names are scalars
+    (``3*(a + b*c)``, ``(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)``)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if node.kind == "T" or node.kind == "binop" and node.text in ("matmul", "mpower"):
+            return True
+        if node.kind == "call" and (node.text not in FUNCTIONS or FUNCTIONS[node.text].signature != "elementwise"):
+            return True
+        if node.kind == "name" and (variables[node.text].shape != SCALAR if node.text in variables
+                                    else naming_convention(node.text) == "matrix"):
+            return True   # a declared matrix or vector, or a name written as a matrix (A)
+    return False
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first caller outside matcalc (a warning points at the user's line)."""
+    import sys
+    here = __file__.rsplit("/", 1)[0]
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(here):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _elementwise_where_matmul_fits(tree: Node, builder: Builder) -> list:
+    """The ``*`` of a row or column with a matrix (or a row with a column) where ``@`` would fit
+    the shapes: ``x.T * A``, ``A * x``, ``x * x.T``."""
+    found = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if node.kind != "binop" or node.text != "mul":
+            continue
+        a, b = (builder.resolved(builder.shapes[id(c)]) for c in node.children)
+        if a == SCALAR or b == SCALAR or a == b:
+            continue
+        if a[1] == b[0] and (1 in a or 1 in b):
+            found.append(node)
+    return found
+
+
 def _short(text: str) -> str:
     return text if len(text) <= 40 else f"{text[:20]}…{text[-10:]} ({len(text)} characters)"
 
@@ -976,13 +1044,23 @@ def build_expression(source: str, variables: dict, syntax: str = "numpy", infer:
         tree, source = reading.tree, reading.text
         constants = frozenset({"I", "onecol"}) - variables.keys()
     else:
-        tree = parse(source, syntax)
+        tree = _numpy_or_unicode(source, syntax, variables)
+        if isinstance(tree, tuple):   # unicode math read as matcalc's text form
+            tree, source = tree
+            constants = frozenset({"I", "onecol"}) - variables.keys()
     builder = Builder(source, variables, unknown="infer" if infer else "error", conventions=True,
                       syntax=syntax, constants=constants)
+    builder.scalars_by_default = not _has_matrix_operations(tree, variables)
     builder.run(tree, shape)
     inferred = {name: E.variable(name, builder.resolved(shape)) for name, shape in builder.inferred.items()
                 if isinstance(name, str)}
     built = builder.construct(tree, Scope({**variables, **inferred} if inferred else variables))
+    if syntax == "numpy":
+        for node in _elementwise_where_matmul_fits(tree, builder):
+            warnings.warn(NotationWarning(
+                f"'*' multiplies elementwise, broadcasting {builder.text(builder.shapes[id(node.children[0])])} "
+                f"and {builder.text(builder.shapes[id(node.children[1])])}; the matrix product is '@'"
+                f"\n  {source}\n  {' ' * node.pos}^"), stacklevel=_caller_level())
     if shape is not None and E.is_zero(built) and built.shape != tuple(shape):   # a bare 0 of that shape
         return E.zero(tuple(shape))
     return built

@@ -129,7 +129,9 @@ def parse_dims(text: str, context: str = "") -> Shape:
     text = text.strip()
     if text == "":
         return SCALAR
-    parts = [p for p in re.split(r"[,x×\s]+", text) if p] if "," in text or " " in text else [text]
+    parts = [p for p in re.split(r"[,×\s]+", text) if p]   # (an x separates numbers only: 3x4; Dx,N is Dx × N)
+    if len(parts) == 1 and re.fullmatch(r"[0-9]+x[0-9]+", parts[0]):
+        parts = parts[0].split("x")
     if len(parts) == 1:
         return (parse_dim(parts[0], context), 1)
     if len(parts) == 2:

@@ -37,6 +37,7 @@ the answer differ most — exact where sympy could decide it.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -47,7 +48,7 @@ from . import expr as E
 from .api import check_distinct
 from .check import Sampler, Setting, largest_array
 from .derivative import Derivative, compute, derive, make_variables
-from .errors import MatcalcError, ShapeError
+from .errors import MatcalcError, NotationWarning, ShapeError
 from .factor import factor
 from .limits import guarded
 from .ops import operation_key
@@ -223,13 +224,17 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
         variables.update(program.stage_vars)
     text = claimed if isinstance(claimed, str) else str(claimed)
     try:
-        claim = claimed if isinstance(claimed, E.Expr) else build_expression(
-            claimed, variables, syntax, infer=False, derivative_by=answer.wrt.name,
-            shape=answer.expr.shape if answer.form == "matrix" else None)
+        with warnings.catch_warnings(record=True) as caught:   # a hint (x.T * A: '@' meant?) for the verdict
+            warnings.simplefilter("always", NotationWarning)
+            claim = claimed if isinstance(claimed, E.Expr) else build_expression(
+                claimed, variables, syntax, infer=False, derivative_by=answer.wrt.name,
+                shape=answer.expr.shape if answer.form == "matrix" else None)
     except ShapeError as err:
         return Verdict(False, "shape", "symbolic",
                        f"the claim does not type-check, so its shape cannot be right: {err.message}",
                        answer, None, text, proved=True)
+    hints = list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught
+                               if issubclass(w.category, NotationWarning)))
     if program is not None:
         claim = program.inline(claim)
     check_distinct(answer.variables | claim.free_vars)   # the claim's x is the answer's x
@@ -237,6 +242,8 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
         verdict = Judge(answer, claim, text, variables, seed, trials).verdict()
     if program is not None and verdict.claimed is not None:   # shown in the user's names
         verdict.claimed = program.rename(verdict.claimed)
+    if hints and not verdict.correct:
+        verdict.message += f" (note: in the claim, {'; '.join(hints)})"
     return verdict
 
 

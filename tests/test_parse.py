@@ -35,7 +35,7 @@ def test_reads_the_numpy_notation(text, printed):
     ("x)", "unbalanced ')'", 1),
     ("", "empty", 0),
     ("x y", "operator missing", 2),
-    ("x − y", "MINUS SIGN", 2),
+    ("x ∫ y", "INTEGRAL", 2),
     ("x.shape", "only '.T'", 1),
     ("__import__('os')", "not allowed", 0),
     ("lambda: x", "not allowed", 0),
@@ -65,7 +65,8 @@ def test_errors_point_at_the_position(text, message, caret):
     ("x.T @ A @ x + c", "numpy", {"x": ("n", 1), "A": ("n", "n"), "c": (1, 1)}),
     ("lam * (w.T @ w) + sum(exp(X @ w))", "numpy", {"lam": (1, 1), "w": ("n", 1), "X": ("m", "n")}),
     ("W @ X + b", "numpy", {"W": ("n", "m"), "X": ("m", "p"), "b": ("n", 1)}),
-    ("alpha * x", "numpy", {"alpha": (1, 1), "x": ("n", 1)}),
+    ("alpha * x", "numpy", {"alpha": (1, 1), "x": (1, 1)}),   # no matrix operation: scalars
+    ("alpha * sum(x)", "numpy", {"alpha": (1, 1), "x": ("n", 1)}),
     ("x'*A*x", "matlab", {"x": ("n", 1), "A": ("n", "n")}),
     ("c*x + A*x", "matlab", {"c": (1, 1), "x": ("n", 1), "A": ("n", "n")}),
     ("lambda*x'*x", "matlab", {"lambda": (1, 1), "x": ("n", 1)}),
