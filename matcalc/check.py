@@ -96,6 +96,14 @@ class CheckReport:
                     f"random input(s) {setting}")
         return text + (f" — {self.message}" if self.message else "")
 
+    def latex(self) -> str:
+        from .printing.latex import prose
+        return rf"\text{{{prose(str(self))}}}"
+
+    def _repr_markdown_(self):
+        mark = {"ok": "✅", "wrong": "❌", "inconclusive": "❔"}[self.status]
+        return f"{mark} {self}"
+
 
 # ---------------------------------------------------------------------------------------
 # Random inputs

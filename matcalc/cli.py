@@ -22,8 +22,10 @@ Exit statuses:
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
+from . import __version__
 from .derivative import derive
 from .errors import InternalError, MatcalcError
 from .parse import MAX_SOURCE_LENGTH
@@ -102,10 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("derive", help="differentiate an expression")
     d.add_argument("expr", nargs="?", help='the function, e.g. "x.T @ A @ x"')
     d.add_argument("--file", help="read a staged program (lines name = expression) from this file")
-    d.add_argument("--wrt", required=True, help="the variable to differentiate by")
+    d.add_argument("--wrt", required=True, action="append",
+                   help="the variable to differentiate by (repeat it for several: --wrt W1 --wrt W2)")
     _common(d)
-    d.add_argument("--latex", action="store_true", help="also print LaTeX")
+    d.add_argument("--latex", action="store_true", help="also print LaTeX (and the steps in LaTeX, with --steps)")
     d.add_argument("--numpy", action="store_true", help="also print the generated numpy code")
+    d.add_argument("--backend", choices=("numpy", "jax", "torch"), default=None,
+                   help="also print the generated code for this library")
     d.add_argument("--check", action="store_true", help="also check against finite differences")
     d.add_argument("--seed", type=_seed, default=None, help="seed for --check (0 to 2**32 - 1)")
     d.add_argument("--steps", action="store_true", help="also print the steps of the derivation")
@@ -114,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--file", help="read a staged program (lines name = expression) from this file")
     v.add_argument("--wrt", required=True, help="the variable")
     v.add_argument("--claimed", required=True, help="the claimed derivative")
+    v.add_argument("--latex", action="store_true", help="also print the verdict in LaTeX")
     _common(v)
+    parser.add_argument("--version", action="version", version=f"matcalc {__version__}")
     return parser
 
 
@@ -124,13 +131,23 @@ def _common(p):
                         "properties after a colon: A=n,n:symmetric")
     p.add_argument("--order", type=int, default=1, help="2 for a Hessian")
     p.add_argument("--syntax", choices=("numpy", "matlab", "latex", "text"), default="numpy",
-                   help="the notation: numpy (x.T @ A @ x) or matlab (x'*A*x)")
+                   help="the notation: numpy (x.T @ A @ x), matlab (x'*A*x), latex (x^\\top A x) or "
+                        "text (matcalc's own: xᵀ A x)")
     p.add_argument("--layout", choices=("numerator", "denominator"), default=None)
+
+
+def _as_operands(argv: list) -> list:
+    """The arguments with an expression that starts with ``-`` (``-t.T @ log(p)``, a claim
+    ``-2*A@x``) marked as an operand, not an option: argparse reads a leading space as text."""
+    return [f" {a}" if a.startswith("-") and not _OPTION.fullmatch(a) else a for a in argv]
+
+
+_OPTION = re.compile(r"-[a-zA-Z]|--[a-z][a-z-]*(=.*)?|--|-?[0-9]+")
 
 
 def main(argv=None) -> int:
     """Run the command; returns the exit status (see the module docstring)."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_as_operands(list(sys.argv[1:] if argv is None else argv)))
     try:
         return _run(args)
     except InternalError as err:
@@ -153,10 +170,22 @@ def _run(args) -> int:
     expr = _source(args)
     options = dict(order=args.order, layout=args.layout, syntax=args.syntax)
     if args.command == "verify":
-        verdict = verify(expr, args.wrt, args.claimed, _shapes(args.shape), **options)
+        verdict = verify(expr, args.wrt, args.claimed.strip(), _shapes(args.shape), **options)
         print(verdict)
+        if args.latex:
+            print(verdict.latex())
         return OK if verdict.correct else FAILED
-    result = derive(expr, args.wrt, _shapes(args.shape), **options)
+    if len(args.wrt) > 1:   # several variables: each result in turn, the steps and code of each
+        results = derive(expr, args.wrt, _shapes(args.shape), **options)
+        status = OK
+        for name in args.wrt:
+            print(f"∂/∂{name}:")
+            status = max(status, _show(results[name], args))
+        return status
+    return _show(derive(expr, args.wrt[0], _shapes(args.shape), **options), args)
+
+
+def _show(result, args) -> int:
     if result.assumed:
         shapes = ", ".join(f"{name}: {shape_text(shape)}" for name, shape in sorted(result.assumed.items()))
         print(f"matcalc: shapes inferred (declare them with --shape to change): {shapes}", file=sys.stderr)
@@ -165,8 +194,12 @@ def _run(args) -> int:
         print(result.steps())
     if args.latex:
         print(result.latex())
+        if args.steps:
+            print(result.steps().latex())
     if args.numpy:
         print(result.source(), end="")
+    if args.backend:
+        print(result.source(args.backend), end="")
     if args.check:
         report = result.check(seed=args.seed)
         print(report)

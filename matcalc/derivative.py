@@ -29,7 +29,7 @@ from .factor import factor
 from .limits import guarded
 from .parse import build_expression
 from .polynomial import shortest
-from .printing.latex import to_latex
+from .printing.latex import latex_name, to_latex
 from .printing.numpy import CompiledFunction, NumpyAdapter
 from .printing.text import format_name, to_text
 from .rewrite import Recorder, simplify
@@ -123,6 +123,15 @@ class Derivative:
             self._map = (direction, textbook(simplify(E.substitute(self.differential, {dx: direction}))))
         return self._map
 
+    def _label_latex(self) -> str:
+        """What ``describe`` calls the result, in LaTeX (``\\nabla_{W_{1}} f``, ``∂vec(F)/∂vec(X)ᵀ``)."""
+        w = latex_name(self.wrt.name)
+        if self.form == "vec":
+            of = r"\nabla f" if self.kind == "hessian" else "F"
+            return rf"\frac{{\partial \operatorname{{vec}}({of})}}{{\partial \operatorname{{vec}}({w})^{{\top}}}}"
+        return {"gradient": rf"\nabla_{{{w}}} f", "jacobian": rf"\frac{{\partial F}}{{\partial {w}}}",
+                "hessian": rf"\nabla^{{2}}_{{{w}}} f", "hvp": "H v"}[self.kind]
+
     def _map_label(self) -> str:
         return "H" if self.kind == "hessian" else "J"
 
@@ -168,8 +177,9 @@ class Derivative:
         """Whether the derivative has order 3 or 4 (its ``expr`` is then a vec form)."""
         return self.form != "matrix"
 
-    def describe(self) -> str:
-        """Every form of the result, one per line."""
+    def describe(self) -> Description:
+        """Every form of the result, one per line (a string; ``.latex()`` and a notebook render
+        each line as math)."""
         lines = []
         if self.differential is not None:
             target = f"∇{_name_of(self.f)}" if self.kind == "hessian" else _name_of(self.f)
@@ -180,10 +190,17 @@ class Derivative:
             label = f"∂vec({'∇' if self.kind == 'hessian' else ''}{_name_of(self.f)})/∂vec({self.wrt.name})ᵀ"
         if self.form != "differential":
             lines.append(f"{label} = {self.expr}")
+        latex = []
+        if self.differential is not None:
+            target = r"\nabla f" if self.kind == "hessian" else "f"
+            latex.append(rf"\mathrm{{d}}{target} &= {to_latex(self.differential)}")
+        if self.form != "differential":
+            latex.append(rf"{self._label_latex()} &= {to_latex(self.expr, True)}")
         if self.form == "vec" and self.differential is not None:
             direction, value = self.linear_map()
             lines.append(f"{self._map_label()}[{to_text(direction)}] = {to_text(value, True)}")
-        return "\n".join(lines)
+            latex.append(rf"{self._map_label()}\left[{to_latex(direction)}\right] &= {to_latex(value, True)}")
+        return Description("\n".join(lines), r"\begin{aligned}" + r" \\ ".join(latex) + r"\end{aligned}")
 
     # -- numbers ---------------------------------------------------------------------------------
     def compile(self, backend: str = "numpy", with_value: bool = False) -> CompiledFunction:
@@ -247,6 +264,21 @@ class Derivative:
         return check_derivative(self.f, self.wrt, numeric, self.kind, self.variables, seed=seed, trials=trials,
                                 tolerance=tolerance, entries=entries, direction=getattr(self, "direction", None),
                                 sizes=sizes, written=self.written)
+
+
+class Description(str):
+    """Lines of text (it is the string), with ``latex()`` for the same in LaTeX."""
+
+    def __new__(cls, text: str, latex: str):
+        out = super().__new__(cls, text)
+        out._latex = latex
+        return out
+
+    def latex(self) -> str:
+        return self._latex
+
+    def _repr_latex_(self):
+        return f"$${self._latex}$$"
 
 
 def _name_of(f: E.Expr) -> str:

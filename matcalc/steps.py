@@ -19,7 +19,7 @@ from . import expr as E
 from .diff import Differentiator, gradient_from_differential, jacobian_from_differential
 from .factor import factor
 from .limits import guarded
-from .printing.latex import to_latex
+from .printing.latex import latex_name, prose, to_latex
 from .printing.text import to_text
 from .rewrite import Recorder, simplify
 from .shapes import SCALAR
@@ -64,7 +64,7 @@ IDENTITY_LATEX = {
 
 
 def _latex_text(text: str) -> str:
-    return text.replace("_", r"\_").replace("&", r"\&").replace("⟨", r"$\langle$").replace("⟩", r"$\rangle$")
+    return prose(text)
 
 
 class Steps(list):
@@ -99,7 +99,7 @@ def derivation(derivative) -> Steps:
     if derivative.kind == "gradient":
         df, dx = _differential_steps(f, wrt, steps)
         gradient = _gradient_steps(df, dx, steps, name)
-        _final(steps, gradient, derivative._check_form, (f"∇_{name} f", rf"\nabla_{{{name}}} f"))
+        _final(steps, gradient, derivative._check_form, (f"∇_{name} f", rf"\nabla_{{{latex_name(name)}}} f"))
     elif derivative.kind in ("jacobian",):
         dy, dx = _differential_steps(f, wrt, steps)
         _jacobian_steps(dy, dx, steps, derivative._check_form, name)
@@ -107,7 +107,7 @@ def derivation(derivative) -> Steps:
         df, dx = _differential_steps(f, wrt, steps)
         raw = _gradient_steps(df, dx, steps, name)
         gradient = factor(simplify(raw))
-        _final(steps, raw, gradient, (f"∇_{name} f", rf"\nabla_{{{name}}} f"))
+        _final(steps, raw, gradient, (f"∇_{name} f", rf"\nabla_{{{latex_name(name)}}} f"))
         dg, dx = _differential_steps(gradient, wrt, steps)
         if derivative.kind == "hvp":
             product = simplify(E.substitute(dg, {dx: derivative.direction}))
@@ -130,7 +130,7 @@ def _stage_steps(derivative) -> Steps:
     for var, signal, rules in derivative.signals.values():
         steps.append(Step(var, signal, rules or ("chain rule",)))
     gradient, rules = derivative.stage_gradient
-    label = (f"∇_{name} {output}", rf"\nabla_{{{name}}} {output}")
+    label = (f"∇_{name} {output}", rf"\nabla_{{{latex_name(name)}}} {latex_name(output)}")
     steps.append(Step(label, gradient, rules or ("chain rule",)))
     _final(steps, gradient, derivative.named, label)
     title = (f"gradient of {output} w.r.t. {name}, stage by stage "
@@ -182,13 +182,14 @@ def _gradient_steps(df: E.Expr, dx: E.Expr, steps: list, name: str) -> E.Expr:
         parts.append(g)
         steps.append(Step(term, E.inner_product(g, dx), tuple(dict.fromkeys(used)) or ("identification",)))
     gradient = E.add(*parts)
-    steps.append(Step((f"∇_{name} f", rf"\nabla_{{{name}}} f"), gradient, ("df = ⟨∇f, dX⟩",)))
+    steps.append(Step((f"∇_{name} f", rf"\nabla_{{{latex_name(name)}}} f"), gradient, ("df = ⟨∇f, dX⟩",)))
     return gradient
 
 
 def _jacobian_steps(dy, dx, steps, result, name, hessian=False):
     jacobian = simplify(jacobian_from_differential(dy, dx))
-    label = ("∇²f", r"\nabla^2 f") if hessian else (f"∂f/∂{name}", rf"\frac{{\partial f}}{{\partial {name}}}")
+    label = ("∇²f", r"\nabla^2 f") if hessian else \
+        (f"∂f/∂{name}", rf"\frac{{\partial f}}{{\partial {latex_name(name)}}}")
     vectorial = dy.shape[1] == 1 or dy.shape == SCALAR
     steps.append(Step(label, jacobian, ("vec(A dX B) = (Bᵀ ⊗ A) vec(dX)",) if not vectorial else
                       ("dy = J dx",)))

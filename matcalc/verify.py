@@ -53,6 +53,7 @@ from .factor import factor
 from .limits import guarded
 from .ops import operation_key
 from .parse import build_expression
+from .printing.latex import prose, to_latex
 from .printing.numpy import NumpyFunction
 from .printing.text import to_text
 from .rewrite import simplify
@@ -171,6 +172,15 @@ class Verdict:
         if self.counterexample is not None:
             lines += ["  " + line for line in str(self.counterexample).splitlines()]
         return "\n".join(lines)
+
+    def latex(self) -> str:
+        """The verdict as an ``aligned`` block: the judgement in words, the claim and the answer."""
+        lines = [rf"&\text{{{prose(self.head)}: {prose(self.message)}}}"]
+        if self.claimed is not None:
+            lines.append(rf"&\text{{claim: }} {to_latex(self.claimed, True)}")
+        lines.append(rf"&\text{{answer: }} {self.answer.latex()}")
+        lines += [rf"&\text{{{prose(d)}}}" for d in self.details]
+        return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
 
     def __repr__(self):
         label = self.category if not self.correct else "correct (proved)" if self.proved else "numerically consistent"

@@ -103,3 +103,35 @@ def test_a_device_as_a_program_file_is_refused_without_reading_it_all():
 def test_bad_seeds_are_usage_errors(seed):
     result = run("derive", "x.T @ x", "--wrt", "x", "--check", "--seed", seed)
     assert result.returncode == 2 and "--seed" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_expression_or_a_claim_may_start_with_a_minus(capsys):
+    assert main(["derive", "-t.T @ log_softmax(W @ x)", "--wrt", "W", "--shape", "t=K:onehot", "--shape", "W=K,n",
+                 "--shape", "x=n"]) == 0
+    assert capsys.readouterr().out == "(softmax(W x) − t) xᵀ\n"
+    assert main(["verify", "x.T @ x", "--wrt", "x", "--claimed", "-2*x", "--shape", "x=n"]) == 1
+    assert capsys.readouterr().out.startswith("wrong (sign)")
+
+
+def test_several_wrt_derive_each(capsys):
+    assert main(["derive", "norm2(W2 @ sigmoid(W1 @ x) - t)**2", "--wrt", "W1", "--wrt", "W2", "--shape", "x=n",
+                 "--shape", "t=m", "--shape", "W1=h,n", "--shape", "W2=m,h"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["∂/∂W1:", "2 ((W₂ᵀ (W₂ σ(W₁ x) − t)) ⊙ σ(W₁ x) ⊙ (1 − σ(W₁ x))) xᵀ", "∂/∂W2:",
+                   "2 (W₂ σ(W₁ x) − t) σ(W₁ x)ᵀ"]
+
+
+def test_version_backend_latex_syntax_and_latex_verdicts(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip().startswith("matcalc ")
+    assert main(["derive", r"x^\top A x", "--wrt", "x", "--syntax", "latex", "--shape", "x=n", "--shape", "A=n,n",
+                 "--backend", "torch"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("(A + Aᵀ) x\nimport torch") and "A @ x + A.T @ x" in out
+    assert main(["verify", "x.T @ A @ x", "--wrt", "x", "--claimed", "(A + A.T) @ x", "--shape", "x=n",
+                 "--shape", "A=n,n", "--latex"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith(r"\begin{aligned}&\text{correct (proved")
+    assert main(["derive", "W2 @ sigmoid(W1 @ x)", "--wrt", "W1", "--shape", "W1=h,n", "--shape", "W2=m,h",
+                 "--shape", "x=n", "--steps", "--latex"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith(r"\begin{aligned}\mathrm{d}")

@@ -151,6 +151,52 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
+# the unicode of matcalc's messages, as LaTeX math (pdflatex stops on a raw ᵀ or σ)
+_PROSE_MATH = {
+    "ᵀ": r"^{\top}", "⁻¹": r"^{-1}", "⁻ᵀ": r"^{-\top}", "⊙": r"\odot", "⊘": r"\oslash", "⊗": r"\otimes",
+    "∘": r"\circ", "σ": r"\sigma", "−": "-", "‖": r"\|", "∇": r"\nabla", "∂": r"\partial", "𝟏": r"\mathbf{1}",
+    "×": r"\times", "⟨": r"\langle", "⟩": r"\rangle", "·": r"\cdot", "√": r"\surd", "Φ": r"\Phi", "φ": r"\phi",
+    "λ": r"\lambda", "δ": r"\delta", "Σ": r"\Sigma", "Ψ": r"\Psi", "≤": r"\le", "≥": r"\ge", "…": r"\ldots",
+    "½": r"\tfrac{1}{2}", "→": r"\to", "⁺": "^{+}"}
+_PROSE_TEXT = {"—": "---", "–": "--", "’": "'", "‘": "`", "“": "``", "”": "''", "é": "\\'e"}
+_SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+_SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉ₑₓₚ", "0123456789exp")
+
+
+def prose(text: str) -> str:
+    """A message in words and unicode math as the body of ``\\text{…}``: the math symbols in
+    ``$…$`` as LaTeX, the characters LaTeX reserves escaped (renders in KaTeX and pdflatex)."""
+    out = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        two = text[i:i + 2]
+        if two in _PROSE_MATH:
+            out.append(f"${_PROSE_MATH[two]}$")
+            i += 2
+            continue
+        if ch in _PROSE_MATH:
+            out.append(f"${_PROSE_MATH[ch]}$")
+        elif ch in "⁰¹²³⁴⁵⁶⁷⁸⁹":
+            out.append(f"$^{{{ch.translate(_SUPERSCRIPT_DIGITS)}}}$")
+        elif ch in "₀₁₂₃₄₅₆₇₈₉ₑₓₚ":
+            out.append(f"$_{{{ch.translate(_SUBSCRIPT_DIGITS)}}}$")
+        elif ch in "&%#_{}$":
+            out.append("\\" + ch)
+        elif ch == "\\":
+            out.append(r"\textbackslash{}")
+        elif ch in "^~":
+            out.append("\\" + ch + "{}")
+        elif ch in _PROSE_TEXT:
+            out.append(_PROSE_TEXT[ch])
+        elif ord(ch) > 127:
+            out.append("?")   # (a character LaTeX has no plain form for)
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out).replace("$$", "")
+
+
 @guarded
 def to_latex(e, names: bool = False) -> str:
     """LaTeX; with ``names`` (or when the plain form would be too long, as in ``to_text``), long
