@@ -492,6 +492,9 @@ def _resolve(f, wrt, shapes, syntax, definitions=None):
         f_expr = program.function if program else build_expression(f, scope, syntax)
         pairs = []
         for w in wanted:
+            if program is not None and isinstance(w, str) and w in program.stage_vars and w != program.output:
+                pairs.append((program.stage_vars[w], program.stage_vars[w]))   # ∂f/∂(a stage)
+                continue
             original = _find_variable(w, f_expr, variables)
             pairs.append((twins.get(original.name, original), original))
     elif isinstance(f, E.Expr):
@@ -539,10 +542,12 @@ def derive(f, wrt, shapes: dict | None = None, *, order: int = 1, layout=None,
     f_expr, pairs, many, inputs, program, assumed = _resolve(f, wrt, shapes, syntax, definitions)
     results = {}
     for variable, original in pairs:
-        result = _derive(f_expr, variable, original, order, layout, symmetric_gradient,
-                         (inputs - {variable}) | {original})
+        stage = program is not None and original.name in program.stage_vars
+        f_here = program.function_of(original.name) if stage else f_expr
+        result = _derive(f_here, variable, original, order, layout, symmetric_gradient,
+                         (frozenset(f_here.free_vars) if stage else inputs - {variable}) | {original})
         if program is not None:
-            _in_stage_names(result, program, variable if variable is original else None)
+            _in_stage_names(result, program, variable if variable is original and not stage else None, stage)
         result.assumed = assumed
         results[original.name] = result
     if many:
@@ -575,15 +580,24 @@ def hvp(f, wrt, v, shapes: dict | None = None, *, syntax: str = "numpy") -> Deri
     return out
 
 
-def _in_stage_names(result: Derivative, program, variable):
+def _in_stage_names(result: Derivative, program, variable, through_stage: bool = False):
     """Write ``result`` in the names of the program's stages; for a gradient, also backpropagate
-    stage by stage (``result.signals``: stage name -> (δ variable, expression))."""
+    stage by stage (``result.signals``: stage name -> (δ variable, expression)). A derivative by a
+    stage (``through_stage``) is written in the names of the stages as the program has them."""
     result.program = program
     if result.kind == "gradient" and variable is not None and result.layout != "numerator":
         signals, gradient, rules = backpropagate(program, variable, _gradient_and_rules)
         result.signals = signals
         result.stage_gradient = (gradient, rules)
         result.named = textbook(expand_signals(gradient, signals))
+    elif through_stage:   # σ(z) -> h makes W₂ h, which is y: renamed until nothing changes
+        named = result.expr
+        for _ in program.order:
+            renamed = program.rename(named, inlined=False)
+            if renamed is named:
+                break
+            named = renamed
+        result.named = named
     else:
         result.named = program.rename(result.expr)
 

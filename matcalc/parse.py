@@ -46,7 +46,7 @@ class Token:
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
   | (?P<num>(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?)
-  | (?P<name>[A-Za-z_][A-Za-z_0-9]*)
+  | (?P<name>δ?[A-Za-z_][A-Za-z_0-9]*)   # (δh: a backward signal, in a claim)
   | (?P<op>\*\*|=>|\.\*|\./|\.\^|\.T\b|\.'|[-+*/@^(),'=:.\[\]])
 """, re.VERBOSE)
 

@@ -67,6 +67,29 @@ class Program:
         mapping, only_variables = made
         return E.substitute(e, mapping, only_variables=only_variables) if mapping else e
 
+    def function_of(self, name: str) -> E.Expr:
+        """The function with the stage ``name`` kept as a variable and the stages after it written
+        through it: its derivative w.r.t. that variable is ``∂f/∂name``, every input and earlier
+        stage held fixed (the backward signal ``δname``)."""
+        return self._through(name)[self.stage_vars[self.output]]
+
+    def inline_except(self, e: E.Expr, name: str) -> E.Expr:
+        """``e`` with every stage name but ``name`` replaced by what it stands for, written
+        through ``name`` (a claim about ``∂f/∂name``)."""
+        partial = self._through(name)
+        used = {v: partial[v] for v in e.free_vars if v in partial and v.name != name}
+        return simplify(E.substitute(e, used)) if used else simplify(e)
+
+    def _through(self, name: str) -> dict:
+        """Each stage variable -> its expression in the inputs and the stage ``name``."""
+        partial: dict = {}
+        for n in self.order:
+            e = self.stages[n]
+            used = {v: partial[v] for v in e.free_vars if v in partial}
+            e = simplify(E.substitute(e, used)) if used else simplify(e)
+            partial[self.stage_vars[n]] = self.stage_vars[n] if n == name else e
+        return partial
+
     def add(self, name: str, e: E.Expr):
         if name in self.stages:
             raise MatcalcError(f"the stage {name!r} is defined twice")

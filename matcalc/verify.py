@@ -59,6 +59,7 @@ from .printing.text import to_text
 from .rewrite import simplify
 from .rules import RULES, Binding, match
 from .shapes import SCALAR, resolve_dim, shape_text
+from .staged import expand_signals
 
 if TYPE_CHECKING:
     import sympy as sp
@@ -230,8 +231,9 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
     variables = {v.name: v for v in answer.variables}
     variables.update({k: v for k, v in make_variables(shapes).items() if k not in variables})
     program = answer.program
-    if program is not None:
+    if program is not None:   # a claim may use the stage names and the backward signals (δh)
         variables.update(program.stage_vars)
+        variables.update({var.name: var for var, _, _ in answer.signals.values()})
     text = claimed if isinstance(claimed, str) else str(claimed)
     try:
         with warnings.catch_warnings(record=True) as caught:   # a hint (x.T * A: '@' meant?) for the verdict
@@ -245,8 +247,10 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
                        answer, None, text, proved=True)
     hints = list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught
                                if issubclass(w.category, NotationWarning)))
-    if program is not None:
-        claim = program.inline(claim)
+    if program is not None:   # (a claim about ∂f/∂(a stage) keeps that stage as its variable)
+        claim = expand_signals(claim, answer.signals) if answer.signals else claim
+        claim = program.inline_except(claim, answer.wrt.name) if answer.wrt.name in program.stage_vars \
+            else program.inline(claim)
     check_distinct(answer.variables | claim.free_vars)   # the claim's x is the answer's x
     with np.errstate(all="ignore"):   # overflow and nan at extreme inputs are judged, not warned about
         verdict = Judge(answer, claim, text, variables, seed, trials).verdict()

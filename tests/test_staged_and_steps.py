@@ -111,3 +111,19 @@ def test_cli_steps_file_and_syntax(tmp_path):
     assert main(["derive", "x'*A*x", "--wrt", "x", "--syntax", "matlab", "--steps"]) == 0
     assert main(["verify", "--file", str(program), "--wrt", "W2", "--claimed", "2*(y - t) @ h.T"]) == 0
     assert main(["verify", "x.T @ x", "--wrt", "x", "--claimed", "x"]) == 1
+
+
+def test_derivatives_by_a_stage_are_its_backward_signal():
+    """∂L/∂h holds the inputs and the earlier stages fixed: what backpropagation calls δh."""
+    g = mc.derive(NET, "h", NET_SHAPES)
+    assert str(g) == "2 W₂ᵀ (y − t)"
+    assert g.check(seed=2).ok
+    assert str(mc.derive(NET, "z", NET_SHAPES)) == "2 (W₂ᵀ (y − t)) ⊙ h ⊙ (1 − h)"
+    assert mc.verify(NET, "h", "2 * W2.T @ (y - t)", NET_SHAPES).correct
+    assert not mc.verify(NET, "h", "2 * W2 @ (y - t)", NET_SHAPES).correct
+
+
+def test_claims_may_use_the_backward_signals():
+    assert mc.verify(NET, "W1", "δz @ x.T", NET_SHAPES).correct
+    assert mc.verify(NET, "W1", "(δh * h * (1 - h)) @ x.T", NET_SHAPES).correct
+    assert not mc.verify(NET, "W1", "δh @ x.T", NET_SHAPES).correct
