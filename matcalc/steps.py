@@ -36,10 +36,46 @@ class Step:
         lhs = self.lhs[0] if isinstance(self.lhs, tuple) else to_text(self.lhs)
         return f"{lhs} = {to_text(self.rhs)}"
 
+    def reasons(self) -> list:
+        """The rules of the step in words (``d-inv``: the derivative of the inverse)."""
+        return list(dict.fromkeys(rule_words(r) for r in self.rules))
+
     def latex(self) -> str:
         lhs = self.lhs[1] if isinstance(self.lhs, tuple) else to_latex(self.lhs)
-        rules = r",\ ".join(IDENTITY_LATEX.get(r) or r"\text{" + _latex_text(r) + "}" for r in self.rules)
+        rules = r",\ ".join(dict.fromkeys(IDENTITY_LATEX.get(r) or r"\text{" + _latex_text(rule_words(r)) + "}"
+                                          for r in self.rules))
         return rf"{lhs} &= {to_latex(self.rhs)} && {rules}"
+
+
+# what the function of a differential rule d-NAME is called in words
+_FUNCTION_WORDS = {"inv": "the inverse", "pinv": "the pseudo-inverse", "det": "the determinant",
+                   "logdet": "log det", "norm2": "the norm", "pow": "a power", "pow-const": "a constant power",
+                   "abs": "|·|", "sigmoid": "σ", "normcdf": "Φ", "normpdf": "φ", "log-softmax": "log softmax",
+                   "step": "the step function", "sign": "sign"}
+# identities and rules whose name is a formula or an id, in words
+_RULE_WORDS = {
+    "⟨S, L D R⟩ = ⟨Lᵀ S Rᵀ, D⟩": "cyclic property of the trace",
+    "⟨S, C ⊙ D⟩ = ⟨C ⊙ S, D⟩": "a Hadamard factor moved across ⟨·,·⟩",
+    "⟨S, Dᵀ⟩ = ⟨Sᵀ, D⟩": "transpose moved across ⟨·,·⟩",
+    "sum-of-product": "the sum of a product as ⟨·,·⟩",
+    "exp-log": "exp(log x) = x", "log-exp": "log(exp x) = x", "log-det": "log det",
+    "penrose-1": "X X⁺ X = X", "penrose-2": "X⁺ X X⁺ = X⁺", "penrose-3": "X X⁺ symmetric",
+}
+
+
+def rule_words(name: str) -> str:
+    """A rule or identity as a step cites it: ``d-inv`` -> ``derivative of the inverse``,
+    ``d-softmax-columns`` -> ``derivative of softmax by columns``; other names as they are,
+    hyphens as spaces."""
+    if name in _RULE_WORDS:
+        return _RULE_WORDS[name]
+    if name.startswith("d-"):
+        function, by = name[2:], ""
+        for suffix, words in (("-columns", " by columns"), ("-rows", " by rows")):
+            if function.endswith(suffix):
+                function, by = function[:-len(suffix)], words
+        return f"derivative of {_FUNCTION_WORDS.get(function, function)}{by}"
+    return name if any(c in name for c in "⟨=") else name.replace("-", " ")
 
 
 # the identities of the identification step, in LaTeX
@@ -78,7 +114,7 @@ class Steps(list):
         width = max((len(s.text()) for s in self), default=0)
         lines = [self.title]
         for k, s in enumerate(self, 1):
-            lines.append(f"{k:>3}. {s.text().ljust(min(width, 70))}   [{', '.join(s.rules)}]")
+            lines.append(f"{k:>3}. {s.text().ljust(min(width, 70))}   [{', '.join(s.reasons())}]")
         return "\n".join(lines)
 
     def latex(self) -> str:

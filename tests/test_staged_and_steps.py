@@ -85,12 +85,14 @@ def test_steps_of_a_gradient_name_their_rules():
     assert "−aᵀ X⁻¹ dX X⁻¹ b = ⟨−X⁻ᵀ a bᵀ X⁻ᵀ, dX⟩" in text
     assert text.splitlines()[-1].split("[")[0].strip().endswith("∇_X f = −X⁻ᵀ a bᵀ X⁻ᵀ")
     latex = steps.latex()
-    assert latex.startswith(r"\begin{aligned}") and r"&= " in latex and r"\text{d-inv}" in latex
+    assert latex.startswith(r"\begin{aligned}") and r"&= " in latex and r"\text{derivative of the inverse}" in latex
+    assert "[derivative of the inverse]" in text and "[cyclic property of the trace]" in text   # in words
 
 
 def test_steps_show_simplification_rules_and_factoring():
     text = str(mc.derive("norm2(A @ x - b)**2", "x", {"A": "m,n", "x": "n", "b": "m"}).steps())
-    for piece in ("[d-pow-const]", "[d-norm2]", "[sum-of-product]", "∇_x f = 2 Aᵀ (A x − b)"):
+    for piece in ("[derivative of a constant power]", "[derivative of the norm]", "[the sum of a product as ⟨·,·⟩]",
+                  "∇_x f = 2 Aᵀ (A x − b)"):
         assert piece in text
     text = str(mc.derive("x.T @ A @ x", "x", {"A": "n,n", "x": "n"}).steps())
     assert "∇_x f = A x + Aᵀ x" in text and "∇_x f = (A + Aᵀ) x" in text
@@ -98,7 +100,7 @@ def test_steps_show_simplification_rules_and_factoring():
 
 def test_steps_of_jacobians_and_hessians():
     j = str(mc.derive("sigmoid(W @ x)", "x", {"W": "m,n", "x": "n"}).steps())
-    assert "[d-sigmoid]" in j and "diag(σ(W x) ⊙ (1 − σ(W x))) W" in j
+    assert "[derivative of σ]" in j and "diag(σ(W x) ⊙ (1 − σ(W x))) W" in j
     h = str(mc.hessian("sum(exp(x))", "x", {"x": "n"}).steps())
     assert "∇_x f = exp(x)" in h and "∇²f = diag(exp(x))" in h
 
