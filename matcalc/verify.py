@@ -492,8 +492,11 @@ class Judge:
             return self.found
         for values, (t, c) in zip(self.inputs, samples):
             c = transform(c) if transform else c
-            if c.shape != t.shape:
+            if c.shape != t.shape and (c.ndim != 2 or t.ndim != 2):
                 continue
+            if c.shape != t.shape:   # a claim of another shape: the entries both have
+                rows, cols = min(t.shape[0], c.shape[0]), min(t.shape[1], c.shape[1])
+                t, c = t[:rows, :cols], c[:rows, :cols]
             scale = max(1.0, float(np.max(np.abs(t))))
             bad = np.argwhere(~np.isclose(c, t, rtol=1e-6, atol=1e-9 * scale) | ~np.isfinite(c))
             if len(bad):
@@ -655,9 +658,11 @@ class Judge:
                     other = "numerator" if layout == "denominator" else "denominator"
                     return self.make(False, "layout", "numeric",
                                      f"{base}: the claim is the transpose of the answer — the {other}-layout form; "
-                                     f"this {self.answer.kind} is asked for in {layout} layout")
+                                     f"this {self.answer.kind} is asked for in {layout} layout",
+                                     counterexample=self.shape_counterexample(samples))
                 return self.make(False, "transpose", "numeric",
-                                 f"{base}: the claim is the transpose of the answer")
+                                 f"{base}: the claim is the transpose of the answer",
+                                 counterexample=self.shape_counterexample(samples))
             return self.make(False, "shape", "numeric", f"{base}; its transpose is not the answer either",
                              counterexample=self.counterexample(samples, lambda c: c.T))
         if samples is not None and expected[0] == expected[1] and got == (expected[0], 1):
@@ -670,7 +675,13 @@ class Judge:
                 return self.make(False, "shape", "numeric",
                                  f"{base}: the diagonal of the claim is the answer (an outer product where an "
                                  "elementwise product belongs?)")
-        return self.make(False, "shape", "symbolic", base)
+        return self.make(False, "shape", "symbolic", base,
+                         counterexample=self.shape_counterexample(samples) if samples is not None else None)
+
+    def shape_counterexample(self, samples):
+        """For a claim of the wrong shape: the first entry both have where they differ, if one does."""
+        found = self.counterexample(samples)
+        return found if found.index and not np.isclose(found.expected, found.claimed) else None
 
     def samples_if_possible(self):
         """``[(answer, claim)]`` at the base inputs, for the diagnoses of a wrong shape, or ``None``."""

@@ -118,3 +118,11 @@ def test_verdict_renders_in_a_notebook():
     assert sampled._repr_markdown_().startswith(f"☑️ **numerically consistent at {sampled.points} points** "
                                                 "(not proved): ")
     assert repr(sampled).startswith("<Verdict numerically consistent: ")
+
+
+def test_a_claim_of_the_wrong_shape_comes_with_a_counterexample():
+    """The first entry that the answer and the transposed claim both have, where they differ."""
+    v = mc.verify("a.T @ X @ b", "X", "b @ a.T", shapes={"a": "n", "b": "m", "X": "n,m"})
+    assert v.category == "transpose" and v.counterexample is not None
+    i, j = v.counterexample.index
+    assert v.counterexample.expected != v.counterexample.claimed and (i, j) != (0, 0)
