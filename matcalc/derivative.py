@@ -102,9 +102,10 @@ class Derivative:
         where that prints shorter than the result written out (an RNN unrolled over T steps:
         linear in T, not quadratic); ``None`` otherwise."""
         if self._backward is None:
-            form = self._backpropagated() if self.kind == "gradient" and self.form == "matrix" \
+            written = len(to_text(self.shown(), True))
+            form = self._backpropagated(written) if self.kind == "gradient" and self.form == "matrix" \
                 and self.layout != "numerator" and not self.wrt.data[1] & SYMMETRIC else None
-            shorter = form is not None and len(form.text()) < len(to_text(self.shown(), True))
+            shorter = form is not None and len(form.text()) < written
             self._backward = form if shorter else False
         return self._backward or None
 
@@ -142,9 +143,13 @@ class Derivative:
         direction, value = self.linear_map()
         return len(f"{self._map_label()}[V] = {to_text(value, True)}") < len(to_text(self.expr, True))
 
-    def _backpropagated(self) -> BackwardForm | None:
+    def _backpropagated(self, written: int) -> BackwardForm | None:
         if self.signals:   # a staged program: its own stages, in the user's names
-            return backward_form(self.stage_gradient[0], self.signals, [], self.named, textbook)
+            gradient = self.stage_gradient[0]
+            rough = len(to_text(gradient)) + sum(len(to_text(e)) for _, e, _ in self.signals.values())
+            if rough >= written:   # (as printed before the textbook pass: not shorter, not worth making)
+                return None
+            return backward_form(gradient, self.signals, [], self.named, textbook)
         program = implicit_program(self.f, self.wrt, self.expr)
         if program is None:
             return None
