@@ -25,7 +25,7 @@ from .printing.names import choose_names, letters
 from .printing.text import TextPrinter
 from .rewrite import simplify
 from .shapes import SCALAR
-from .staged import Program, backpropagate, expand_signals
+from .staged import Program, expand_signals
 
 
 @dataclass
@@ -108,9 +108,3 @@ def _inlined_states(states: list) -> list:
     for var, e in states:
         out[var] = simplify(E.substitute(e, out)) if out else e
     return list(out.items())
-
-
-def of_program(program: Program, wrt: E.Expr, gradient_of) -> tuple:
-    """``(signals, gradient)`` of the program's backpropagation (see ``staged.backpropagate``)."""
-    signals, gradient, _ = backpropagate(program, wrt, gradient_of)
-    return signals, gradient

@@ -960,7 +960,7 @@ def _numpy_or_unicode(source: str, syntax: str, variables: dict):
         raise
 
 
-def _has_matrix_operations(tree: Node, variables: dict) -> bool:
+def has_matrix_operations(tree: Node, variables: dict) -> bool:
     """Whether ``tree`` has a matrix operation (``@``, a transpose, a reduction, a matrix function),
     a declared variable that is not a scalar or a name written as a matrix (uppercase); without
     one, undeclared names are scalars
@@ -1029,10 +1029,12 @@ FUNCTION_NAMES = frozenset(FUNCTIONS)
 
 
 def build_expression(source: str, variables: dict, syntax: str = "numpy", infer: bool = True,
-                     derivative_by: str | None = None, shape=None) -> E.Expr:
+                     derivative_by: str | None = None, shape=None, scalars: bool | None = None) -> E.Expr:
     """Parse ``source`` and build it with the given variables (name -> Expr). Undeclared names
     get their shapes by inference (see ``Builder``) unless ``infer=False``; ``shape`` gives the
-    dims the text leaves open (a bare ``I``, ``c 𝟏``). In LaTeX a left side
+    dims the text leaves open (a bare ``I``, ``c 𝟏``); ``scalars``: whether undeclared lowercase
+    names are scalars (by default: when the expression has no matrix operation; a program decides
+    it once for all its lines). In LaTeX a left side
     (``\\nabla_X f = …``) that names another variable than ``derivative_by`` is an error."""
     constants = frozenset()
     if syntax in ("latex", "text"):   # (matcalc's unicode text form is read as the LaTeX it stands for)
@@ -1050,7 +1052,7 @@ def build_expression(source: str, variables: dict, syntax: str = "numpy", infer:
             constants = frozenset({"I", "onecol"}) - variables.keys()
     builder = Builder(source, variables, unknown="infer" if infer else "error", conventions=True,
                       syntax=syntax, constants=constants)
-    builder.scalars_by_default = not _has_matrix_operations(tree, variables)
+    builder.scalars_by_default = not has_matrix_operations(tree, variables) if scalars is None else scalars
     builder.run(tree, shape)
     inferred = {name: E.variable(name, builder.resolved(shape)) for name, shape in builder.inferred.items()
                 if isinstance(name, str)}

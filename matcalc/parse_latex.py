@@ -99,7 +99,6 @@ _REFUSED = {
     r"\dots": "'…' is not read; write the matrix form",
 }
 _CONSTANT_ONES = "onecol"    # a column of ones (parse.Builder sizes it by its use)
-_CONSTANT_IDENTITY = "I"
 
 
 @dataclass
@@ -468,9 +467,6 @@ class _Parser:
         if tok.kind == "num" and len(tok.text) > 1 and "." not in tok.text:
             self.tokens[self.i:self.i + 1] = [_Token("num", tok.text[0], tok.pos),
                                               _Token("num", tok.text[1:], tok.pos + 1)]
-
-    def _source_of(self, tokens: list) -> str:
-        return " ".join(t.text for t in tokens) or "1"
 
     def exponent_atom(self) -> Node:
         tok = self.advance()

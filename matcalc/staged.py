@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from . import expr as E
 from .errors import MatcalcError, ParseError
 from .factor import factor
-from .parse import build_expression
+from .parse import build_expression, has_matrix_operations, parse
 from .rewrite import simplify
 from .shapes import SCALAR
 
@@ -120,24 +120,31 @@ def parse_program(text: str, variables: dict, syntax: str = "numpy", definitions
     scope = dict(variables)       # the variables and the stages so far: what a stage may use
     if definitions is not None and not isinstance(definitions, Mapping):
         raise MatcalcError(f"definitions must map stage names to expressions; got {type(definitions).__name__}")
-    for name, value in (definitions or {}).items():
-        _add_stage(program, name, value, variables, scope, syntax)
     lines = _lines(text)
     if not lines:
         raise ParseError("empty program")
+    statements = []
     for number, line in enumerate(lines):
         m = _ASSIGNMENT.match(line)
         if m is None and number != len(lines) - 1:
             raise ParseError(f"line {number + 1} of the program is not 'name = expression'", line, 0)
-        name, source = (m.group(1), m.group(2)) if m else ("f", line)
+        statements.append((m.group(1), m.group(2)) if m else ("f", line))
+    # undeclared names are scalars only if no line has a matrix operation (decided once: a name
+    # keeps its shape from the line that first uses it)
+    sources = [v for v in (definitions or {}).values() if isinstance(v, str)] + [source for _, source in statements]
+    scalars = not any(has_matrix_operations(parse(source, syntax, scope.keys()), variables) for source in sources)
+    for name, value in (definitions or {}).items():
+        _add_stage(program, name, value, variables, scope, syntax, scalars)
+    for name, source in statements:
         if name in variables:
             raise MatcalcError(f"the stage {name!r} has the name of a variable")
-        _add_stage(program, name, source, variables, scope, syntax)
+        _add_stage(program, name, source, variables, scope, syntax, scalars)
     return program
 
 
-def _add_stage(program: Program, name: str, value, variables: dict, scope: dict, syntax: str):
-    e = program.rename(value) if isinstance(value, E.Expr) else build_expression(value, scope, syntax)
+def _add_stage(program: Program, name: str, value, variables: dict, scope: dict, syntax: str, scalars: bool):
+    e = program.rename(value) if isinstance(value, E.Expr) else build_expression(value, scope, syntax,
+                                                                                  scalars=scalars)
     found = {v.name: v for v in e.free_vars if INTERMEDIATE not in v.data[1]}
     variables.update(found)
     scope.update(found)

@@ -41,3 +41,10 @@ def test_names_of_an_expression_without_matrix_operations_are_scalars():
     assert all(v.shape == (1, 1) for v in f.free_vars)
     assert mc.parse("sum(exp(x))").free_vars == {mc.vector("x", "n")}   # a reduction: x a vector
     assert mc.parse("A * x").shape != (1, 1)                              # A is written as a matrix
+
+
+def test_a_program_decides_scalars_once_for_all_its_lines():
+    """sin(x) alone has no matrix operation, but the program sums: x is a vector in every line."""
+    g = mc.derive("e1 = sin(x)\nL = sum(e1 * y)", "x")
+    assert g.wrt.shape == ("n", 1) and str(g) == "y ⊙ cos(x)"
+    assert mc.derive("num = x + sigmoid(y)\nf = num / (1 + x**2)", "x").wrt.shape == (1, 1)
