@@ -23,7 +23,6 @@ from . import expr as E
 from .printing.latex import LatexPrinter
 from .printing.names import choose_names, letters
 from .printing.text import TextPrinter
-from .rewrite import simplify
 from .shapes import SCALAR
 from .staged import Program, expand_signals
 
@@ -73,15 +72,19 @@ def implicit_program(f: E.Expr, wrt: E.Expr, gradient: E.Expr) -> Program | None
     return program
 
 
-def backward_form(body: E.Expr, signals: dict, states: list, gradient: E.Expr, finish) -> BackwardForm | None:
+def backward_form(body: E.Expr, signals: dict, gradient: E.Expr, finish, program: Program | None = None
+                  ) -> BackwardForm | None:
     """The form from a backpropagation (``signals``: stage name -> (δ variable, expression, rules)),
-    each part made textbook by ``finish``; ``None`` unless its signals and states, expanded, have
-    the value of ``gradient`` at a random point in the variables' domains."""
+    each part made textbook by ``finish``, with the states of ``program`` (one matcalc found:
+    ``implicit_program``) defined first; ``None`` unless its signals and states, expanded, have the
+    value of ``gradient`` at a random point in the variables' domains."""
     finished = [(var, finish(e)) for var, e, _ in signals.values()]
     body = finish(body)
     inlined = expand_signals(body, {name: (var, e, ()) for name, (var, e) in zip(signals, finished)})
-    if states:
-        inlined = simplify(E.substitute(inlined, dict(_inlined_states(states))))
+    states = []
+    if program is not None:
+        inlined = program.inline(inlined)
+        states = [(program.stage_vars[name], program.stages[name]) for name in program.order[:-1]]
     if not _same_value(inlined, gradient):
         return None
     return BackwardForm(body, states, finished)
@@ -100,11 +103,3 @@ def _same_value(a: E.Expr, b: E.Expr) -> bool:
     scale = np.linalg.norm(want)
     return bool(np.isfinite(scale) and got.shape == want.shape
                 and np.linalg.norm(got - want) <= 1e-9 * max(scale, 1e-300))
-
-
-def _inlined_states(states: list) -> list:
-    """Each state variable with its expression in the inputs alone."""
-    out: dict = {}
-    for var, e in states:
-        out[var] = simplify(E.substitute(e, out)) if out else e
-    return list(out.items())

@@ -85,14 +85,7 @@ class Derivative:
         unless ``expand=True``. A gradient whose backpropagation form is shorter prints in it
         (``…, where h₁ = …, δh₂ = …``; see ``matcalc.backward``) unless ``names=False`` or
         ``expand=True``. A derivative that has only its differential form prints as ``d(f) = …``."""
-        form = self.backward_form() if names and not expand else None
-        if form is not None:
-            return form.text()
-        if self._map_is_shorter():
-            direction, value = self.linear_map()
-            return f"{self._map_label()}[{to_text(direction)}] = {to_text(value, names)}"
-        text = to_text(self.shown(expand), names)
-        return f"d({to_text(self.f)}) = {text}" if self.form == "differential" else text
+        return self._written(to_text, names, expand)
 
     def shown(self, expand: bool = False) -> E.Expr:
         return self.named if self.named is not None and not expand else self.expr
@@ -149,26 +142,34 @@ class Derivative:
             rough = len(to_text(gradient)) + sum(len(to_text(e)) for _, e, _ in self.signals.values())
             if rough >= written:   # (as printed before the textbook pass: not shorter, not worth making)
                 return None
-            return backward_form(gradient, self.signals, [], self.named, textbook)
+            return backward_form(gradient, self.signals, self.named, textbook)
         program = implicit_program(self.f, self.wrt, self.expr)
         if program is None:
             return None
         signals, gradient, _ = backpropagate(program, self.wrt, _gradient_and_rules)
-        states = [(program.stage_vars[name], program.stages[name]) for name in program.order[:-1]]
-        return backward_form(gradient, signals, states, self.expr, textbook)
+        return backward_form(gradient, signals, self.expr, textbook, program)
 
     def __repr__(self):
         return f"<{self.kind} of {self.f} w.r.t. {self.wrt.name}: {self}>"
 
     def latex(self, names: bool = True, expand: bool = False) -> str:
+        return self._written(to_latex, names, expand)
+
+    def _written(self, printed, names: bool, expand: bool) -> str:
+        """The result in the notation of ``printed`` (``to_text`` or ``to_latex``): its
+        backpropagation form or its linear map where shorter, else the expression."""
+        latex = printed is to_latex
         form = self.backward_form() if names and not expand else None
         if form is not None:
-            return form.latex()
+            return form.latex() if latex else form.text()
         if self._map_is_shorter():
             direction, value = self.linear_map()
-            return rf"{self._map_label()}\left[{to_latex(direction)}\right] = {to_latex(value, names)}"
-        text = to_latex(self.shown(expand), names)
-        return rf"\mathrm{{d}}\left({to_latex(self.f)}\right) = {text}" if self.form == "differential" else text
+            applied = rf"\left[{printed(direction)}\right]" if latex else f"[{printed(direction)}]"
+            return f"{self._map_label()}{applied} = {printed(value, names)}"
+        text = printed(self.shown(expand), names)
+        if self.form != "differential":
+            return text
+        return rf"\mathrm{{d}}\left({printed(self.f)}\right) = {text}" if latex else f"d({printed(self.f)}) = {text}"
 
     def _repr_latex_(self):
         return f"${self.latex()}$"

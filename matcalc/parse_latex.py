@@ -42,7 +42,9 @@ import unicodedata
 from dataclasses import dataclass
 
 from .errors import ParseError
+from .ops import FUNCTIONS
 from .parse import MAX_DEPTH, MAX_SOURCE_LENGTH, Node
+from .printing.latex import GREEK_LATEX, GREEK_MACROS
 
 # unicode that people paste, as the LaTeX it stands for (before NFKC, which would turn ² into 2)
 _UNICODE = {
@@ -51,29 +53,18 @@ _UNICODE = {
     "‖": r"\| ", "∇": r"\nabla ", "∂": r"\partial ", "√": r"\sqrt ", "Σ": r"\sum ", "∑": r"\sum ", "′": "'",
     "𝟏": r"\mathbf{1}", "’": "'",
 }
-_GREEK = ("alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi pi "
-          "rho sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega").split()
-_GREEK_LETTERS = {   # (unicode spells λ "LAMDA")
-    unicodedata.lookup(f"GREEK {'CAPITAL' if g[0].isupper() else 'SMALL'} LETTER "
-                       f"{g.upper().replace('LAMBDA', 'LAMDA')}"): g for g in _GREEK if not g.startswith("var")}
-_GREEK_NAMES = {"lambda": ("lam", "lambda", "lmbda", "lambda_"), "epsilon": ("epsilon", "eps"),
-                "varepsilon": ("epsilon", "eps"), "varphi": ("phi",), "vartheta": ("theta",)}
+_GREEK_LETTERS = {char: macro[1:] for char, macro in GREEK_MACROS.items()}   # λ -> lambda
+_SPELLINGS: dict = {}   # a Greek letter -> the names matcalc prints as it (lambda: lam, lambda, lmbda, …)
+for _name, _macro in GREEK_LATEX.items():
+    _SPELLINGS.setdefault(_macro[1:], []).append(_name)
 
-# function words (and commands) -> matcalc's function
-_FUNCTION_WORDS = {
-    "tr": "trace", "Tr": "trace", "trace": "trace", "Trace": "trace", "diag": "diag", "Diag": "diag",
-    "exp": "exp", "log": "log", "ln": "log", "sin": "sin", "cos": "cos", "tan": "tan", "tanh": "tanh",
-    "sinh": "sinh", "cosh": "cosh", "arcsin": "arcsin", "arccos": "arccos", "arctan": "arctan",
-    "det": "det", "logdet": "logdet", "sigmoid": "sigmoid", "softmax": "softmax", "relu": "relu",
-    "ReLU": "relu", "softplus": "softplus", "sqrt": "sqrt", "abs": "abs", "erf": "erf", "inv": "inv",
-    "vec": "vec", "chol": "cholesky", "expm": "expm", "sum": "sum", "GELU": "gelu", "SiLU": "silu",
-    "sign": "sign", "step": "step", "log1p": "log1p", "expm1": "expm1", "eigvecs": "eigvecsh",
-    "eigvals": "eigvalsh", "eigvalsh": "eigvalsh", "norm2": "norm2", "pinv": "pinv", "cholesky": "cholesky",
-}
-_FUNCTION_COMMANDS = {r"\exp": "exp", r"\log": "log", r"\ln": "log", r"\sin": "sin", r"\cos": "cos",
-                      r"\tan": "tan", r"\tanh": "tanh", r"\sinh": "sinh", r"\cosh": "cosh", r"\arcsin": "arcsin",
-                      r"\arccos": "arccos", r"\arctan": "arctan", r"\det": "det", r"\tr": "trace",
-                      r"\Tr": "trace", r"\diag": "diag"}
+# function words -> matcalc's function: its own names, and the spellings of textbooks
+_FUNCTION_WORDS = {**{name: name for name, f in FUNCTIONS.items() if f.signature != "dims"},
+                   "tr": "trace", "Tr": "trace", "Trace": "trace", "Diag": "diag", "ln": "log", "ReLU": "relu",
+                   "chol": "cholesky", "GELU": "gelu", "SiLU": "silu", "eigvals": "eigvalsh"}
+_FUNCTION_COMMANDS = {**{"\\" + name: name for name in ("exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh",
+                                                         "arcsin", "arccos", "arctan", "det")},
+                      r"\ln": "log", r"\tr": "trace", r"\Tr": "trace", r"\diag": "diag"}
 # commands that are functions only where they are applied (else the Greek letter, a name)
 _APPLIED_GREEK = {r"\sigma": "sigmoid", r"\Phi": "normcdf", r"\phi": "normpdf"}
 _WORD_COMMANDS = (r"\operatorname", r"\mathrm", r"\text", r"\textrm", r"\mbox", r"\rm", r"\mathit", r"\textit",
@@ -231,6 +222,11 @@ def _label(side: str, names) -> str | None:
 # the variable of the last ∂ of a left side: ∂x, \partial \mathbf{x}, \partial w_1, ending the side or its {…}
 _LAST_PARTIAL = re.compile(r"\\partial\s*((?:\\[A-Za-z]+\s*\{[^{}]*\})|\\?[A-Za-z]+(?:\s*_\s*\{?[A-Za-z0-9]+\}?)?)"
                            r"\s*\}?\s*$")
+
+
+def _spellings(letter: str):
+    """The names a Greek letter may be declared as (``\\varphi`` as ``phi``), or ``None``."""
+    return _SPELLINGS.get(letter) or _SPELLINGS.get(letter.removeprefix("var"))
 
 
 def _substitute(tree: Node, name: str, value: Node) -> Node:
@@ -456,7 +452,7 @@ class _Parser:
             self.error("an empty superscript", caret.pos)
         end = self.i
         self.i = start   # the exponent as an expression, parsed in place
-        exponent = self.group_expression() if self.at("{") else self.exponent_atom()
+        exponent = self.argument_group()
         self.i = end
         return Node("binop", caret.pos, "mpower", [base, exponent])
 
@@ -467,14 +463,6 @@ class _Parser:
         if tok.kind == "num" and len(tok.text) > 1 and "." not in tok.text:
             self.tokens[self.i:self.i + 1] = [_Token("num", tok.text[0], tok.pos),
                                               _Token("num", tok.text[1:], tok.pos + 1)]
-
-    def exponent_atom(self) -> Node:
-        tok = self.advance()
-        if tok.kind == "num":
-            return Node("num", tok.pos, tok.text)
-        if tok.kind == "name":
-            return Node("name", tok.pos, tok.text)
-        self.error(f"unexpected {tok.text!r} as an exponent", tok.pos)
 
     def group_expression(self) -> Node:
         self.expect("{", "to open a group")
@@ -520,7 +508,7 @@ class _Parser:
             self.advance()
             if tok.text == "e" and "e" not in self.names and self.at("^"):   # e^{x}
                 self.advance()
-                argument = self.group_expression() if self.at("{") else self.exponent_atom()
+                argument = self.argument_group()
                 return Node("call", tok.pos, "exp", [argument])
             return self.subscripted(self.resolved(tok.text, tok.pos))
         if tok.kind == "func":
@@ -629,13 +617,13 @@ class _Parser:
                 and any(n.startswith("δ" + self.token.text) for n in self.names):   # a backward signal δh₁
             following = self.advance()
             return self.subscripted(Node("name", tok.pos, "δ" + following.text))
-        if name.startswith("\\") and name[1:] in _GREEK:
+        if _spellings(name[1:]) is not None:
             return self.subscripted(self.resolved(name[1:], tok.pos))
         self.error(f"the LaTeX command {name} is not read here", tok.pos)
 
     def argument_group(self) -> Node:
-        """The argument of ``\\frac`` or ``\\sqrt``: ``{…}``, or one token (``\\frac12``), or
-        what brackets enclose (``√(x)``)."""
+        """The argument of ``\\frac``, ``\\sqrt`` or a superscript: ``{…}``, or one token
+        (``\\frac12``, ``x^2``), or what brackets enclose (``√(x)``)."""
         if self.at("{"):
             return self.group_expression()
         if self.at("(", "["):
@@ -659,7 +647,7 @@ class _Parser:
     def resolved(self, name: str, pos: int) -> Node:
         """A name as declared: a Greek letter by any of its spellings; ``I`` the identity and ``1``
         in bold the ones where they are not declared."""
-        for candidate in _GREEK_NAMES.get(name, (name,)):
+        for candidate in _spellings(name) or (name,):
             if candidate in self.names:
                 return Node("name", pos, candidate)
         return Node("name", pos, name)

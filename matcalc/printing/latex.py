@@ -5,7 +5,7 @@ import re
 from fractions import Fraction
 
 from ..limits import guarded
-from .infix import ATOM, UNARY, InfixPrinter
+from .infix import ATOM, GREEK, UNARY, InfixPrinter
 
 GREEK_LATEX = {
     "alpha": r"\alpha", "beta": r"\beta", "gamma": r"\gamma", "delta": r"\delta",
@@ -16,6 +16,7 @@ GREEK_LATEX = {
     "omega": r"\omega", "Gamma": r"\Gamma", "Delta": r"\Delta", "Theta": r"\Theta",
     "Lambda": r"\Lambda", "Sigma": r"\Sigma", "Phi": r"\Phi", "Psi": r"\Psi", "Omega": r"\Omega",
 }
+GREEK_MACROS = {GREEK[name]: macro for name, macro in GREEK_LATEX.items() if name in GREEK}   # λ -> \lambda
 _TRAILING = re.compile(r"^(.*?[^\d_])_?(\d+)$")
 
 FUNCTION_LATEX = {
@@ -154,10 +155,9 @@ def _balanced(text: str) -> bool:
 # the unicode of matcalc's messages, as LaTeX math (pdflatex stops on a raw ᵀ or σ)
 _PROSE_MATH = {
     "ᵀ": r"^{\top}", "⁻¹": r"^{-1}", "⁻ᵀ": r"^{-\top}", "⊙": r"\odot", "⊘": r"\oslash", "⊗": r"\otimes",
-    "∘": r"\circ", "σ": r"\sigma", "−": "-", "‖": r"\|", "∇": r"\nabla", "∂": r"\partial", "𝟏": r"\mathbf{1}",
-    "×": r"\times", "⟨": r"\langle", "⟩": r"\rangle", "·": r"\cdot", "√": r"\surd", "Φ": r"\Phi", "φ": r"\phi",
-    "λ": r"\lambda", "δ": r"\delta", "Σ": r"\Sigma", "Ψ": r"\Psi", "≤": r"\le", "≥": r"\ge", "…": r"\ldots",
-    "½": r"\tfrac{1}{2}", "→": r"\to", "⁺": "^{+}"}
+    "∘": r"\circ", "−": "-", "‖": r"\|", "∇": r"\nabla", "∂": r"\partial", "𝟏": r"\mathbf{1}", "×": r"\times",
+    "⟨": r"\langle", "⟩": r"\rangle", "·": r"\cdot", "√": r"\surd", "≤": r"\le", "≥": r"\ge", "…": r"\ldots",
+    "½": r"\tfrac{1}{2}", "→": r"\to", "⁺": "^{+}", **GREEK_MACROS}
 _PROSE_TEXT = {"—": "---", "–": "--", "’": "'", "‘": "`", "“": "``", "”": "''", "é": "\\'e"}
 _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 _SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉ₑₓₚ", "0123456789exp")
