@@ -622,9 +622,15 @@ def add_within(shape, *terms) -> Expr:
 
 def mul_within(shape, *factors) -> Expr:
     """The Hadamard product of ``factors``, the other operands of an elementwise product of
-    ``shape``: a column and a row alone, whose outer product ``mul`` refuses, are taken with the
-    𝟏 of that shape (``c ⊙ r ⊙ D`` without ``D``)."""
+    ``shape``: columns and rows alone, whose broadcast product ``mul`` refuses, are their outer
+    product (``c ⊙ r`` is ``c r``: ``c ⊙ r ⊙ D`` without ``D``); with a matrix among them, the 𝟏
+    of that shape carries it."""
     if factors and broadcast_all([f.shape for f in factors]) is None:
+        columns = [f for f in factors if f.shape[1] == 1 and f.shape != SCALAR]
+        rows = [f for f in factors if f.shape[0] == 1 and f.shape != SCALAR]
+        scalars = [f for f in factors if f.shape == SCALAR]
+        if len(columns) + len(rows) + len(scalars) == len(factors):
+            return mul(*scalars, matmul(mul(*columns), mul(*rows)))
         factors = (*factors, ones(shape))
     return mul(*factors) if factors else const(1)
 
