@@ -116,7 +116,7 @@ class Parser:
 
     def __init__(self, source: str, syntax: str = "numpy"):
         if syntax not in SYNTAXES:
-            raise MatcalcError(f"unknown syntax {syntax!r}; use 'numpy', 'matlab' or 'latex'")
+            raise MatcalcError(f"unknown syntax {syntax!r}; use 'numpy', 'matlab', 'latex' or 'text'")
         self.source = source
         self.syntax = syntax
         self.tokens = tokenize(source)
@@ -944,20 +944,24 @@ def _number(text: str):
     return num.to_number(value) if exponent else value
 
 
-def _numpy_or_unicode(source: str, syntax: str, variables: dict):
-    """The tree of ``source``; where the numpy or MATLAB reader stops at a unicode character
-    (``xᵀ A x``, ``σ(W x) ⊙ h``, ``‖x‖²``), ``(tree, text)`` as matcalc's text form reads it."""
+def _read(source: str, syntax: str, variables: dict) -> tuple:
+    """``(tree, text its positions are in, the variable a LaTeX left side names, whether the
+    LaTeX reader read it)``. Where the numpy reader stops at a unicode character (``xᵀ A x``,
+    ``σ(W x) ⊙ h``, ``‖x‖²``), the text is read as matcalc's text form."""
+    from .parse_latex import read_latex
+    if syntax in ("latex", "text"):   # (the text form is read as the LaTeX it stands for)
+        reading = read_latex(source, variables.keys())
+        return reading.tree, reading.text, reading.label, True
     try:
-        return parse(source, syntax)
+        return parse(source, syntax), source, None, False
     except ParseError as err:
-        if syntax == "numpy" and any(ord(ch) > 127 for ch in source):
-            from .parse_latex import read_latex
-            try:
-                reading = read_latex(source, variables.keys())
-            except ParseError:
-                raise err from None
-            return reading.tree, reading.text
-        raise
+        if syntax != "numpy" or source.isascii():
+            raise
+        try:
+            reading = read_latex(source, variables.keys())
+        except ParseError:
+            raise err from None
+        return reading.tree, reading.text, reading.label, True
 
 
 def has_matrix_operations(tree: Node, variables: dict) -> bool:
@@ -981,8 +985,9 @@ def has_matrix_operations(tree: Node, variables: dict) -> bool:
 
 def _caller_level() -> int:
     """The ``stacklevel`` of the first caller outside matcalc (a warning points at the user's line)."""
+    import os
     import sys
-    here = __file__.rsplit("/", 1)[0]
+    here = os.path.dirname(__file__)
     frame, level = sys._getframe(1), 1
     while frame is not None and frame.f_code.co_filename.startswith(here):
         frame, level = frame.f_back, level + 1
@@ -1036,20 +1041,11 @@ def build_expression(source: str, variables: dict, syntax: str = "numpy", infer:
     names are scalars (by default: when the expression has no matrix operation; a program decides
     it once for all its lines). In LaTeX a left side
     (``\\nabla_X f = …``) that names another variable than ``derivative_by`` is an error."""
-    constants = frozenset()
-    if syntax in ("latex", "text"):   # (matcalc's unicode text form is read as the LaTeX it stands for)
-        from .parse_latex import read_latex
-        reading = read_latex(source, variables.keys())
-        if derivative_by is not None and reading.label is not None and reading.label != derivative_by:
-            raise MatcalcError(f"the claim is written as the derivative w.r.t. {reading.label}, "
-                               f"but the derivative asked for is w.r.t. {derivative_by}")
-        tree, source = reading.tree, reading.text
-        constants = frozenset({"I", "onecol"}) - variables.keys()
-    else:
-        tree = _numpy_or_unicode(source, syntax, variables)
-        if isinstance(tree, tuple):   # unicode math read as matcalc's text form
-            tree, source = tree
-            constants = frozenset({"I", "onecol"}) - variables.keys()
+    tree, source, label, as_latex = _read(source, syntax, variables)
+    if derivative_by is not None and label is not None and label != derivative_by:
+        raise MatcalcError(f"the claim is written as the derivative w.r.t. {label}, "
+                           f"but the derivative asked for is w.r.t. {derivative_by}")
+    constants = frozenset({"I", "onecol"}) - variables.keys() if as_latex else frozenset()
     builder = Builder(source, variables, unknown="infer" if infer else "error", conventions=True,
                       syntax=syntax, constants=constants)
     builder.scalars_by_default = not has_matrix_operations(tree, variables) if scalars is None else scalars

@@ -806,15 +806,11 @@ class Judge:
             for factor_ in node.args:
                 if factor_.op == "const":
                     continue
-                base, power = (factor_.args[0], factor_.args[1].data) if factor_.op == "pow" and \
-                    factor_.args[1].op == "const" and isinstance(factor_.args[1].data, Fraction) \
-                    and factor_.args[1].data > 1 else (factor_, 1)
+                squared = factor_.op == "pow" and factor_.args[1].op == "const" and factor_.args[1].data > 1
+                base = factor_.args[0] if squared else factor_   # W of W∘²: one power of it left out
                 if base.shape not in (node.shape, SCALAR):
                     continue
-                rest = [f for f in node.args if f is not factor_]
-                rest += [E.power(base, E.const(power - 1))] if power > 1 else []
-                reduced = E.mul_within(node.shape, *rest) if rest else E.ones(node.shape)
-                candidate = simplify(E.substitute(answer, {node: reduced}))
+                candidate = simplify(E.substitute(answer, {node: E.divide(node, base)}))
                 if candidate.shape != self.claim.shape or E.is_zero(candidate):
                     continue
                 ratio = _exact_ratio(self.claim, candidate)

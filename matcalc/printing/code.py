@@ -44,6 +44,7 @@ from fractions import Fraction
 
 from .. import expr as E
 from ..errors import MatcalcError
+from ..shapes import SCALAR
 
 MAX_NESTING = 30   # nested calls before the code takes a temporary (Python's parser allows 200)
 SUM_CHUNK = 100    # terms of a sum on one line of code
@@ -472,7 +473,8 @@ class CodeWriter:
         if op == "add":
             part = self.partial_sums.get(e)
             if part is not None:   # the terms of another sum, computed once, and the rest
-                return self.sum_code([part] + [t for t in e.args if t not in set(part.args)]), ADD
+                inside = set(part.args)
+                return self.sum_code([part] + [t for t in e.args if t not in inside]), ADD
             return self.sum_code(e.args), ADD
         if op == "mul":
             return self.product_code(e)
@@ -708,13 +710,13 @@ class CodeWriter:
             top = top[1:]
         small = self._smallest_operand(e, top)
         if small is not None:   # scalars scale the row (or column) before it broadcasts: c r ⊙ M
-            scalars = [f for f in top if f.shape == SCALAR_SHAPE]
-            divisors = [f for f in bottom if f.shape == SCALAR_SHAPE]
+            scalars = [f for f in top if f.shape == SCALAR]
+            divisors = [f for f in bottom if f.shape == SCALAR]
             group = self._quotient([*scalars, small], divisors, negative)
-            rest = [f for f in top if f is not small and f.shape != SCALAR_SHAPE]
+            rest = [f for f in top if f is not small and f.shape != SCALAR]
             text = " * ".join([_group(group)] + [self.at(f, MUL + 1) for f in rest])
             for f in bottom:
-                if f.shape != SCALAR_SHAPE:
+                if f.shape != SCALAR:
                     text += " / " + self.at(f, MUL + 1)
             return text, MUL
         text = self._quotient(top, bottom, False)
@@ -731,12 +733,12 @@ class CodeWriter:
     def _smallest_operand(self, e: E.Expr, factors: list):
         """The operand of a product with scalar factors that is a row or a column where the product
         is a full matrix (a broadcast one counts as its row), if there is one."""
-        if e.shape[0] == 1 or e.shape[1] == 1 or all(f.shape != SCALAR_SHAPE for f in e.args):
+        if e.shape[0] == 1 or e.shape[1] == 1 or all(f.shape != SCALAR for f in e.args):
             return None
         for f in factors:
             shape = f.shape if f not in self.broadcast else \
                 ((1, f.shape[1]) if self.broadcast[f] == 0 else (f.shape[0], 1))
-            if f.shape != SCALAR_SHAPE and (shape[0] == 1 or shape[1] == 1):
+            if f.shape != SCALAR and (shape[0] == 1 or shape[1] == 1):
                 return f
         return None
 
@@ -778,8 +780,8 @@ def _broadcast_rows_and_columns(exprs, nodes: list) -> dict:
             elif node.op == "matmul" and node.shape[1] != 1 and node.args[-1].op == "ones" \
                     and node.args[-1].shape[0] == 1:
                 axis[node] = 1
-            elif node.op == "mul" and node.shape != SCALAR_SHAPE:
-                along = {axis.get(a) for a in node.args if a.shape != SCALAR_SHAPE}
+            elif node.op == "mul" and node.shape != SCALAR:
+                along = {axis.get(a) for a in node.args if a.shape != SCALAR}
                 if len(along) == 1 and None not in along:
                     axis[node] = along.pop()
         wrong = {node for node in axis for parent in parents.get(node, ())
@@ -787,9 +789,6 @@ def _broadcast_rows_and_columns(exprs, nodes: list) -> dict:
         if not wrong:
             return {node: k for node, k in axis.items() if node.op == "matmul"}
         banned |= wrong
-
-
-SCALAR_SHAPE = (1, 1)
 
 
 def _keeps_shape(node: E.Expr, axis: dict) -> bool:
