@@ -11,6 +11,11 @@ class NotationWarning(UserWarning):
     ``*`` multiplies elementwise and ``@`` is the matrix product)."""
 
 
+class ReadingWarning(NotationWarning):
+    """A guess made to read a claim at all (``W`` read as the declared ``w``); a verdict always
+    says it."""
+
+
 class _PositionedError(MatcalcError):
     """An error about a place in a source string: the message, then the line and a caret."""
 

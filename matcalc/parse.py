@@ -944,13 +944,13 @@ def _number(text: str):
     return num.to_number(value) if exponent else value
 
 
-def _read(source: str, syntax: str, variables: dict) -> tuple:
+def _read(source: str, syntax: str, variables: dict, guess_case: bool = False) -> tuple:
     """``(tree, text its positions are in, the variable a LaTeX left side names, whether the
     LaTeX reader read it)``. Where the numpy reader stops at a unicode character (``xᵀ A x``,
     ``σ(W x) ⊙ h``, ``‖x‖²``), the text is read as matcalc's text form."""
     from .parse_latex import read_latex
     if syntax in ("latex", "text"):   # (the text form is read as the LaTeX it stands for)
-        reading = read_latex(source, variables.keys())
+        reading = read_latex(source, variables.keys(), guess_case)
         return reading.tree, reading.text, reading.label, True
     try:
         return parse(source, syntax), source, None, False
@@ -1028,6 +1028,7 @@ _BINARY = {
     "pow": E.power,
 }
 
+from .index_notation import has_index_notation, matrix_form  # noqa: E402  (it builds parse.Node trees)
 from .ops import FUNCTIONS  # noqa: E402  (ops imports expr only)
 
 FUNCTION_NAMES = frozenset(FUNCTIONS)
@@ -1041,7 +1042,9 @@ def build_expression(source: str, variables: dict, syntax: str = "numpy", infer:
     names are scalars (by default: when the expression has no matrix operation; a program decides
     it once for all its lines). In LaTeX a left side
     (``\\nabla_X f = …``) that names another variable than ``derivative_by`` is an error."""
-    tree, source, label, as_latex = _read(source, syntax, variables)
+    tree, source, label, as_latex = _read(source, syntax, variables, guess_case=not infer)
+    if as_latex and has_index_notation(tree):
+        tree = matrix_form(tree, variables, source)
     if derivative_by is not None and label is not None and label != derivative_by:
         raise MatcalcError(f"the claim is written as the derivative w.r.t. {label}, "
                            f"but the derivative asked for is w.r.t. {derivative_by}")

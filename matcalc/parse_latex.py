@@ -32,16 +32,22 @@ the one expression builder, which decides by shapes what a product means. The co
   derivative by (``Reading.label``);
 - ``…, \text{where } s = …, p = …`` defines names used before it (matcalc's own output).
 
-Index notation (``\sum_i x_i^2``), derivatives written inside the claim and matrices written
-entry by entry are refused with a ``ParseError`` that says so.
+- index sums: ``\sum_i x_i^2``, ``\sum_{i=1}^{N} a_i b_i``, ``\sum_i \log(1 + e^{-y_i w^T x_i})``,
+  ``\sum_{i,j} A_{ij} x_i x_j``: inside a sum over ``i``, ``y_i`` is an entry of a vector ``y``,
+  ``A_{ij}`` of a matrix, and ``x_i`` the i-th row of a matrix ``X`` (as a column) where no vector
+  ``x`` is declared; ``index_notation`` turns them into matrix form.
+
+Derivatives written inside the claim and matrices written entry by entry are refused with a
+``ParseError`` that says so.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass
 
-from .errors import ParseError
+from .errors import ParseError, ReadingWarning
 from .ops import FUNCTIONS
 from .parse import MAX_DEPTH, MAX_SOURCE_LENGTH, Node
 from .printing.latex import GREEK_LATEX, GREEK_MACROS
@@ -79,7 +85,6 @@ _PRODUCTS = {r"\cdot": "mtimes", r"\times": "mtimes", "*": "mtimes", r"\odot": "
 _TRANSPOSE_MARKS = {"T", "t", r"\top", r"\intercal", r"\prime", r"\mathsf{T}", r"\mathrm{T}", r"\textsf{T}"}
 _OPEN = {"(": ")", "[": "]", r"\{": r"\}", r"\lbrack": r"\rbrack", r"\lparen": r"\rparen"}
 _REFUSED = {
-    r"\sum": "index sums (\\sum_i …) are not read; write the matrix form (\\sum_i x_i^2 is x^T x)",
     r"\prod": "products over an index are not read; write the matrix form",
     r"\int": "integrals are not read",
     r"\partial": "a derivative inside the expression is not read; write what it equals",
@@ -108,9 +113,11 @@ class _Token:
     pos: int
 
 
-def read_latex(source: str, names) -> Reading:
+def read_latex(source: str, names, guess_case: bool = False) -> Reading:
     """The expression in the LaTeX ``source`` (see the module docstring); ``names`` are the
-    declared variable names, which decide how runs of letters split."""
+    declared variable names, which decide how runs of letters split. ``guess_case``: where only
+    names are allowed (a claim), an undeclared letter whose other case is declared is read as that
+    (``W^t x_i`` beside a declared ``w``), with a ``ReadingWarning``."""
     if len(source) > MAX_SOURCE_LENGTH:
         raise ParseError(f"input too long ({len(source)} characters; the limit is {MAX_SOURCE_LENGTH})")
     text = _math_part(_normalized(source))
@@ -129,7 +136,7 @@ def read_latex(source: str, names) -> Reading:
     label = _label(sides[0], names) if len(sides) > 1 else None
     if not claim:
         raise ParseError("empty expression", text, len(text))
-    tree = _Parser(claim, names).parse()
+    tree = _Parser(claim, names, guess_case).parse()
     for name, body in reversed(defined):   # s = σ(…) defined after its use: substituted, outermost first
         tree = _substitute(tree, name, _Parser(body.strip(), names).parse())
     return Reading(tree, claim, label)
@@ -249,13 +256,15 @@ _TOKEN = re.compile(r"""
 class _Parser:
     """Recursive descent over LaTeX tokens, making ``parse.Node`` trees."""
 
-    def __init__(self, text: str, names):
+    def __init__(self, text: str, names, guess_case: bool = False):
         self.text = text
         self.names = set(names)
+        self.guess_case = guess_case
         self.tokens = self._tokenize(text)
         self.i = 0
         self.depth = 0
         self.closers: list = []   # the delimiters that end the groups open now (a norm's \|)
+        self.indices: list = []   # the indices of the sums open now (\sum_i …: i)
 
     # -- tokens ------------------------------------------------------------------------------------
     def _tokenize(self, text: str) -> list:
@@ -485,12 +494,45 @@ class _Parser:
             return Node("name", pos, base)
         return Node("name", pos, base + sub)
 
+    def index_sum(self, tok: _Token) -> Node:
+        """``\\sum_i``, ``\\sum_{i=1}^{N}``, ``\\sum_{i,j}`` and the product that follows (its
+        summand: ``\\sum_i a_i b_i + c`` is ``(Σᵢ aᵢ bᵢ) + c``), as ``isum`` nodes whose ``text`` is
+        the index; the range is that of what the index subscripts (``index_notation``)."""
+        if not self.at("_"):
+            self.error("a sum needs its index (\\sum_i …)", tok.pos)
+        self.advance()
+        group = self.raw_group()
+        if any(t.text == "=" for t in group):
+            group = group[:[t.text for t in group].index("=")]   # i=1: the index
+        indices = [t for t in group if t.text != ","]
+        for index in indices:
+            if index.kind != "name" or len(index.text) != 1:
+                self.error(f"the index of a sum is a letter (\\sum_i), got {index.text!r}", index.pos)
+        if not indices:
+            self.error("a sum needs its index (\\sum_i …)", tok.pos)
+        if self.at("^"):   # the end of the range: the size of what the index runs over
+            self.advance()
+            self.raw_group()
+        self.indices.extend(index.text for index in indices)
+        try:
+            summand = self.term()
+        finally:
+            del self.indices[len(self.indices) - len(indices):]
+        for index in reversed(indices):
+            summand = Node("isum", tok.pos, index.text, [summand])
+        return summand
+
     def subscripted(self, node: Node) -> Node:
-        """A name followed by ``_{…}``: the name it stands for."""
+        """A name followed by ``_{…}``: the name it stands for, or, inside a sum over ``i``, the
+        entry ``x_i`` (an ``indexed`` node whose children are the ``index`` nodes)."""
         if not self.at("_") or node.kind != "name":
             return node
         self.advance()
         group = self.raw_group()
+        subscripts = [t for t in group if t.text != ","]
+        if subscripts and all(t.kind == "name" and len(t.text) == 1 for t in subscripts) \
+                and any(t.text in self.indices for t in subscripts):   # (an index not summed: refused later)
+            return Node("indexed", node.pos, node.text, [Node("index", t.pos, t.text) for t in subscripts])
         sub = "".join(t.text for t in group if t.kind in ("num", "name", "word"))
         if not sub or any(t.kind not in ("num", "name", "word") for t in group):
             self.error(f"the subscript of {node.text} is not a number or a name: index notation is not read; "
@@ -575,6 +617,8 @@ class _Parser:
         name = tok.text
         if name in _REFUSED:
             raise ParseError(_REFUSED[name], self.text, tok.pos)
+        if name == r"\sum":
+            return self.index_sum(tok)
         if name in (r"\frac", r"\dfrac", r"\tfrac"):
             top = self.argument_group()
             bottom = self.argument_group()
@@ -650,6 +694,12 @@ class _Parser:
         for candidate in _spellings(name) or (name,):
             if candidate in self.names:
                 return Node("name", pos, candidate)
+        indexed = self.at("_") and self.tokens[self.i + 1].text in self.indices   # x_i: a row of X, no guess
+        if self.guess_case and len(name) == 1 and name.swapcase() in self.names and name not in ("I", "e") \
+                and not indexed:
+            warnings.warn(ReadingWarning(f"{name} is read as {name.swapcase()} ({name} is not declared)"),
+                          stacklevel=2)
+            return Node("name", pos, name.swapcase())
         return Node("name", pos, name)
 
     def application(self, function: str, pos: int) -> Node:

@@ -48,7 +48,7 @@ from . import expr as E
 from .api import check_distinct
 from .check import Sampler, Setting, largest_array
 from .derivative import Derivative, compute, derive, make_variables
-from .errors import MatcalcError, NotationWarning, ShapeError
+from .errors import MatcalcError, NotationWarning, ReadingWarning, ShapeError
 from .factor import factor
 from .limits import guarded
 from .ops import operation_key
@@ -245,8 +245,9 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
         return Verdict(False, "shape", "symbolic",
                        f"the claim does not type-check, so its shape cannot be right: {err.message}",
                        answer, None, text, proved=True)
-    hints = list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught
-                               if issubclass(w.category, NotationWarning)))
+    hints = list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught if issubclass(w.category, NotationWarning)
+                               and not issubclass(w.category, ReadingWarning)))
+    guesses = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, ReadingWarning)))
     if program is not None:   # (a claim about ∂f/∂(a stage) keeps that stage as its variable)
         claim = expand_signals(claim, answer.signals) if answer.signals else claim
         claim = program.inline_except(claim, answer.wrt.name) if answer.wrt.name in program.stage_vars \
@@ -258,6 +259,8 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
         verdict.claimed = program.rename(verdict.claimed)
     if hints and not verdict.correct:
         verdict.message += f" (note: in the claim, {'; '.join(hints)})"
+    if guesses:
+        verdict.message += f" (read with a guess: {'; '.join(guesses)})"
     return verdict
 
 

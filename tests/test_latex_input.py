@@ -71,7 +71,7 @@ def test_latex_reads_as_its_numpy_spelling(latex, numpy):
 
 
 @pytest.mark.parametrize("latex, message", [
-    (r"\sum_i x_i^2", "index sums"),
+    (r"\prod_i x_i", "products over an index"),
     (r"\frac{\partial L}{\partial W} + x", "derivative inside"),
     (r"\begin{pmatrix} a & b \end{pmatrix}", "entry by entry"),
     (r"(Ax", "unbalanced"),
