@@ -151,3 +151,19 @@ __all__ = ["PropertyError", "ShapeError", "vector", "matrix", "scalar", "eye", "
            "normpdf", "gelu", "silu", "sum", "mean", "logsumexp", "trace", "det", "logdet", "inv", "diag",
            "norm2", "softmax", "log_softmax", "solve", "kron", "matrix_power", "pinv", "expm", "cholesky",
            "eigvalsh", "abs"]
+
+
+def declared(name: str, spec: str) -> E.Expr:
+    """A variable from its declaration ``DIMS[:PROP,PROP]`` as the command line and the web page
+    write it: ``"n"`` (a vector), ``"n,m"`` (a matrix), ``"1,n"`` (a row), ``""`` (a scalar),
+    ``"n,n:symmetric"``."""
+    if not isinstance(spec, str):
+        raise MatcalcError(f"the shape of {name!r} must be a string like 'n,m', got {type(spec).__name__}")
+    dims, _, props = spec.partition(":")
+    flags = {p.strip(): True for p in props.split(",") if p.strip()}
+    shape = parse_dims(dims, f" for {name!r}")
+    if shape == SCALAR:
+        return scalar(name, **flags)
+    if shape[1] == 1 and "," not in dims:
+        return vector(name, shape[0], **flags)
+    return matrix(name, shape[0], shape[1], **flags)

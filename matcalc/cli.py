@@ -4,6 +4,7 @@
     matcalc verify "x.T @ A @ x" --wrt x --claimed "2 * A @ x" --shape x=n --shape A=n,n
     matcalc derive --file network.txt --wrt W1 --steps       # a staged program, in its names
     matcalc derive "x'*A*x" --wrt x --syntax matlab           # the notation of matrixcalculus.org
+    matcalc serve --open                                      # the web page, on http://127.0.0.1:8000/
 
 ``derive`` prints the derivative as text; ``--latex`` adds LaTeX, ``--numpy`` the generated numpy
 code, ``--check`` a line with the finite-difference verdict. ``verify`` prints the verdict on a
@@ -40,22 +41,13 @@ PROPERTY_FLAGS = ("symmetric", "spd", "positive", "invertible")
 
 def _shapes(items) -> dict:
     """``NAME=DIMS[:prop,prop]`` -> shapes mapping (dims ``n``, ``n,m``, ``1,n`` or empty)."""
-    from .api import matrix, scalar, vector
-    from .shapes import parse_dims
+    from .api import declared
     shapes = {}
     for item in items or []:
         if "=" not in item:
             raise MatcalcError(f"--shape {item!r}: write NAME=DIMS, e.g. x=n or A=n,n:symmetric")
         name, spec = item.split("=", 1)
-        dims, _, props = spec.partition(":")
-        flags = {p.strip(): True for p in props.split(",") if p.strip()}
-        shape = parse_dims(dims, f" for {name!r}")
-        if shape == (1, 1):
-            shapes[name] = scalar(name, **flags)
-        elif shape[1] == 1 and "," not in dims:
-            shapes[name] = vector(name, shape[0], **flags)
-        else:
-            shapes[name] = matrix(name, shape[0], shape[1], **flags)
+        shapes[name] = declared(name, spec)
     return shapes
 
 
@@ -121,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--claimed", required=True, help="the claimed derivative")
     v.add_argument("--latex", action="store_true", help="also print the verdict in LaTeX")
     _common(v)
+    s = sub.add_parser("serve", help="the local web page and its JSON API (see the README)")
+    s.add_argument("--port", type=int, default=8000, help="the port (default 8000; 0: any free port)")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="the address to bind (default 127.0.0.1: this machine only)")
+    s.add_argument("--open", action="store_true", help="open the page in the default browser")
     parser.add_argument("--version", action="version", version=f"matcalc {__version__}")
     return parser
 
@@ -167,6 +164,13 @@ def _one_line(err: Exception) -> str:
 
 
 def _run(args) -> int:
+    if args.command == "serve":
+        from .web.server import serve
+        try:
+            serve(args.host, args.port, args.open)
+        except OSError as err:   # the port is taken, the address is not this machine's
+            raise MatcalcError(f"cannot serve on {args.host}:{args.port}: {err.strerror or err}") from None
+        return OK
     expr = _source(args)
     options = dict(order=args.order, layout=args.layout, syntax=args.syntax)
     if args.command == "verify":

@@ -1,0 +1,132 @@
+"""The JSON API of ``matcalc serve``, without HTTP: a request (a dict decoded from JSON) in, a
+response (a dict to encode) out. The same contract as Python's ``derive`` and ``verify``.
+
+``/api/derive`` takes ``{"f", "wrt", "shapes", "syntax", "order", "layout",
+"symmetric_gradient"}`` (only ``f`` and ``wrt`` required; ``wrt`` a name or a list of names;
+``shapes`` maps names to ``"n"``, ``"n,m"``, ``"n,n:symmetric"``, ``""``) and answers, for each
+variable, ``{"wrt", "kind", "shape", "text", "latex", "code": {"numpy", "jax", "torch"},
+"check": {"status", "message"}, "steps": {"text", "latex"}}``, with ``"inferred"`` (the shapes
+matcalc inferred for undeclared names) and ``"variables"`` (every variable of ``f``: its dims
+and properties, as ``shapes`` writes them). One variable: those fields at the top level; several:
+``{"results": [...], "inferred", "variables"}``.
+
+``/api/verify`` takes the same fields plus ``"claimed"`` (``wrt`` one name) and answers
+``{"correct", "proved", "category", "message", "text", "latex", "counterexample"}``.
+
+An error is ``{"error": {"type", "message", "position"}}`` with an HTTP status: 400 for a request
+that is not well formed (``RequestError``), 422 for input matcalc refuses (a ``MatcalcError``:
+its class name, message and the 0-based position in ``f`` or ``claimed``, or null).
+"""
+from __future__ import annotations
+
+from ..api import declared
+from ..derivative import derive
+from ..errors import MatcalcError
+from ..parse import SYNTAXES
+from ..shapes import shape_text
+from ..verify import verify
+
+SYNTAX_CHOICES = (*SYNTAXES, "latex", "text")
+LAYOUTS = (None, "numerator", "denominator")
+SYMMETRIC_GRADIENTS = ("sym", "cookbook", "ignore")
+BACKENDS = ("numpy", "jax", "torch")
+CHECK_SEED = 0   # the page's numeric check is reproducible: the same input, the same verdict
+DERIVE_FIELDS = frozenset({"f", "wrt", "shapes", "syntax", "order", "layout", "symmetric_gradient"})
+VERIFY_FIELDS = DERIVE_FIELDS | {"claimed"}
+
+
+class RequestError(MatcalcError):
+    """A request that is not well formed: a missing or unknown field, a value of the wrong type."""
+
+
+def derive_response(request: dict) -> dict:
+    options = _options(request, DERIVE_FIELDS)
+    wrt = request["wrt"]
+    names = [wrt] if isinstance(wrt, str) else wrt
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise RequestError("'wrt' must be a variable name or a non-empty list of names")
+    result = derive(request["f"], names[0] if isinstance(wrt, str) else names, **options)
+    results = [result] if isinstance(wrt, str) else [result[name] for name in names]
+    first = results[0]
+    shared = {"inferred": {name: _dims(shape) for name, shape in sorted(first.assumed.items())},
+              "variables": {v.name: _spec(v) for v in sorted(first.variables, key=lambda v: v.name)}}
+    if isinstance(wrt, str):
+        return {**_result(first), **shared}
+    return {"results": [_result(r) for r in results], **shared}
+
+
+def verify_response(request: dict) -> dict:
+    options = _options(request, VERIFY_FIELDS)
+    claimed = request.get("claimed")
+    if not isinstance(claimed, str):
+        raise RequestError("'claimed' (the derivative to check, a string) is required")
+    if not isinstance(request["wrt"], str):
+        raise RequestError("'wrt' must be one variable name for verify")
+    verdict = verify(request["f"], request["wrt"], claimed, **options)
+    return {"correct": bool(verdict.correct), "proved": bool(verdict.proved), "category": verdict.category,
+            "message": verdict.message, "text": str(verdict), "latex": verdict.latex(),
+            "counterexample": None if verdict.counterexample is None else str(verdict.counterexample)}
+
+
+def error_response(err: Exception) -> tuple:
+    """``(status, body)`` for an error raised while answering."""
+    if isinstance(err, RequestError):
+        return 400, {"error": {"type": "RequestError", "message": str(err), "position": None}}
+    if isinstance(err, MatcalcError):
+        message = getattr(err, "message", None) or str(err)
+        return 422, {"error": {"type": type(err).__name__, "message": message,
+                               "position": getattr(err, "position", None)}}
+    return 500, {"error": {"type": "InternalError", "message": f"{type(err).__name__}: {err} (a bug in matcalc: "
+                           "please report it with this input)", "position": None}}
+
+
+def _options(request: dict, fields: frozenset) -> dict:
+    if not isinstance(request, dict):
+        raise RequestError("the request body must be a JSON object")
+    unknown = sorted(set(request) - fields)
+    if unknown:
+        raise RequestError(f"unknown field(s) {', '.join(map(repr, unknown))}; the fields are "
+                           f"{', '.join(sorted(fields))}")
+    for name in ("f", "wrt"):
+        if name not in request:
+            raise RequestError(f"'{name}' is required")
+    if not isinstance(request["f"], str):
+        raise RequestError("'f' must be a string")
+    shapes = request.get("shapes") or {}
+    if not isinstance(shapes, dict):
+        raise RequestError("'shapes' must map names to dims, e.g. {\"x\": \"n\", \"A\": \"n,n:symmetric\"}")
+    syntax = request.get("syntax") or "numpy"
+    if syntax not in SYNTAX_CHOICES:
+        raise RequestError(f"'syntax' must be one of {', '.join(SYNTAX_CHOICES)}")
+    order = request.get("order", 1)
+    if order not in (1, 2) or isinstance(order, bool):
+        raise RequestError("'order' must be 1 (gradient or Jacobian) or 2 (Hessian)")
+    layout = request.get("layout")
+    if layout not in LAYOUTS:
+        raise RequestError("'layout' must be null, \"numerator\" or \"denominator\"")
+    symmetric = request.get("symmetric_gradient") or "sym"
+    if symmetric not in SYMMETRIC_GRADIENTS:
+        raise RequestError(f"'symmetric_gradient' must be one of {', '.join(SYMMETRIC_GRADIENTS)}")
+    return dict(shapes={name: declared(name, spec) for name, spec in shapes.items()}, syntax=syntax,
+                order=order, layout=layout, symmetric_gradient=symmetric)
+
+
+def _result(g) -> dict:
+    report = g.check(seed=CHECK_SEED)
+    steps = g.steps()
+    return {"wrt": g.wrt.name, "kind": g.kind, "shape": shape_text(g.shape), "text": g.text(), "latex": g.latex(),
+            "code": {backend: g.source(backend) for backend in BACKENDS},
+            "check": {"status": report.status, "message": str(report)},
+            "steps": {"text": str(steps), "latex": steps.latex()}}
+
+
+def _dims(shape) -> str:
+    rows, cols = shape
+    return "" if (rows, cols) == (1, 1) else str(rows) if cols == 1 else f"{rows},{cols}"
+
+
+def _spec(variable) -> str:
+    """A variable's declaration as ``shapes`` writes it: ``"n,n:symmetric"``."""
+    dims = _dims(variable.shape)
+    props = sorted(variable.data[1]) if isinstance(variable.data, tuple) and len(variable.data) > 1 else []
+    return dims + (":" + ",".join(props) if props else "")
