@@ -60,6 +60,13 @@ def test_derive_reports_inferred_shapes_and_several_variables(server):
     assert all(r["check"]["status"] == "ok" for r in body["results"])
 
 
+def test_variables_are_written_as_declared(server):
+    status, body = _post(server, "/api/derive", {"f": "logdet(X) + y.T @ p", "wrt": "X",
+                                                 "shapes": {"X": "n,n:spd", "p": "m:onehot"}})
+    assert status == 200 and body["text"] == "X⁻¹"
+    assert body["variables"] == {"X": "n,n:spd", "p": "m:onehot", "y": "m"}
+
+
 def test_a_hessian_in_latex_syntax(server):
     status, body = _post(server, "/api/derive", {"f": r"\frac{1}{2} \| A x - b \|^2", "wrt": "x", "order": 2,
                                                  "syntax": "latex", "shapes": {"A": "m,n", "x": "n", "b": "m"}})

@@ -128,5 +128,11 @@ def _dims(shape) -> str:
 def _spec(variable) -> str:
     """A variable's declaration as ``shapes`` writes it: ``"n,n:symmetric"``."""
     dims = _dims(variable.shape)
-    props = sorted(variable.data[1]) if isinstance(variable.data, tuple) and len(variable.data) > 1 else []
+    props = set(variable.data[1]) if isinstance(variable.data, tuple) and len(variable.data) > 1 else set()
+    if "spd" in props:   # (spd implies them)
+        props -= {"symmetric", "invertible"}
+    for p in ("onehot", "onehot_rows"):   # (a one-hot vector is a simplex)
+        if p in props:
+            props.discard(p.replace("onehot", "simplex"))
+    props = sorted(props)
     return dims + (":" + ",".join(props) if props else "")
