@@ -55,6 +55,7 @@ RANDOM_DIRECTIONS = 4        # beyond ENTRY_LIMIT: this many random directions �
 COORDINATE_DIRECTIONS = 2    # … and this many coordinate ones
 BLIND = 1e-5                 # a sum in f hides more than this fraction of a step of the variable: no comparison
 JITTER_TOLERANCE = 1e-6      # a derivative that moves more than this when its inputs move by 1e-12 is rounding
+AMPLIFIED = 1e-8             # a power whose exponent times ε exceeds this turns its base's rounding into noise
 KINKED = frozenset(key for key, op in OPERATIONS.items() if op.domain == "nonzero" and key.startswith("fn:"))
 CONSTRAINED = frozenset({"spd", "symmetric", "invertible", "positive", "simplex", "simplex_rows", "onehot",
                          "onehot_rows", "orthogonal", "lower", "diagonal"})
@@ -535,17 +536,35 @@ def vec(a) -> np.ndarray:
 class Conditioning:
     """How well finite differences of ``f`` can see ``wrt`` at an input: the sums in ``f`` whose
     terms in ``wrt`` are small next to the others (``z + 1e20``), so that a step of ``wrt`` is
-    lost to the rounding of the sum; and the largest intermediate value of ``f``, whose rounding
+    lost to the rounding of the sum; the largest intermediate value of ``f``, whose rounding
     bounds the smallest derivative that differences of ``f`` can resolve (``log_softmax`` of
-    entries near 1000 loses every derivative below ~1e-13)."""
+    entries near 1000 loses every derivative below ~1e-13); and the powers whose exponent
+    amplifies the rounding of their base beyond use (``p^{1e308}`` is 0 or ∞ except where
+    ``p`` rounds to exactly 1, and there neither ``f`` nor its derivative has a reliable value)."""
 
     def __init__(self, f: E.Expr, wrt: E.Expr, variables):
         self.wrt = wrt
+        self.amplifiers = [node for node in E.walk(f) if node.op == "pow" and node.args[1].op == "const"
+                           and abs(float(node.args[1].data)) * np.finfo(float).eps > AMPLIFIED]
+        self.amplifiers_fn = NumpyFunction(self.amplifiers, "powers", "matrix", required=variables) \
+            if self.amplifiers else None
         self.sums = [(node, E.add(*[a for a in node.args if a.depends_on(wrt)])) for node in E.walk(f)
                      if node.op == "add" and node.depends_on(wrt) and not all(a.depends_on(wrt) for a in node.args)]
         inner = [node for node in E.walk(f) if node.depends_on(wrt) and node.op not in ("var", "T")]
         exprs = [e for pair_ in self.sums for e in pair_] + inner
         self.fn = NumpyFunction(exprs, "parts", "matrix", required=variables) if exprs else None
+
+    def amplified(self, inputs: dict) -> E.Expr | None:
+        """A power whose value at ``inputs`` is finite and nonzero somewhere although its exponent
+        turns the rounding of its base into noise there, if there is one."""
+        if self.amplifiers_fn is None:
+            return None
+        values = self.amplifiers_fn(**{k: inputs[k] for k in self.amplifiers_fn.accepts})
+        for node, value in zip(self.amplifiers, values):
+            value = np.abs(np.asarray(value, dtype=float))
+            if np.any((value > 0) & np.isfinite(value)):
+                return node
+        return None
 
     def at(self, inputs: dict, step: float, rng) -> tuple:
         """``(fraction, sum, magnitude)``: the largest ratio of a sum's rounding (ε |sum|) to the
@@ -764,6 +783,10 @@ def _compare(f_num, numeric, wrt, kind, inputs, entries=False, direction=None, s
     if rng is not None and _rounding_dominated(numeric, inputs, got, rng):
         return ("the derivative's own value is lost to rounding at some inputs (it changes by more than 1e-6 "
                 "of itself when they change by 1e-12 of theirs)")
+    amplified = conditioning.amplified(inputs) if conditioning is not None else None
+    if amplified is not None:
+        return (f"{amplified} amplifies the rounding of its base {float(amplified.args[1].data):.3g}-fold, so at "
+                "some inputs neither f nor its derivative has a reliable value")
     h = step_for(x0, scale) * step_scale
     lost, where, magnitude = conditioning.at(inputs, h, rng) if conditioning is not None else (0.0, None, 0.0)
     reason = _blind_reason(lost, where, h, wrt)
