@@ -666,6 +666,13 @@ class Judge:
                 return self.make(False, "transpose", "numeric",
                                  f"{base}: the claim is the transpose of the answer",
                                  counterexample=self.shape_counterexample(samples))
+            ratio = _common_ratio([(t, c.T) for t, c in samples])
+            if ratio is not None:
+                mistakes = ["the claim is transposed", *_factor_mistakes(Fraction(ratio))]
+                return self.make(False, "shape", "numeric",
+                                 f"{base}: {_COUNTS[len(mistakes)]} mistakes: {'; '.join(mistakes)} (its transpose "
+                                 f"is {_fraction_text(Fraction(ratio))} times the answer)",
+                                 counterexample=self.counterexample(samples, lambda c: c.T))
             return self.make(False, "shape", "numeric", f"{base}; its transpose is not the answer either",
                              counterexample=self.counterexample(samples, lambda c: c.T))
         if samples is not None and expected[0] == expected[1] and got == (expected[0], 1):
@@ -724,7 +731,7 @@ class Judge:
                              f"the claim is off by a constant factor: it is {_fraction_text(ratio)} times the "
                              f"answer{hint}")
         for diagnosis in (self.mistake_diagnosis, self.symmetry_diagnosis, self.term_diagnosis,
-                          self.missing_factor_diagnosis):
+                          self.missing_factor_diagnosis, self.symmetric_inputs_diagnosis):
             found = diagnosis(samples)
             if found is not None:   # (a Verdict is falsy when the claim is wrong)
                 return found
@@ -924,6 +931,63 @@ class Judge:
                                  f"{name} where the answer has {name}ᵀ (a transpose is missing); the claim is right "
                                  f"only when {name} = {name}ᵀ", counterexample=self.counterexample(samples))
         return None
+
+
+    def symmetric_inputs_diagnosis(self, samples):
+        """Where a square matrix ``M`` is made symmetric, is the claim the answer, or a constant
+        times it? Then the claim treats ``M`` as symmetric (``2 Aᵀ x`` for ``xᵀ A x``), and the
+        constant is a second mistake, named too (``−2 A x``: that and the sign)."""
+        wrt = self.answer.wrt
+        for m in sorted(self.answer.f.free_vars, key=lambda v: v.name):
+            if m is wrt or m.shape[0] != m.shape[1] or m.shape == SCALAR or m.data[1] & {"symmetric", "spd"}:
+                continue
+            pairs = []
+            for values in self.inputs:
+                value = np.asarray(values[m.name], dtype=float)
+                symmetric = {**values, m.name: (value + value.T) / 2}
+                try:
+                    pairs.append((self.evaluate(self.truth_fn, symmetric), self.evaluate(self.claim_fn, symmetric)))
+                except MatcalcError:
+                    break
+            else:
+                if not pairs or any(not np.all(np.isfinite(c)) for _, c in pairs):
+                    continue
+                same = all(_relative(c, t) <= TOLERANCE for t, c in pairs)
+                ratio = 1 if same else _common_ratio(pairs)
+                if ratio is None:
+                    continue
+                name = self.show(m)
+                terms = expand_terms(self.answer.expr)
+                both = any(E.transpose(m) in E.walk(t) for t in terms) and any(
+                    m in E.walk(t) and E.transpose(m) not in E.walk(t) for t in terms)
+                mistakes = [f"it treats {name} as symmetric, which it is not declared to be" if both else
+                            f"it has {name} where the answer has {name}ᵀ (a transpose is missing)"]
+                mistakes[0] += f" — with {name} = {name}ᵀ it would be {'right' if ratio == 1 else 'the answer times'}" \
+                               + ("" if ratio == 1 else f" {_fraction_text(Fraction(ratio))}")
+                if ratio != 1:
+                    mistakes += _factor_mistakes(Fraction(ratio))
+                category = "sign" if ratio == -1 else "factor" if ratio != 1 else "missing-term" if both else "other"
+                head = f"{_COUNTS[len(mistakes)]} mistakes: " if len(mistakes) > 1 else ""
+                return self.make(False, category, "numeric",
+                                 head + "; ".join(mistakes) + f" (the answer is {self.show(self.answer.expr)})",
+                                 counterexample=self.counterexample(samples))
+        return None
+
+
+_COUNTS = {2: "two", 3: "three"}
+
+
+def _factor_mistakes(ratio: Fraction) -> list:
+    """A constant factor between a claim and the answer, as mistakes in words (−½: two)."""
+    mistakes = ["the sign is wrong"] if ratio < 0 else []
+    size = abs(ratio)
+    if size == Fraction(1, 2):
+        mistakes.append("a factor 2 is missing")
+    elif size == 2:
+        mistakes.append("it has an extra factor 2")
+    elif size != 1:
+        mistakes.append(f"it is off by a constant factor {_fraction_text(size)}")
+    return mistakes
 
 
 def _difference(claim: E.Expr, answer: E.Expr) -> E.Expr:

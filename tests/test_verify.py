@@ -126,3 +126,17 @@ def test_a_claim_of_the_wrong_shape_comes_with_a_counterexample():
     assert v.category == "transpose" and v.counterexample is not None
     i, j = v.counterexample.index
     assert v.counterexample.expected != v.counterexample.claimed and (i, j) != (0, 0)
+
+
+@pytest.mark.parametrize("f, claimed, category, words", [
+    ("x.T @ A @ x", "2 * A.T @ x", "missing-term", ["treats A as symmetric", "would be right"]),
+    ("x.T @ A @ x", "-2 * A @ x", "sign", ["two mistakes", "treats A as symmetric", "the sign is wrong"]),
+    ("x.T @ A @ x", "-A @ x", "factor", ["three mistakes", "the sign is wrong", "a factor 2 is missing"]),
+    ("sum(exp(A @ x))", "-A @ exp(A @ x)", "sign", ["A where the answer has Aᵀ", "the sign is wrong"]),
+    ("sum(exp(A @ x))", "2 * exp(A @ x).T @ A", "shape", ["two mistakes", "transposed", "extra factor 2"]),
+])
+def test_several_mistakes_at_once_are_each_named(f, claimed, category, words):
+    verdict = mc.verify(f, "x", claimed, {"x": "n", "A": "n,n"})
+    assert not verdict.correct and verdict.category == category
+    for word in words:
+        assert word in verdict.message, verdict.message
