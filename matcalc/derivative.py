@@ -74,6 +74,7 @@ class Derivative:
         self._map = None                  # (direction, the derivative applied to it), for order 3 and 4
         self._backward = None             # the backpropagation form, where it prints shorter (False: not)
         self.written = None               # f before the simplification rules (for check)
+        self.source_text = None           # f as the user typed it (a string), for the steps' header
 
     # -- printing ------------------------------------------------------------------------------
     def __str__(self):
@@ -555,6 +556,8 @@ def derive(f, wrt, shapes: dict | None = None, *, order: int = 1, layout=None,
         if program is not None:
             _in_stage_names(result, program, variable if variable is original and not stage else None, stage)
         result.assumed = assumed
+        if isinstance(f, str) and program is None:
+            result.source_text = " ".join(f.split())
         results[original.name] = result
     if many:
         return Derivatives(_restore(simplify(f_expr), pairs), results)

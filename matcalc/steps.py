@@ -13,6 +13,7 @@ Mechanical canonicalisation (flattening, sorting, collecting) is never a step of
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from . import expr as E
@@ -40,10 +41,12 @@ class Step:
         """The rules of the step in words (``d-inv``: the derivative of the inverse)."""
         return list(dict.fromkeys(rule_words(r) for r in self.rules))
 
-    def latex(self) -> str:
+    def latex(self, taken=frozenset()) -> str:
+        """The step in LaTeX; the letters of the identities it cites avoid the names in ``taken``
+        (the user's variables: an identity ``⟨S, L D R⟩`` beside a covariance ``S`` reads
+        ``⟨G, L D R⟩``)."""
         lhs = self.lhs[1] if isinstance(self.lhs, tuple) else to_latex(self.lhs)
-        rules = r",\ ".join(dict.fromkeys(IDENTITY_LATEX.get(r) or r"\text{" + _latex_text(rule_words(r)) + "}"
-                                          for r in self.rules))
+        rules = r",\ ".join(dict.fromkeys(_identity_latex(r, taken) for r in self.rules))
         return rf"{lhs} &= {to_latex(self.rhs)} && {rules}"
 
 
@@ -57,9 +60,18 @@ _RULE_WORDS = {
     "⟨S, L D R⟩ = ⟨Lᵀ S Rᵀ, D⟩": "cyclic property of the trace",
     "⟨S, C ⊙ D⟩ = ⟨C ⊙ S, D⟩": "a Hadamard factor moved across ⟨·,·⟩",
     "⟨S, Dᵀ⟩ = ⟨Sᵀ, D⟩": "transpose moved across ⟨·,·⟩",
+    "⟨s, tr D⟩ = ⟨s I, D⟩": "a trace as ⟨·, I⟩",
+    "⟨s, sum D⟩ = ⟨s 𝟏, D⟩": "a sum as ⟨·, 𝟏⟩",
+    "⟨S, diag d⟩ = ⟨diag S, d⟩": "diag moved across ⟨·,·⟩",
+    "⟨s, vec D⟩ = ⟨unvec s, D⟩": "vec moved across ⟨·,·⟩",
+    "⟨S, unvec d⟩ = ⟨vec S, d⟩": "unvec moved across ⟨·,·⟩",
+    "dy = J dx": "definition of the Jacobian",
+    "df = ⟨∇f, dX⟩": "definition of the gradient",
+    "vec(A dX B) = (Bᵀ ⊗ A) vec(dX)": "vec of a product, vec(A D B) = (Bᵀ ⊗ A) vec(D)",
     "sum-of-product": "the sum of a product as ⟨·,·⟩",
     "exp-log": "exp(log x) = x", "log-exp": "log(exp x) = x", "log-det": "log det",
-    "penrose-1": "X X⁺ X = X", "penrose-2": "X⁺ X X⁺ = X⁺", "penrose-3": "X X⁺ symmetric",
+    "penrose-1": "a Penrose identity (M M⁺ M = M)", "penrose-2": "a Penrose identity (M⁺ M M⁺ = M⁺)",
+    "penrose-3": "a Penrose identity (M M⁺ symmetric)",
 }
 
 
@@ -78,25 +90,42 @@ def rule_words(name: str) -> str:
     return name if any(c in name for c in "⟨=") else name.replace("-", " ")
 
 
-# the identities of the identification step, in LaTeX
+# the identities of the identification step, in LaTeX, with their letters as «placeholders»
 IDENTITY_LATEX = {
-    "⟨S, C ⊙ D⟩ = ⟨C ⊙ S, D⟩": r"\langle S, C \odot D\rangle = \langle C \odot S, D\rangle",
-    "⟨S, L D R⟩ = ⟨Lᵀ S Rᵀ, D⟩": r"\langle S, L D R\rangle = \langle L^{\top} S R^{\top}, D\rangle",
-    "⟨S, Dᵀ⟩ = ⟨Sᵀ, D⟩": r"\langle S, D^{\top}\rangle = \langle S^{\top}, D\rangle",
-    "⟨s, tr D⟩ = ⟨s I, D⟩": r"\langle s, \operatorname{tr} D\rangle = \langle s I, D\rangle",
-    "⟨s, sum D⟩ = ⟨s 𝟏, D⟩": r"\langle s, \operatorname{sum} D\rangle = \langle s \mathbf{1}, D\rangle",
+    "⟨S, C ⊙ D⟩ = ⟨C ⊙ S, D⟩": r"\langle «S», «C» \odot «D»\rangle = \langle «C» \odot «S», «D»\rangle",
+    "⟨S, L D R⟩ = ⟨Lᵀ S Rᵀ, D⟩": r"\langle «S», «L» «D» «R»\rangle = \langle «L»^{\top} «S» «R»^{\top}, «D»\rangle",
+    "⟨S, Dᵀ⟩ = ⟨Sᵀ, D⟩": r"\langle «S», «D»^{\top}\rangle = \langle «S»^{\top}, «D»\rangle",
+    "⟨s, tr D⟩ = ⟨s I, D⟩": r"\langle «s», \operatorname{tr} «D»\rangle = \langle «s» I, «D»\rangle",
+    "⟨s, sum D⟩ = ⟨s 𝟏, D⟩": r"\langle «s», \operatorname{sum} «D»\rangle = \langle «s» \mathbf{1}, «D»\rangle",
     "⟨S, diag d⟩ = ⟨diag S, d⟩":
-        r"\langle S, \operatorname{diag} d\rangle = \langle \operatorname{diag} S, d\rangle",
+        r"\langle «S», \operatorname{diag} «d»\rangle = \langle \operatorname{diag} «S», «d»\rangle",
     "⟨s, vec D⟩ = ⟨unvec s, D⟩":
-        r"\langle s, \operatorname{vec} D\rangle = \langle \operatorname{vec}^{-1} s, D\rangle",
+        r"\langle «s», \operatorname{vec} «D»\rangle = \langle \operatorname{vec}^{-1} «s», «D»\rangle",
     "⟨S, unvec d⟩ = ⟨vec S, d⟩":
-        r"\langle S, \operatorname{vec}^{-1} d\rangle = \langle \operatorname{vec} S, d\rangle",
+        r"\langle «S», \operatorname{vec}^{-1} «d»\rangle = \langle \operatorname{vec} «S», «d»\rangle",
     "linearity of ⟨·,·⟩": r"\text{linearity of } \langle\cdot,\cdot\rangle",
-    "dy = J dx": r"\mathrm{d}y = J\,\mathrm{d}x",
-    "df = ⟨∇f, dX⟩": r"\mathrm{d}f = \langle \nabla f, \mathrm{d}X\rangle",
+    "dy = J dx": r"\mathrm{d}«y» = J\,\mathrm{d}«x»",
+    "df = ⟨∇f, dX⟩": r"\mathrm{d}f = \langle \nabla f, \mathrm{d}«X»\rangle",
     "vec(A dX B) = (Bᵀ ⊗ A) vec(dX)":
-        r"\operatorname{vec}(A\,\mathrm{d}X B) = (B^{\top} \otimes A) \operatorname{vec}(\mathrm{d}X)",
+        r"\operatorname{vec}(«A»\,\mathrm{d}«X» «B») = («B»^{\top} \otimes «A») \operatorname{vec}(\mathrm{d}«X»)",
 }
+# the letters a placeholder may take, first choice first
+_PLACEHOLDER_LETTERS = {"S": "SGHKQ", "C": "CKMPE", "D": "DEVZW", "L": "LPUEF", "R": "RTQHN", "s": "sghcu",
+                        "d": "devzw", "A": "APUKF", "B": "BQTHN", "X": "XUVWZ", "x": "xuvwz", "y": "ytgqr"}
+
+
+def _identity_latex(rule: str, taken=frozenset()) -> str:
+    """A cited identity or rule in LaTeX: the identity's formula with letters not in ``taken``,
+    or the rule in words."""
+    template = IDENTITY_LATEX.get(rule)
+    if template is None:
+        return r"\text{" + _latex_text(rule_words(rule)) + "}"
+    chosen: dict = {}
+    for placeholder in dict.fromkeys(re.findall("«(.)»", template)):
+        used = set(chosen.values())
+        chosen[placeholder] = next((c for c in _PLACEHOLDER_LETTERS[placeholder] if c not in taken and c not in used),
+                                   placeholder)
+    return re.sub("«(.)»", lambda m: chosen[m.group(1)], template)
 
 
 def _latex_text(text: str) -> str:
@@ -106,9 +135,10 @@ def _latex_text(text: str) -> str:
 class Steps(list):
     """A list of ``Step``s; ``str()`` numbers them, ``latex()`` is an ``aligned`` block."""
 
-    def __init__(self, title: str, steps):
+    def __init__(self, title: str, steps, names=frozenset()):
         super().__init__(steps)
         self.title = title
+        self.names = frozenset(names)   # the user's variable names, which identities' letters avoid
 
     def __str__(self):
         width = max((len(s.text()) for s in self), default=0)
@@ -118,7 +148,7 @@ class Steps(list):
         return "\n".join(lines)
 
     def latex(self) -> str:
-        return r"\begin{aligned}" + r" \\ ".join(s.latex() for s in self) + r"\end{aligned}"
+        return r"\begin{aligned}" + r" \\ ".join(s.latex(self.names) for s in self) + r"\end{aligned}"
 
     def _repr_latex_(self):
         return f"$${self.latex()}$$"
@@ -151,11 +181,15 @@ def derivation(derivative) -> Steps:
             _final(steps, product, derivative.expr, ("H v", "H v"))
         else:
             _jacobian_steps(dg, dx, steps, derivative._check_form, name, hessian=True)
-    title = f"{derivative.kind} of {to_text(f)} w.r.t. {name}"
+    written = to_text(f)
+    source = derivative.source_text
+    title = f"{derivative.kind} of {source or written} w.r.t. {name}"
+    if source and source != written:   # the steps write f in canonical form: say it is the same f
+        title += f", where f = {written}"
     if derivative.layout and derivative.expr is not derivative._check_form:
         label = steps[-1].lhs if steps and isinstance(steps[-1].lhs, tuple) else ("result", r"\text{result}")
         steps.append(Step(label, derivative.expr, (f"transpose: {derivative.layout} layout",)))
-    return Steps(title, steps)
+    return Steps(title, steps, {v.name for v in derivative.variables})
 
 
 def _stage_steps(derivative) -> Steps:

@@ -129,3 +129,13 @@ def test_claims_may_use_the_backward_signals():
     assert mc.verify(NET, "W1", "δz @ x.T", NET_SHAPES).correct
     assert mc.verify(NET, "W1", "(δh * h * (1 - h)) @ x.T", NET_SHAPES).correct
     assert not mc.verify(NET, "W1", "δh @ x.T", NET_SHAPES).correct
+
+
+def test_the_steps_header_shows_f_as_typed_and_identities_avoid_the_users_letters():
+    steps = mc.derive("trace(S @ inv(Y) @ D)", "Y", {"S": "n,n", "Y": "n,n", "D": "n,n"}).steps()
+    assert steps.title == "gradient of trace(S @ inv(Y) @ D) w.r.t. Y, where f = tr(D S Y⁻¹)"
+    latex = steps.latex()
+    cited = [part.split("&&")[1] for part in latex.split(r" \\ ") if "langle" in part.split("&&")[1]]
+    assert cited and all(" S" not in c and "«" not in c for c in cited)
+    assert r"\langle G, L E R\rangle = \langle L^{\top} G R^{\top}, E\rangle" in latex
+    assert "[definition of the gradient]" in str(steps) and "dX" not in str(steps)
