@@ -41,12 +41,12 @@ class Step:
         """The rules of the step in words (``d-inv``: the derivative of the inverse)."""
         return list(dict.fromkeys(rule_words(r) for r in self.rules))
 
-    def latex(self, taken=frozenset()) -> str:
+    def latex(self, taken=frozenset(), variable: str | None = None) -> str:
         """The step in LaTeX; the letters of the identities it cites avoid the names in ``taken``
         (the user's variables: an identity ``⟨S, L D R⟩`` beside a covariance ``S`` reads
-        ``⟨G, L D R⟩``)."""
+        ``⟨G, L D R⟩``), and their ``dX`` is d of ``variable`` (the one differentiated by)."""
         lhs = self.lhs[1] if isinstance(self.lhs, tuple) else to_latex(self.lhs)
-        rules = r",\ ".join(dict.fromkeys(_identity_latex(r, taken) for r in self.rules))
+        rules = r",\ ".join(dict.fromkeys(_identity_latex(r, taken, variable) for r in self.rules))
         return rf"{lhs} &= {to_latex(self.rhs)} && {rules}"
 
 
@@ -114,14 +114,16 @@ _PLACEHOLDER_LETTERS = {"S": "SGHKQ", "C": "CKMPE", "D": "DEVZW", "L": "LPUEF", 
                         "d": "devzw", "A": "APUKF", "B": "BQTHN", "X": "XUVWZ", "x": "xuvwz", "y": "ytgqr"}
 
 
-def _identity_latex(rule: str, taken=frozenset()) -> str:
-    """A cited identity or rule in LaTeX: the identity's formula with letters not in ``taken``,
-    or the rule in words."""
+def _identity_latex(rule: str, taken=frozenset(), variable: str | None = None) -> str:
+    """A cited identity or rule in LaTeX: the identity's formula with letters not in ``taken``
+    (its ``X`` is ``variable`` where one is given), or the rule in words."""
     template = IDENTITY_LATEX.get(rule)
     if template is None:
         return r"\text{" + _latex_text(rule_words(rule)) + "}"
-    chosen: dict = {}
+    chosen: dict = {"X": latex_name(variable)} if variable else {}
     for placeholder in dict.fromkeys(re.findall("«(.)»", template)):
+        if placeholder in chosen:
+            continue
         used = set(chosen.values())
         chosen[placeholder] = next((c for c in _PLACEHOLDER_LETTERS[placeholder] if c not in taken and c not in used),
                                    placeholder)
@@ -135,10 +137,11 @@ def _latex_text(text: str) -> str:
 class Steps(list):
     """A list of ``Step``s; ``str()`` numbers them, ``latex()`` is an ``aligned`` block."""
 
-    def __init__(self, title: str, steps, names=frozenset()):
+    def __init__(self, title: str, steps, names=frozenset(), variable: str | None = None):
         super().__init__(steps)
         self.title = title
         self.names = frozenset(names)   # the user's variable names, which identities' letters avoid
+        self.variable = variable        # the variable differentiated by (the dX of the identities)
 
     def __str__(self):
         width = max((len(s.text()) for s in self), default=0)
@@ -148,7 +151,8 @@ class Steps(list):
         return "\n".join(lines)
 
     def latex(self) -> str:
-        return r"\begin{aligned}" + r" \\ ".join(s.latex(self.names) for s in self) + r"\end{aligned}"
+        return r"\begin{aligned}" + r" \\ ".join(s.latex(self.names, self.variable) for s in self) \
+            + r"\end{aligned}"
 
     def _repr_latex_(self):
         return f"$${self.latex()}$$"
@@ -189,7 +193,7 @@ def derivation(derivative) -> Steps:
     if derivative.layout and derivative.expr is not derivative._check_form:
         label = steps[-1].lhs if steps and isinstance(steps[-1].lhs, tuple) else ("result", r"\text{result}")
         steps.append(Step(label, derivative.expr, (f"transpose: {derivative.layout} layout",)))
-    return Steps(title, steps, {v.name for v in derivative.variables})
+    return Steps(title, steps, {v.name for v in derivative.variables}, name)
 
 
 def _stage_steps(derivative) -> Steps:

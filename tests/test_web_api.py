@@ -78,6 +78,8 @@ def test_verify_says_how_a_claim_is_wrong(server):
     assert status == 200
     assert body["correct"] is False and "symmetric" in body["message"] and "counter-example" in body["text"]
     assert body["counterexample"] and body["latex"].startswith(r"\begin{aligned}")
+    assert body["head"] == "wrong (missing term)" and body["claim"] == {"text": "2 A x", "latex": "2 A x"}
+    assert body["answer"]["text"] == "(A + Aᵀ) x"
     status, body = _post(server, "/api/verify", {"f": "x.T @ A @ x", "wrt": "x", "claimed": "(A + A.T) @ x"})
     assert body["correct"] is True and body["proved"] is True
 

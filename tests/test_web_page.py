@@ -96,5 +96,7 @@ def test_an_example_derives_and_a_wrong_answer_is_explained(server, browser):
     browser.find_element(By.ID, "claimed").send_keys("2 * A @ x" + Keys.ENTER)
     _wait(browser, lambda b: b.find_element(By.ID, "verdict").is_displayed())
     assert browser.find_element(By.ID, "verdict-head").text.startswith("Wrong")
-    assert "symmetric" in browser.find_element(By.ID, "verdict-text").text
-    assert browser.find_elements(By.CSS_SELECTOR, "#verdict-math .katex")
+    assert "symmetric" in browser.find_element(By.ID, "verdict-message").text
+    assert browser.find_elements(By.CSS_SELECTOR, "#verdict-claim .katex")
+    assert browser.find_elements(By.CSS_SELECTOR, "#verdict-answer .katex")
+    assert "counter-example" in browser.find_element(By.ID, "verdict-counterexample").text

@@ -11,7 +11,9 @@ and properties, as ``shapes`` writes them). One variable: those fields at the to
 ``{"results": [...], "inferred", "variables"}``.
 
 ``/api/verify`` takes the same fields plus ``"claimed"`` (``wrt`` one name) and answers
-``{"correct", "proved", "category", "message", "text", "latex", "counterexample"}``.
+``{"correct", "proved", "head", "category", "message", "details", "text", "latex", "claim":
+{"text", "latex"}, "answer": {"text", "latex"}, "counterexample"}`` (``text`` and ``latex``: the
+whole verdict; ``claim`` is null where the claim was not read as an expression).
 
 An error is ``{"error": {"type", "message", "position"}}`` with an HTTP status: 400 for a request
 that is not well formed (``RequestError``), 422 for input matcalc refuses (a ``MatcalcError``:
@@ -23,6 +25,8 @@ from ..api import declared
 from ..derivative import derive
 from ..errors import MatcalcError
 from ..parse import SYNTAXES
+from ..printing.latex import to_latex
+from ..printing.text import to_text
 from ..shapes import shape_text
 from ..verify import verify
 
@@ -63,8 +67,12 @@ def verify_response(request: dict) -> dict:
     if not isinstance(request["wrt"], str):
         raise RequestError("'wrt' must be one variable name for verify")
     verdict = verify(request["f"], request["wrt"], claimed, **options)
-    return {"correct": bool(verdict.correct), "proved": bool(verdict.proved), "category": verdict.category,
-            "message": verdict.message, "text": str(verdict), "latex": verdict.latex(),
+    claim = verdict.claimed
+    return {"correct": bool(verdict.correct), "proved": bool(verdict.proved), "head": verdict.head,
+            "category": verdict.category, "message": verdict.message, "details": list(verdict.details),
+            "text": str(verdict), "latex": verdict.latex(),
+            "claim": None if claim is None else {"text": to_text(claim, True), "latex": to_latex(claim, True)},
+            "answer": {"text": verdict.answer.text(), "latex": verdict.answer.latex()},
             "counterexample": None if verdict.counterexample is None else str(verdict.counterexample)}
 
 

@@ -255,11 +255,14 @@ async function verify(event) {
     return;
   }
   clearError(box);
-  $("verdict-head").textContent = data.correct ? (data.proved ? "Correct (proved)" : "Correct (numerically consistent)")
-    : `Wrong: ${data.category}`;
+  $("verdict-head").textContent = data.head[0].toUpperCase() + data.head.slice(1);
   $("verdict-head").className = data.correct ? "right" : "wrong";
-  renderMath($("verdict-math"), data.latex);
-  $("verdict-text").textContent = data.text;
+  $("verdict-message").textContent = [data.message, ...data.details].join(" ");
+  $("verdict-claim").parentElement.hidden = !data.claim;
+  if (data.claim) renderMath($("verdict-claim"), data.claim.latex);
+  renderMath($("verdict-answer"), data.answer.latex);
+  $("verdict-counterexample").hidden = !data.counterexample;
+  $("verdict-counterexample").textContent = data.counterexample || "";
   $("verdict").hidden = false;
 }
 
