@@ -586,6 +586,8 @@ def hvp(f, wrt, v, shapes: dict | None = None, *, syntax: str = "numpy") -> Deri
     out = Derivative(simplify(E.substitute(f_expr, {variable: original})), original, product, "hvp", None,
                      "matrix", None, (inputs - {variable}) | {original, direction}, product)
     out.direction = direction
+    if isinstance(f, str):
+        out.source_text = " ".join(f.split())
     return out
 
 

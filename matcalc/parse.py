@@ -964,6 +964,22 @@ def _read(source: str, syntax: str, variables: dict, guess_case: bool = False) -
         return reading.tree, reading.text, reading.label, True
 
 
+def guess_syntax(source: str) -> str:
+    """The notation ``source`` is most likely written in: ``"latex"`` (a backslash command, or a
+    brace after ``^`` or ``_``), ``"matlab"`` (``.*``, ``./``, ``.^``, a transpose ``x'``, or ``^``
+    and ``*`` without ``@`` or ``**``), ``"text"`` (matcalc's unicode: ``xᵀ``, ``⊙``, ``‖``), else
+    ``"numpy"``."""
+    if re.search(r"\\[A-Za-z|{]|[\^_]\{", source):
+        return "latex"
+    if "@" in source or "**" in source or ".T" in source:
+        return "numpy"
+    if re.search(r"\.[*/^]|[A-Za-z0-9)\]]'|\^", source):
+        return "matlab"
+    if re.search("[ᵀ⊙⊘‖σ∘⁻²³𝟏−]", source):
+        return "text"
+    return "numpy"
+
+
 def has_matrix_operations(tree: Node, variables: dict) -> bool:
     """Whether ``tree`` has a matrix operation (``@``, a transpose, a reduction, a matrix function),
     a declared variable that is not a scalar or a name written as a matrix (uppercase); without

@@ -158,6 +158,10 @@ class Steps(list):
         return f"$${self.latex()}$$"
 
 
+_KIND_WORDS = {"gradient": "gradient", "jacobian": "Jacobian", "hessian": "Hessian",
+               "hvp": "Hessian-vector product"}
+
+
 @guarded
 def derivation(derivative) -> Steps:
     """The steps that lead from ``derivative.f`` to ``derivative.expr``."""
@@ -187,7 +191,7 @@ def derivation(derivative) -> Steps:
             _jacobian_steps(dg, dx, steps, derivative._check_form, name, hessian=True)
     written = to_text(f)
     source = derivative.source_text
-    title = f"{derivative.kind} of {source or written} w.r.t. {name}"
+    title = f"{_KIND_WORDS[derivative.kind]} of {source or written} w.r.t. {name}"
     if source and source != written:   # the steps write f in canonical form: say it is the same f
         title += f", where f = {written}"
     if derivative.layout and derivative.expr is not derivative._check_form:

@@ -133,3 +133,29 @@ def test_a_derivation_past_the_time_limit_is_stopped_and_the_pool_goes_on():
         assert status == 200 and body["text"] == "(A + Aᵀ) x"
     finally:
         pool.close()
+
+
+def test_a_hessian_vector_product_gets_a_direction_shaped_like_the_variable(server):
+    shapes = {"X": "N,n", "y": "N", "w": "n"}
+    status, body = _post(server, "/api/derive", {"f": "sum(log(1 + exp(-y * (X @ w))))", "wrt": "w",
+                                                 "order": "hvp", "shapes": shapes})
+    g = mc.hvp("sum(log(1 + exp(-y * (X @ w))))", "w", mc.vector("v", "n"), shapes)
+    assert status == 200 and body["kind"] == "hvp" and body["text"] == str(g)
+    assert body["variables"]["v"] == "n" and body["check"]["status"] == "ok"
+    assert body["steps"]["text"].startswith("Hessian-vector product of sum(log(1 + exp(-y * (X @ w)))) w.r.t. w")
+    status, body = _post(server, "/api/derive", {"f": "x.T @ A @ x + v.T @ x", "wrt": "x", "order": "hvp"})
+    assert status == 200 and body["text"] == "(A + Aᵀ) v₁"   # v is taken: the direction is v1
+
+
+@pytest.mark.parametrize("f, syntax", [("x.T @ A @ x", "numpy"), ("x'*A*x", "matlab"), (r"x^\top A x", "latex"),
+                                       ("xᵀ A x", "text"), ("x^T A x", "latex")])
+def test_auto_syntax_reads_each_notation_and_says_which(server, f, syntax):
+    status, body = _post(server, "/api/derive", {"f": f, "wrt": "x", "syntax": "auto"})
+    assert status == 200 and body["syntax"] == syntax and body["text"] == "(A + Aᵀ) x"
+
+
+def test_notation_hints_come_with_the_answer(server):
+    status, body = _post(server, "/api/derive", {"f": "x.T * A * x", "wrt": "x", "shapes": {"A": "n,n", "x": "n"}})
+    assert status == 200 and any("the matrix product is '@'" in note for note in body["notes"])
+    status, body = _post(server, "/api/derive", {"f": "x.T @ A @ x", "wrt": "x"})
+    assert body["notes"] == []

@@ -2,13 +2,17 @@
 response (a dict to encode) out. The same contract as Python's ``derive`` and ``verify``.
 
 ``/api/derive`` takes ``{"f", "wrt", "shapes", "syntax", "order", "layout",
-"symmetric_gradient"}`` (only ``f`` and ``wrt`` required; ``wrt`` a name or a list of names;
-``shapes`` maps names to ``"n"``, ``"n,m"``, ``"n,n:symmetric"``, ``""``) and answers, for each
-variable, ``{"wrt", "kind", "shape", "text", "latex", "code": {"numpy", "jax", "torch"},
-"check": {"status", "message"}, "steps": {"text", "latex"}}``, with ``"inferred"`` (the shapes
-matcalc inferred for undeclared names) and ``"variables"`` (every variable of ``f``: its dims
-and properties, as ``shapes`` writes them). One variable: those fields at the top level; several:
-``{"results": [...], "inferred", "variables"}``.
+"symmetric_gradient"}``: only ``f`` and ``wrt`` are required; ``wrt`` is a name or a list of
+names; ``shapes`` maps names to ``"n"``, ``"n,m"``, ``"n,n:symmetric"``, ``""``; ``syntax`` is
+numpy, matlab, latex, text or ``"auto"`` (the first that reads ``f``, the likeliest first, said in
+the answer's ``"syntax"``); ``order`` is 1, 2 or ``"hvp"`` (the Hessian times a direction ``v``
+shaped like the variable). It answers, for each variable, ``{"wrt", "kind", "shape", "text",
+"latex", "code": {"numpy", "jax", "torch"}, "check": {"status", "message"}, "steps": {"text",
+"latex"}}``, with ``"inferred"`` (the shapes matcalc inferred for undeclared names),
+``"variables"`` (every variable of ``f``: its dims and properties, as ``shapes`` writes them),
+``"syntax"`` (the one read) and ``"notes"`` (hints on the notation: ``*`` where ``@`` was
+probably meant). One variable: those fields at the top level; several:
+``{"results": [...], "inferred", "variables", "syntax", "notes"}``.
 
 ``/api/verify`` takes the same fields plus ``"claimed"`` (``wrt`` one name) and answers
 ``{"correct", "proved", "head", "category", "message", "details", "text", "latex", "claim":
@@ -21,16 +25,19 @@ its class name, message and the 0-based position in ``f`` or ``claimed``, or nul
 """
 from __future__ import annotations
 
-from ..api import declared
-from ..derivative import derive
-from ..errors import MatcalcError
-from ..parse import SYNTAXES
+import warnings
+
+from .. import expr as E
+from ..api import declared, parse
+from ..derivative import derive, hvp
+from ..errors import MatcalcError, NotationWarning, ParseError
+from ..parse import SYNTAXES, guess_syntax
 from ..printing.latex import to_latex
 from ..printing.text import to_text
 from ..shapes import shape_text
 from ..verify import verify
 
-SYNTAX_CHOICES = (*SYNTAXES, "latex", "text")
+SYNTAX_CHOICES = (*SYNTAXES, "latex", "text", "auto")
 LAYOUTS = (None, "numerator", "denominator")
 SYMMETRIC_GRADIENTS = ("sym", "cookbook", "ignore")
 BACKENDS = ("numpy", "jax", "torch")
@@ -44,16 +51,30 @@ class RequestError(MatcalcError):
 
 
 def derive_response(request: dict) -> dict:
+    with warnings.catch_warnings(record=True) as caught:   # notation hints, for the page to show
+        warnings.simplefilter("always", NotationWarning)
+        answer = _derive(request)
+    answer["notes"] = list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught
+                                         if issubclass(w.category, NotationWarning)))
+    return answer
+
+
+def _derive(request: dict) -> dict:
     options = _options(request, DERIVE_FIELDS)
+    options["syntax"] = _syntax(request["f"], options)
     wrt = request["wrt"]
     names = [wrt] if isinstance(wrt, str) else wrt
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise RequestError("'wrt' must be a variable name or a non-empty list of names")
-    result = derive(request["f"], names[0] if isinstance(wrt, str) else names, **options)
-    results = [result] if isinstance(wrt, str) else [result[name] for name in names]
+    if options["order"] == "hvp":
+        results = [_hessian_vector_product(request, name, options) for name in names]
+    else:
+        result = derive(request["f"], names[0] if isinstance(wrt, str) else names, **options)
+        results = [result] if isinstance(wrt, str) else [result[name] for name in names]
     first = results[0]
     shared = {"inferred": {name: _dims(shape) for name, shape in sorted(first.assumed.items())},
               "variables": {v.name: _spec(v) for v in sorted(first.variables, key=lambda v: v.name)}}
+    shared["syntax"] = options["syntax"]
     if isinstance(wrt, str):
         return {**_result(first), **shared}
     return {"results": [_result(r) for r in results], **shared}
@@ -66,6 +87,7 @@ def verify_response(request: dict) -> dict:
         raise RequestError("'claimed' (the derivative to check, a string) is required")
     if not isinstance(request["wrt"], str):
         raise RequestError("'wrt' must be one variable name for verify")
+    options["syntax"] = _syntax(request["f"], options)
     verdict = verify(request["f"], request["wrt"], claimed, **options)
     claim = verdict.claimed
     return {"correct": bool(verdict.correct), "proved": bool(verdict.proved), "head": verdict.head,
@@ -107,8 +129,9 @@ def _options(request: dict, fields: frozenset) -> dict:
     if syntax not in SYNTAX_CHOICES:
         raise RequestError(f"'syntax' must be one of {', '.join(SYNTAX_CHOICES)}")
     order = request.get("order", 1)
-    if order not in (1, 2) or isinstance(order, bool):
-        raise RequestError("'order' must be 1 (gradient or Jacobian) or 2 (Hessian)")
+    if order not in (1, 2, "hvp") or isinstance(order, bool):
+        raise RequestError("'order' must be 1 (gradient or Jacobian), 2 (Hessian) or \"hvp\" (Hessian-vector "
+                           "product, with the direction v)")
     layout = request.get("layout")
     if layout not in LAYOUTS:
         raise RequestError("'layout' must be null, \"numerator\" or \"denominator\"")
@@ -117,6 +140,37 @@ def _options(request: dict, fields: frozenset) -> dict:
         raise RequestError(f"'symmetric_gradient' must be one of {', '.join(SYMMETRIC_GRADIENTS)}")
     return dict(shapes={name: declared(name, spec) for name, spec in shapes.items()}, syntax=syntax,
                 order=order, layout=layout, symmetric_gradient=symmetric)
+
+
+def _syntax(source: str, options: dict) -> str:
+    """The syntax asked for; for ``"auto"``, the first that reads ``source``, the likeliest
+    (``parse.guess_syntax``) first."""
+    if options["syntax"] != "auto":
+        return options["syntax"]
+    guess = guess_syntax(source)
+    first_error = None
+    for syntax in dict.fromkeys((guess, "numpy", "latex", "text", "matlab")):
+        try:
+            parse(source, options["shapes"], syntax)
+        except ParseError as err:
+            first_error = first_error or err
+            continue
+        except MatcalcError:   # read, and wrong in another way: the derivation says how
+            pass
+        return syntax
+    raise first_error
+
+
+def _hessian_vector_product(request: dict, name: str, options: dict):
+    """``H v`` by ``name``, with a direction ``v`` (``v1``, … where ``v`` is taken) shaped like it."""
+    gradient = derive(request["f"], name, **{**options, "order": 1})
+    taken = {v.name for v in gradient.variables}
+    direction = next(candidate for candidate in ("v", *(f"v{k}" for k in range(1, len(taken) + 2)))
+                     if candidate not in taken)
+    shapes = {**options["shapes"], **{n: E.variable(n, shape) for n, shape in gradient.assumed.items()}}
+    result = hvp(request["f"], name, E.variable(direction, gradient.wrt.shape), shapes, syntax=options["syntax"])
+    result.assumed = gradient.assumed
+    return result
 
 
 def _result(g) -> dict:

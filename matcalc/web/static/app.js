@@ -17,6 +17,7 @@ const EXAMPLES = [
 ];
 
 const $ = (id) => document.getElementById(id);
+const SYNTAX_NAMES = { numpy: "numpy", matlab: "MATLAB", latex: "LaTeX", text: "matcalc's text form" };
 let lastResults = [];
 
 function parseShapes(text) {
@@ -41,7 +42,8 @@ function wrtValue() {
 
 function request() {
   const body = { f: $("f").value, wrt: wrtValue(), shapes: parseShapes($("shapes").value),
-    syntax: $("syntax").value, order: Number($("order").value), symmetric_gradient: $("sym").value };
+    syntax: $("syntax").value, order: $("order").value === "hvp" ? "hvp" : Number($("order").value),
+    symmetric_gradient: $("sym").value };
   body.layout = $("layout").value || null;
   return body;
 }
@@ -54,7 +56,7 @@ function saveState() {
   const params = new URLSearchParams();
   for (const [param, id] of Object.entries(URL_FIELDS)) {
     const value = $(id).value;
-    const isDefault = (param === "syntax" && value === "numpy") || (param === "order" && value === "1")
+    const isDefault = (param === "syntax" && value === "auto") || (param === "order" && value === "1")
       || (param === "sym" && value === "sym");
     if (value && !isDefault) params.set(param, value);
   }
@@ -133,6 +135,8 @@ async function derive(event) {
       return;
     }
     clearError(box);
+    const readAs = $("syntax").value === "auto" ? [`read as ${SYNTAX_NAMES[data.syntax]}`] : [];
+    $("read-as").textContent = [...readAs, ...data.notes].join(" · ");
     showVariables(data.variables, data.inferred);
     showResults(data.results || [data]);
   } catch (err) {
@@ -282,7 +286,7 @@ function fillExamples() {
     $("wrt").value = wrt;
     $("shapes").value = shapes;
     $("order").value = order || "1";
-    $("syntax").value = syntax || "numpy";
+    $("syntax").value = syntax || "auto";
     select.value = "";
     derive();
   });
