@@ -30,7 +30,7 @@ from .limits import guarded
 from .parse import build_expression
 from .polynomial import shortest
 from .printing.latex import latex_name, to_latex
-from .printing.numpy import CompiledFunction, NumpyAdapter
+from .printing.numpy import CompiledFunction, NumpyAdapter, generated_source
 from .printing.text import format_name, to_text
 from .rewrite import Recorder, simplify
 from .shapes import SCALAR, parse_dims, shape_text
@@ -219,7 +219,12 @@ class Derivative:
         Jacobians and Hessians that are matrices as 2-D arrays; order-3 and order-4 derivatives
         as the full array, computed from the differential (no Kronecker product is formed).
         ``.function`` is the generated function itself and ``.source`` its code."""
-        adapter = adapter_for(backend)
+        single, outputs, options = self._program(with_value)
+        return CompiledFunction(single, self.kind, outputs, required=self.variables,
+                                adapter=adapter_for(backend)(), **options)
+
+    def _program(self, with_value: bool) -> tuple:
+        """``(expressions, outputs, options)`` of the generated function (see ``compile``)."""
         if self.form != "matrix":
             # a differential free of dX (a zero derivative) still has dX's axes in its array
             dx = next((v for v in self.differential.free_vars if "differential" in v.data[1]),
@@ -231,9 +236,7 @@ class Derivative:
             exprs, outputs, options = [self.expr], [("like", self.wrt.name) if like else "matrix"], {}
         if with_value:
             exprs, outputs = [self.f] + exprs, ["value"] + outputs
-        single = exprs[0] if len(exprs) == 1 else exprs
-        return CompiledFunction(single, self.kind, outputs if len(exprs) > 1 else outputs[0],
-                                required=self.variables, adapter=adapter, **options)
+        return (exprs[0] if len(exprs) == 1 else exprs), (outputs if len(exprs) > 1 else outputs[0]), options
 
     def to_numpy(self, with_value: bool = False) -> CompiledFunction:
         """``compile("numpy")``: see ``compile``."""
@@ -248,8 +251,9 @@ class Derivative:
         return self.compile("torch", with_value)
 
     def source(self, backend: str = "numpy", with_value: bool = False) -> str:
-        """The generated code."""
-        return self.compile(backend, with_value).source
+        """The generated code (for any backend, whether its library is installed or not)."""
+        single, _, options = self._program(with_value)
+        return generated_source(single, adapter_for(backend).backend, self.kind, self.variables, **options)
 
     def steps(self):
         """The derivation, step by step (``str()`` for text, ``latex()`` for an aligned block)."""
@@ -370,7 +374,7 @@ class CompiledDerivatives:
         tensors = [d for d in parts if d.form != "matrix"]
         if tensors:   # their arrays come from differentials: one function each
             self.separate = {name: d.compile(backend) for name, d in derivatives._items.items()}
-            self.value = CompiledFunction(derivatives.f, "f", "value", adapter=adapter_for(backend)) \
+            self.value = CompiledFunction(derivatives.f, "f", "value", adapter=adapter_for(backend)()) \
                 if with_value else None
             self.source = "\n\n".join(fn.source for fn in self.separate.values())
             return
@@ -382,7 +386,7 @@ class CompiledDerivatives:
             exprs, outputs = [derivatives.f] + exprs, ["value"] + outputs
         variables = frozenset().union(*(d.variables for d in parts))
         self.joint = CompiledFunction(exprs, "derivatives", outputs, required=variables,
-                                      adapter=adapter_for(backend))
+                                      adapter=adapter_for(backend)())
         self.source = self.joint.source
         self.function = self.joint.function
         self.arguments = self.joint.arguments
@@ -412,15 +416,16 @@ class CheckReports(dict):
 
 
 def adapter_for(backend: str):
-    """The adapter of a code-generation backend: numpy, jax or torch."""
+    """The adapter class of a code-generation backend: numpy, jax or torch (its ``backend``
+    writes the code; an instance, which imports the library, runs it)."""
     if backend == "numpy":
-        return NumpyAdapter()
+        return NumpyAdapter
     if backend == "jax":
         from .printing.jax import JaxAdapter
-        return JaxAdapter()
+        return JaxAdapter
     if backend == "torch":
         from .printing.torch import TorchAdapter
-        return TorchAdapter()
+        return TorchAdapter
     raise MatcalcError(f"unknown backend {backend!r}; use 'numpy', 'jax' or 'torch'")
 
 

@@ -1,5 +1,8 @@
 """The generated code: the same derivative from numpy, jax and torch, structure-aware lowering,
 value-and-gradient. jax and torch are optional: their tests are skipped when absent."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -247,7 +250,7 @@ def test_broadcast_rows_keep_every_shape_and_value(backend, text, lowered):
         "exp(ones(m) @ r.T) + X": np.exp(ones_m @ r.T) + values["X"],
         "3 * (ones(m) @ r.T) - 2 * (c @ ones(n).T)": 3 * (ones_m @ r.T) - 2 * (c @ ones_n.T),
     }[text]
-    function = CompiledFunction(e, "f", adapter=adapter_for(backend))
+    function = CompiledFunction(e, "f", adapter=adapter_for(backend)())
     arguments = {**values, "m": 4, "n": 3}
     got = np.asarray(function(**{name: arguments[name] for name in function.accepts}))
     assert got.shape == want.shape
@@ -263,3 +266,24 @@ def test_a_sum_containing_another_adds_to_it():
     A, B, C = (mc.matrix(name, "n", "n") for name in "ABC")
     text, _, _ = source([A + B + C, (A + B) @ C], NUMPY)
     assert "t1 = A + B" in text and "t1 + C" in text and text.count("A + B") == 1, text
+
+
+def test_generated_code_is_written_without_the_backends_library():
+    # the web page shows jax and torch code where neither is installed: writing code needs no import
+    code = ("import sys; sys.modules['jax'] = None; sys.modules['torch'] = None\n"
+            "import matcalc as mc\n"
+            "g = mc.derive('sum(log(1 + exp(-y * (X @ w))))', 'w', {'X': 'N,n', 'y': 'N', 'w': 'n'}, order=2)\n"
+            "print(g.source('jax').splitlines()[0]); print(g.source('torch').splitlines()[0])\n"
+            "try:\n    g.to_jax()\nexcept mc.MatcalcError as err:\n    print(err)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["import jax.numpy as jnp", "import torch",
+                                       "the jax backend needs jax: pip install jax"]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax", "torch"])
+def test_source_is_the_code_that_compile_runs(backend):
+    pytest.importorskip({"numpy": "numpy", "jax": "jax", "torch": "torch"}[backend])
+    for f, wrt, order in [("x.T @ A @ x", "x", 1), ("softmax(W @ x)", "W", 1), ("logdet(X)", "X", 2)]:
+        g = mc.derive(f, wrt, order=order)
+        assert g.source(backend) == g.compile(backend).source

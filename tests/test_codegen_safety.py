@@ -28,7 +28,7 @@ def backend(request):
 
 def adapter(name):
     from matcalc.derivative import adapter_for
-    return adapter_for(name)
+    return adapter_for(name)()
 
 
 def numbers(value):

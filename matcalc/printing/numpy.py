@@ -127,19 +127,15 @@ class CompiledFunction:
     def __init__(self, exprs, name="f", output="value", required=(), accepted=(), differential_of=None,
                  adapter=None):
         self.adapter = adapter or NumpyAdapter()
-        backend = self.adapter.backend
         self.single = isinstance(exprs, E.Expr)
         self.exprs = [exprs] if self.single else list(exprs)
-        used = set().union(*(e.free_vars for e in self.exprs)) | set(required)
         if differential_of is not None:   # ("tensor" output) the array of a differential
             self.dx, self.wrt = differential_of
-            used.discard(self.dx)
-        self.variables = sorted(used, key=lambda v: v.name)
+        self.variables, writer = _writer(self.exprs, self.adapter.backend, required, differential_of)
+        used = set(self.variables)
         self.optional = [v for v in accepted if v not in used]
         check_distinct(self.variables + self.optional)
-        writer = TensorWriter(self.exprs, backend, self.variables, self.dx) if differential_of is not None \
-            else CodeWriter(self.exprs, backend, self.variables)
-        self.source, self.params, self.free_dims = source(exprs, backend, name, writer=writer)
+        self.source, self.params, self.free_dims = source(exprs, self.adapter.backend, name, writer=writer)
         _refuse_size_clash(self.free_dims, self.variables + self.optional)
         self.function = compile_source(self.source, name)
         # the keyword each parameter of ``function`` is given by, in order
@@ -218,6 +214,27 @@ NumpyFunction = CompiledFunction
 
 
 @guarded
+def _writer(exprs: list, backend, required=(), differential_of=None) -> tuple:
+    """``(variables, code writer)`` for a function of ``exprs`` and the ``required`` variables
+    (for a differential's array, ``differential_of = (dX, X)``: dX is not an input)."""
+    used = set().union(*(e.free_vars for e in exprs)) | set(required)
+    if differential_of is not None:
+        used.discard(differential_of[0])
+    variables = sorted(used, key=lambda v: v.name)
+    writer = TensorWriter(exprs, backend, variables, differential_of[0]) if differential_of is not None \
+        else CodeWriter(exprs, backend, variables)
+    return variables, writer
+
+
+def generated_source(exprs, backend, name: str = "f", required=(), differential_of=None) -> str:
+    """The code ``CompiledFunction`` would compile, without compiling it (so without importing
+    the backend's library)."""
+    variables, writer = _writer([exprs] if isinstance(exprs, E.Expr) else list(exprs), backend, required,
+                                differential_of)
+    check_distinct(variables)
+    return source(exprs, backend, name, writer=writer)[0]
+
+
 def compile_numpy(e: E.Expr) -> CompiledFunction:
     return CompiledFunction(e, "f")
 

@@ -45,14 +45,14 @@ class _Worker:
         child.close()
 
     def ask(self, kind: str, request, time_limit: float):
-        """The answer, or None past the time limit (or if the worker died)."""
+        """The answer; ``"time"`` past the time limit, ``"died"`` if the worker stopped."""
         try:
             self.conn.send((kind, request))
             if self.conn.poll(time_limit):
                 return self.conn.recv()
         except (EOFError, OSError):
-            pass
-        return None
+            return "died"
+        return "time" if self.process.is_alive() else "died"
 
     def stop(self):
         self.process.kill()
@@ -78,11 +78,12 @@ class WorkerPool:
         worker = self.idle.get()
         try:
             answer = worker.ask(kind, request, self.time_limit)
-            if answer is None:   # past the limit, or dead: killed and replaced
+            if isinstance(answer, str):   # past the limit, or dead: killed and replaced
                 worker = self._replace(worker)
-                return 422, {"error": {"type": "LimitError", "position": None, "message":
-                                       f"the derivation took longer than {self.time_limit:g} s (the server's limit) "
-                                       "and was stopped"}}
+                message = (f"the derivation took longer than {self.time_limit:g} s (the server's limit) and was "
+                           "stopped") if answer == "time" else \
+                    "the derivation stopped its worker process (out of memory?); the server goes on"
+                return 422, {"error": {"type": "LimitError", "position": None, "message": message}}
             return answer
         finally:
             self.idle.put(worker)
