@@ -26,21 +26,27 @@ from .parse import Node
 
 
 def has_index_notation(tree: Node) -> bool:
-    """Whether ``tree`` has a sum over an index (``\\sum_i``)."""
+    """Whether ``tree`` has a sum over an index (``\\sum_i``) or an indexed entry (``x_{ij}``)."""
     stack = [tree]
     while stack:
         node = stack.pop()
-        if node.kind == "isum":
+        if node.kind in ("isum", "indexed"):
             return True
         stack.extend(node.children)
     return False
 
 
-def matrix_form(tree: Node, variables: dict, text: str) -> Node:
+def matrix_form(tree: Node, variables: dict, text: str, free=()) -> Node:
     """``tree`` with every index sum written in matrix form; ``variables`` (name -> Expr) give the
-    shapes that decide what an index runs over, ``text`` the source the positions are in."""
+    shapes that decide what an index runs over, ``text`` the source the positions are in.
+    ``free``: the indices of the entry the expression is (``∂L/∂W_{ij} = …``: ``("i", "j")``): the
+    result is the matrix of those entries (rows along the first, columns along the second), or the
+    column of them for one index."""
     translator = _Translator(variables, text)
-    return translator.plain(translator.value(tree), tree)
+    value = translator.value(tree)
+    if free and value.indices:
+        return translator.entries(value, tuple(free), tree)
+    return translator.plain(value, tree)
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,8 @@ class _Translator:
             return self.indexed(node)
         if kind == "isum":
             return self.summed(self.value(node.children[0]), node.text, node)
+        if kind == "entry":
+            return self.entry_of(self.value(node.children[0]), [c.text for c in node.children[1:]], node)
         if kind == "neg":
             inner = self.value(node.children[0])
             minus_one = _Value(Node("num", node.pos, "-1"), _SCALAR, _SCALAR)
@@ -130,6 +138,8 @@ class _Translator:
         matrix ``X``, as a column)."""
         indices = [child.text for child in node.children]
         name = node.text
+        if name not in self.variables and name in ("delta", "δ") and len(indices) == 2:
+            return _Value(Node("name", node.pos, "I"), tuple(indices), _SCALAR)   # δᵢⱼ: the identity's entries
         if name not in self.variables and name.swapcase() in self.variables:
             name = name.swapcase()   # x_i: a row of X
         if name not in self.variables:
@@ -153,6 +163,17 @@ class _Translator:
         self.error(f"{node.text}_{{{''.join(indices)}}}: {name} is {what}; it takes "
                    f"{'no index' if what == 'a scalar' else 'one index' if what == 'a vector' else 'one or two'}",
                    node)
+
+    def entry_of(self, value: _Value, indices: list, node: Node) -> _Value:
+        """``(W x − y)_i``: the entries of a vector (or matrix, with two indices) at the indices."""
+        labels = [label for label in value.entry if label is not None]
+        if not value.known or len(labels) != len(indices):
+            self.error(f"the subscript {''.join(indices)} does not fit the shape of what it follows", node)
+        if any(index in value.axes for index in indices):
+            self.error("an index used twice in one entry is not read", node)
+        for label, index in zip(labels, indices):
+            value = _renamed(value, label, index)
+        return _Value(value.node, value.axes, _SCALAR, factors=value.factors, terms=value.terms)
 
     def binop(self, node: Node) -> _Value:
         op = node.text
@@ -342,6 +363,22 @@ class _Translator:
                    "indices) before a sum contracts them: write it in matrix form", node)
 
     # -- back to a plain tree ---------------------------------------------------------------------
+    def entries(self, value: _Value, free: tuple, node: Node) -> Node:
+        """The matrix (one index: the column) whose entries ``value`` gives at the ``free`` indices."""
+        if value.wide:
+            self.too_wide(node)
+        if value.entry != _SCALAR or value.indices != set(free):
+            rest = value.indices - set(free)
+            self.error(f"the index {', '.join(sorted(rest))} is not summed over" if rest else
+                       "the expression is not one entry at the indices its left side names", node)
+        target = (free[0], free[1] if len(free) > 1 else None)
+        if value.axes == target:
+            return value.node
+        if value.axes == target[::-1]:
+            return _transposed(value.node, node)
+        return Node("binop", node.pos, "mul", [value.node, Node("name", node.pos, "onecol")]) \
+            if len(free) == 1 else self.error("the entries do not depend on both indices", node)
+
     def plain(self, value: _Value, node: Node) -> Node:
         """The tree of a value that no longer depends on an index, oriented as its entry."""
         if value.wide:

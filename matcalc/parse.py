@@ -945,23 +945,22 @@ def _number(text: str):
 
 
 def _read(source: str, syntax: str, variables: dict, guess_case: bool = False) -> tuple:
-    """``(tree, text its positions are in, the variable a LaTeX left side names, whether the
-    LaTeX reader read it)``. Where the numpy reader stops at a unicode character (``xᵀ A x``,
-    ``σ(W x) ⊙ h``, ``‖x‖²``), the text is read as matcalc's text form."""
-    from .parse_latex import read_latex
+    """``(reading, whether the LaTeX reader read it)``: a ``parse_latex.Reading`` (the tree, the
+    text its positions are in, the variable a LaTeX left side names and the indices of the entry
+    it names). Where the numpy reader stops at a unicode character (``xᵀ A x``, ``σ(W x) ⊙ h``,
+    ``‖x‖²``), the text is read as matcalc's text form."""
+    from .parse_latex import Reading, read_latex
     if syntax in ("latex", "text"):   # (the text form is read as the LaTeX it stands for)
-        reading = read_latex(source, variables.keys(), guess_case)
-        return reading.tree, reading.text, reading.label, True
+        return read_latex(source, variables.keys(), guess_case), True
     try:
-        return parse(source, syntax), source, None, False
+        return Reading(parse(source, syntax), source, None), False
     except ParseError as err:
         if syntax != "numpy" or source.isascii():
             raise
         try:
-            reading = read_latex(source, variables.keys())
+            return read_latex(source, variables.keys()), True
         except ParseError:
             raise err from None
-        return reading.tree, reading.text, reading.label, True
 
 
 def guess_syntax(source: str) -> str:
@@ -1058,9 +1057,10 @@ def build_expression(source: str, variables: dict, syntax: str = "numpy", infer:
     names are scalars (by default: when the expression has no matrix operation; a program decides
     it once for all its lines). In LaTeX a left side
     (``\\nabla_X f = …``) that names another variable than ``derivative_by`` is an error."""
-    tree, source, label, as_latex = _read(source, syntax, variables, guess_case=not infer)
+    reading, as_latex = _read(source, syntax, variables, guess_case=not infer)
+    tree, source, label = reading.tree, reading.text, reading.label
     if as_latex and has_index_notation(tree):
-        tree = matrix_form(tree, variables, source)
+        tree = matrix_form(tree, variables, source, reading.indices)
     if derivative_by is not None and label is not None and label != derivative_by:
         raise MatcalcError(f"the claim is written as the derivative w.r.t. {label}, "
                            f"but the derivative asked for is w.r.t. {derivative_by}")

@@ -35,7 +35,9 @@ the one expression builder, which decides by shapes what a product means. The co
 - index sums: ``\sum_i x_i^2``, ``\sum_{i=1}^{N} a_i b_i``, ``\sum_i \log(1 + e^{-y_i w^T x_i})``,
   ``\sum_{i,j} A_{ij} x_i x_j``: inside a sum over ``i``, ``y_i`` is an entry of a vector ``y``,
   ``A_{ij}`` of a matrix, and ``x_i`` the i-th row of a matrix ``X`` (as a column) where no vector
-  ``x`` is declared; ``index_notation`` turns them into matrix form.
+  ``x`` is declared; ``(W x - y)_i`` is an entry of a vector, ``1_{i=j}`` and ``\delta_{ij}``
+  Kronecker's delta; a left side ``\partial L / \partial W_{ij}`` leaves ``i`` and ``j`` free
+  (the claim is the matrix of those entries); ``index_notation`` turns them into matrix form.
 
 Derivatives written inside the claim and matrices written entry by entry are refused with a
 ``ParseError`` that says so.
@@ -100,10 +102,13 @@ _CONSTANT_ONES = "onecol"    # a column of ones (parse.Builder sizes it by its u
 @dataclass
 class Reading:
     """A LaTeX input read: the syntax ``tree`` of its expression, the ``text`` its positions are
-    in, and the variable name its left side names (``\\nabla_X f = …``: ``"X"``), if it has one."""
+    in, the variable name its left side names (``\\nabla_X f = …``: ``"X"``), if it has one, and
+    the indices of the entry that left side names (``\\partial L / \\partial W_{ij}``: ``("i", "j")``),
+    which the expression leaves free."""
     tree: Node
     text: str
     label: str | None
+    indices: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -133,13 +138,13 @@ def read_latex(source: str, names, guess_case: bool = False) -> Reading:
     while len(sides) > 1 and sides[-1].strip() in ("0", "{0}", r"\mathbf{0}", r"\boldsymbol{0}"):
         sides.pop()   # 2 A^T A x - 2 A^T y = 0: the normal equations, a gradient set to zero
     claim = sides[-1].strip()
-    label = _label(sides[0], names) if len(sides) > 1 else None
+    label, indices = _label(sides[0], names) if len(sides) > 1 else (None, ())
     if not claim:
         raise ParseError("empty expression", text, len(text))
-    tree = _Parser(claim, names, guess_case).parse()
+    tree = _Parser(claim, names, guess_case, indices).parse()
     for name, body in reversed(defined):   # s = σ(…) defined after its use: substituted, outermost first
         tree = _substitute(tree, name, _Parser(body.strip(), names).parse())
-    return Reading(tree, claim, label)
+    return Reading(tree, claim, label, indices)
 
 
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
@@ -205,9 +210,10 @@ def _definition_name(text: str, names) -> str:
     return base + (m.group(2) or "")
 
 
-def _label(side: str, names) -> str | None:
-    """The variable a left side ``\\nabla_X f``, ``\\frac{\\partial f}{\\partial X}`` or ``∂f/∂X``
-    names, if it is one of ``names``."""
+def _label(side: str, names) -> tuple:
+    """``(variable, indices)``: the variable a left side ``\\nabla_X f``, ``\\frac{\\partial f}{\\partial
+    X}`` or ``∂f/∂X`` names, if it is one of ``names``, and the indices of the entry it names
+    (``\\partial w_j``: ``("j",)``, ``\\partial W_{ij}``: ``("i", "j")``)."""
     found = None
     m = re.search(r"\\nabla\s*_\s*(\{(?:[^{}]|\{[^{}]*\})*\}|\\?[A-Za-z]+)", side) \
         or re.search(r"\\nabla\s*(\\?[A-Za-z]+)", side)
@@ -218,12 +224,19 @@ def _label(side: str, names) -> str | None:
         if m is not None:
             found = m.group(1)
     if found is None:
-        return None
+        return None, ()
+    found = found.strip("{}")
+    entry = re.fullmatch(r"(.+?)\s*_\s*\{?\s*([a-z])\s*,?\s*([a-z])?\s*\}?", found)
+    indices = ()
+    if entry is not None and not entry.group(1).endswith("\\"):
+        found, indices = entry.group(1), tuple(i for i in entry.groups()[1:] if i)
     try:
-        tree = _Parser(found.strip("{}"), names).parse()
+        tree = _Parser(found, names).parse()
     except ParseError:
-        return None
-    return tree.text if tree.kind == "name" and tree.text in names else None
+        return None, ()
+    if tree.kind == "name" and tree.text in names:
+        return tree.text, indices
+    return None, ()
 
 
 # the variable of the last ∂ of a left side: ∂x, \partial \mathbf{x}, \partial w_1, ending the side or its {…}
@@ -256,7 +269,7 @@ _TOKEN = re.compile(r"""
 class _Parser:
     """Recursive descent over LaTeX tokens, making ``parse.Node`` trees."""
 
-    def __init__(self, text: str, names, guess_case: bool = False):
+    def __init__(self, text: str, names, guess_case: bool = False, free=()):
         self.text = text
         self.names = set(names)
         self.guess_case = guess_case
@@ -264,7 +277,7 @@ class _Parser:
         self.i = 0
         self.depth = 0
         self.closers: list = []   # the delimiters that end the groups open now (a norm's \|)
-        self.indices: list = []   # the indices of the sums open now (\sum_i …: i)
+        self.indices: list = list(free)   # the entry's indices, and those of the sums open now (\sum_i …: i)
 
     # -- tokens ------------------------------------------------------------------------------------
     def _tokenize(self, text: str) -> list:
@@ -402,10 +415,26 @@ class _Parser:
                 tok = self.advance()
                 node = Node("T", tok.pos, "'", [node])
             elif self.at("_"):   # a subscript after a norm or a group (‖x‖₂, ‖X‖_F): its kind, ignored
-                self.advance()
-                self.raw_group()
+                tok = self.advance()
+                group = self.raw_group()
+                if node.kind == "num":
+                    node = self.kronecker(node, group, tok)
+                elif group and all(t.kind == "name" and t.text in self.indices for t in group if t.text != ","):
+                    node = Node("entry", tok.pos, "", [node] + [Node("index", t.pos, t.text) for t in group
+                                                                 if t.text != ","])   # (W x − y)_i
             else:
                 return node
+
+    def kronecker(self, node: Node, group: list, tok: _Token) -> Node:
+        """``1_{i=j}``: Kronecker's delta (the identity's entries); another subscript on a number
+        is refused."""
+        texts = [t.text for t in group]
+        if node.text == "1" and len(texts) == 3 and texts[1] == "=" and all(
+                t.kind == "name" and t.text in self.indices for t in (group[0], group[2])):
+            return Node("indexed", node.pos, "delta", [Node("index", group[0].pos, texts[0]),
+                                                          Node("index", group[2].pos, texts[2])])
+        self.error("a subscript on a number is not read (1_{i=j}, inside a sum over i or j, is Kronecker's delta)",
+                   tok.pos)
 
     def raw_group(self) -> list:
         """The tokens of ``{…}`` or the one token that follows (``^T``, ``_2``)."""

@@ -29,6 +29,11 @@ SUMS = [
     (r"\sum_i y_i x_i x_i^T", ROWS, "X.T @ (y * X)"),
     (r"\frac{1}{2}\sum_{i=1}^{N} (w^T x_i - y_i)^2", ROWS, "0.5 * norm2(X @ w - y) ** 2"),
     (r"\sum_i y_i x_i^T", ROWS, "y.T @ X"),
+    (r"\frac{\partial L}{\partial w_j} = \sum_i (\sigma(w^T x_i) - y_i) x_{ij}", ROWS, "X.T @ (sigmoid(X @ w) - y)"),
+    (r"\frac{\partial f}{\partial B_{ij}} = (B m - m)_i m_j", ROWS, "(B @ m - m) @ m.T"),
+    (r"\nabla_{B_{ji}} f = m_i (B m)_j", ROWS, "(B @ m) @ m.T"),
+    (r"\sum_{i,j} 1_{i=j} A_{ij}", VECTORS, "trace(A)"),
+    (r"\sum_i \sum_j \delta_{ij} A_{ij} x_j", VECTORS, "sum(diag(A) * x)"),
     (r"-\sum_{i=1}^N ( \frac{x_i(y_i-1)e^{w^Tx_i}}{e^{w^Tx_i}+1} + \frac{x_iy_i}{e^{w^Tx_i}+1})", ROWS,
      "-X.T @ ((y - 1) * exp(X @ w) / (exp(X @ w) + 1) + y / (exp(X @ w) + 1))"),
 ]
@@ -70,6 +75,8 @@ def test_index_sums_come_out_in_textbook_form():
     (r"\sum_i c_i", VECTORS, "c is a scalar"),
     (r"\sum_i \operatorname{tr}(x_i)", ROWS, "trace of a quantity that depends on the index"),
     (r"\sum x_i", VECTORS, "needs its index"),
+    (r"1_2 + c", VECTORS, "subscript on a number"),
+    (r"\frac{\partial f}{\partial x_j} = \sum_i A_{ik}", VECTORS, "index k is not summed"),
 ])
 def test_index_notation_without_a_matrix_meaning_is_refused(latex, shapes, message):
     with pytest.raises(ParseError, match=message):
