@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 
 from . import expr as E
-from .api import check_distinct, check_name
+from .api import check_distinct, check_name, declared
 from .backward import BackwardForm, backward_form, implicit_program
 from .check import check_derivative
 from .diff import Differentiator, differential_variable, gradient_from_differential, jacobian_from_differential
@@ -30,7 +30,7 @@ from .limits import guarded
 from .parse import build_expression
 from .polynomial import shortest
 from .printing.latex import latex_name, to_latex
-from .printing.numpy import CompiledFunction, NumpyAdapter, generated_source
+from .printing.numpy import CompiledFunction, NumpyAdapter, generated_source, inputs_by_name
 from .printing.text import format_name, to_text
 from .rewrite import Recorder, simplify
 from .shapes import SCALAR, parse_dims, shape_text
@@ -391,7 +391,8 @@ class CompiledDerivatives:
         self.function = self.joint.function
         self.arguments = self.joint.arguments
 
-    def __call__(self, **arrays):
+    def __call__(self, *mappings, **arrays):
+        arrays = inputs_by_name(mappings, arrays)
         if self.separate is not None:
             out = {name: fn(**{k: v for k, v in arrays.items() if k in fn.accepts})
                    for name, fn in self.separate.items()}
@@ -435,7 +436,8 @@ def adapter_for(backend: str):
 
 def make_variables(shapes: dict | None) -> dict:
     """Variables from a ``shapes`` mapping: name -> dims string (``"n"``, ``"n,m"``, ``"1,n"``,
-    ``""``) or a variable made by ``vector``/``matrix``/``scalar``."""
+    ``""``, with properties after a colon: ``"n,n:spd"``) or a variable made by
+    ``vector``/``matrix``/``scalar``."""
     if shapes is not None and not isinstance(shapes, Mapping):
         raise MatcalcError(f"shapes must map names to dims, e.g. {{'x': 'n'}}; got {type(shapes).__name__}")
     out = {}
@@ -447,8 +449,8 @@ def make_variables(shapes: dict | None) -> dict:
             if spec.name != name:
                 raise MatcalcError(f"shapes[{name!r}] is the variable {spec.name!r}; the names must agree")
             out[name] = spec
-        elif isinstance(spec, str):
-            out[name] = E.variable(name, parse_dims(spec, f" for {name!r}"))
+        elif isinstance(spec, str):   # "n,m", or with properties: "n,n:spd"
+            out[name] = declared(name, spec)
         elif isinstance(spec, (tuple, list)):
             out[name] = E.variable(name, parse_dims(",".join(str(d) for d in spec), f" for {name!r}"))
         else:

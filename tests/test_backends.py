@@ -172,7 +172,7 @@ def test_stable_functions_are_accurate_in_both_tails_without_warnings(backend):
                       2 + np.log1p(np.exp(-2)), 40 + np.log1p(np.exp(-40)), 800.0]
     for f, exact in (("sigmoid(z)", exact_sigmoid), ("softplus(z)", exact_softplus)):
         compiled = mc.derive(f"sum({f} * c)", "c", {"z": "k", "c": "k"}).compile(backend)
-        z = compiled.adapter.array(TAILS.reshape(-1, 1))
+        z = compiled.adapter.coerce("z", TAILS.reshape(-1, 1), ("k", 1), {})
         with np.errstate(all="raise", under="ignore"):   # numpy: a warning it shows would fail this
             got = np.asarray(compiled.function(c=z, z=z)).ravel()   # the generated function itself
         np.testing.assert_allclose(got, exact, rtol=1e-14, atol=0)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import keyword
 import math
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -86,6 +87,12 @@ class Backend:
     transpose_free: bool = False    # write Aᵀ x as (xᵀ A)ᵀ (XLA)
     builtins: frozenset = field(default_factory=frozenset)
     multi_dot_limit: int = 0        # the most factors one multi_dot call takes (0: any number)
+    # new arrays take the dtype (and device) of the inputs: the first line of a function that makes
+    # one reads them from its first input ({x}), or takes the defaults where it has none; helpers
+    # that make arrays take them as the keyword arguments ``like_args``
+    prologue: str = ""
+    prologue_default: str = ""
+    like_args: str = ""
 
     @property
     def reserved(self) -> frozenset:
@@ -98,7 +105,9 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
 
     ``eager``: each operation runs on its own (numpy), so the stable forms are written to make few
     passes over the data, and may branch on values; a compiler (XLA) fuses the elementwise forms
-    itself, and traces the code, so it takes branch-free forms."""
+    itself, and traces the code, so it takes branch-free forms. New arrays in jax code take the
+    inputs' dtype (float32 stays float32); numpy computes in float64."""
+    like = "" if eager else ", dtype=dtype_"
     helpers = {
         # σ(z) = 1/(1 + e⁻ᶻ) is accurate in both tails (e⁻ᶻ = inf gives 0)
         "sigmoid": f"def sigmoid(z):\n    return 1 / (1 + {xp}.exp(-z))\n",
@@ -106,9 +115,9 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
                     f"    return e / {xp}.sum(e, axis=axis, keepdims=True)\n"),
         "log_softmax": (f"def log_softmax(z, axis=None):\n    shifted = z - {xp}.max(z, axis=axis, keepdims=True)\n"
                         f"    return shifted - {xp}.log({xp}.sum({xp}.exp(shifted), axis=axis, keepdims=True))\n"),
-        "commutation": (f"def commutation(m, n):\n"   # row i n + j has its 1 in column j m + i
+        "commutation": (f"def commutation(m, n, dtype=float):\n"   # row i n + j has its 1 in column j m + i
                         f"    i, j = {xp}.meshgrid({xp}.arange(m), {xp}.arange(n), indexing='ij')\n"
-                        f"    return {xp}.eye(m * n)[(j * m + i).ravel()]\n"),
+                        f"    return {xp}.eye(m * n, dtype=dtype)[(j * m + i).ravel()]\n"),
         "norm2": scaled_norm(xp, f"{xp}.max", f"{xp}.linalg.norm"),
         # log Σ exp(z) = m + log Σ exp(z − m), m the largest entry (a finite one)
         "logsumexp": (f"def logsumexp(z, axis=None):\n"
@@ -129,11 +138,12 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
         # L(A, E), the Fréchet derivative of the matrix exponential
         "expm_frechet": (f"def expm_frechet(a, e):\n    import {linalg}\n"
                          f"    return {linalg}.expm_frechet(a, e, compute_expm=False)\n"),
-        "lower_half": f"def lower_half(n):\n    return {xp}.tril({xp}.ones((n, n)), -1) + 0.5 * {xp}.eye(n)\n",
+        "lower_half": (f"def lower_half(n, dtype=float):\n"
+                       f"    return {xp}.tril({xp}.ones((n, n), dtype=dtype), -1) + 0.5 * {xp}.eye(n, dtype=dtype)\n"),
         **kron_adjoint_helpers(f"{xp}.einsum"),
         # the inverse of a positive definite matrix from its Cholesky factor (half the work of LU)
         "spd_inv": (f"def spd_inv(a):\n    import {linalg}\n    factor = {linalg}.cho_factor(a)\n"
-                    f"    return {linalg}.cho_solve(factor, {xp}.eye(a.shape[0]))\n"),
+                    f"    return {linalg}.cho_solve(factor, {xp}.eye(a.shape[0], dtype=a.dtype))\n"),
     })
     softplus = f"{xp}.logaddexp(0.0, {{x}})"
     if eager:
@@ -195,17 +205,19 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
             "kron_blocksum": "kron_blocksum({a}, {b})", "kron_blockdot": "kron_blockdot({a}, {b})",
         },
         helpers=helpers,
-        zeros=f"{xp}.zeros({{x}})", ones=f"{xp}.ones({{x}})", eye=f"{xp}.eye({{x}})",
+        zeros=f"{xp}.zeros({{x}}{like})", ones=f"{xp}.ones({{x}}{like})", eye=f"{xp}.eye({{x}}{like})",
         solve=f"{xp}.linalg.solve({{a}}, {{b}})",
         multi_dot="chain({x})" if eager else f"{xp}.linalg.multi_dot([{{x}}])",
         cholesky_logdet=f"2 * {xp}.sum({xp}.log({xp}.diag({xp}.linalg.cholesky({{x}}))))",
         asarray=f"{xp}.asarray({{x}})",
-        # numpy's own float64; jax's default float (float64 with jax_enable_x64)
-        scalar=f"{xp}.float64({{x}})" if eager else f"{xp}.asarray({{x}}, dtype=float)",
+        # numpy's own float64; in jax a weakly typed float, which takes the dtype of what it meets
+        scalar=f"{xp}.float64({{x}})" if eager else f"{xp}.asarray(float({{x}}))",
         inf=f"{xp}.inf", permute="{x}.transpose(1, 0, 2, 3)",
         sum_first_two="{x}.sum(axis=(0, 1), keepdims=True)", kron=f"{xp}.kron({{a}}, {{b}})",
         einsum=f"{xp}.einsum", transpose_free=transpose_free,
-        builtins=frozenset() if eager else frozenset({"float"}), multi_dot_limit=multi_dot_limit,
+        builtins=frozenset() if eager else frozenset({"float", "dtype_"}), multi_dot_limit=multi_dot_limit,
+        prologue="" if eager else "dtype_ = {x}.dtype", prologue_default="" if eager else "dtype_ = float",
+        like_args=like,
     )
 
 
@@ -521,7 +533,7 @@ class CodeWriter:
             return self.call(b.calls[op], a=self.argument(e.args[0]), b=self.argument(e.args[1])), ATOM
         if op == "lower_half":
             self.helpers.add(op)
-            return f"lower_half({self.dim(e.shape[0])})", ATOM
+            return f"lower_half({self.dim(e.shape[0])}{b.like_args})", ATOM
         if op in b.calls:
             return self.helper_call(op, b.calls[op], self.argument(e.args[0])), ATOM
         if op == "vec":   # column-major: the rows of the transpose
@@ -531,7 +543,7 @@ class CodeWriter:
             return f"{self.at(e.args[0], ATOM)}.reshape({cols}, {rows}).T", ATOM
         if op == "commutation":
             self.helpers.add("commutation")
-            return f"commutation({self.dim(e.data[0])}, {self.dim(e.data[1])})", ATOM
+            return f"commutation({self.dim(e.data[0])}, {self.dim(e.data[1])}{b.like_args})", ATOM
         if op == "kron":
             return self.call(b.kron, a=self.code(e.args[0])[0], b=self.code(e.args[1])[0]), ATOM
         raise MatcalcError(f"no {b.name} form for {op}")
@@ -956,11 +968,17 @@ def source(exprs, backend: Backend, name: str = "f", variables=None, writer=None
     dim_lines = [f"{writer.dims[d]} = {_dim_code(d, known, writer)}" for d in sorted(writer.dims, key=str)
                  if d not in free_dims]
     body = dim_lines + writer.lines + [f"return {results[0] if single else '(' + ', '.join(results) + ',)'}"]
+    if backend.prologue and any(_LIKE_NAMES.search(line) for line in body):   # new arrays like the inputs
+        first = next((names[v] for v in writer.variables), None)
+        body.insert(0, backend.prologue.format(x=first) if first else backend.prologue_default)
     parts = [backend.header, ""]
     for h in sorted(writer.helpers):
         parts += ["", backend.helpers[h]]
     parts += ["", f"def {name}({', '.join(params)}):"] + [f"    {line}" for line in body]
     return "\n".join(parts).strip() + "\n", params, free_dims
+
+
+_LIKE_NAMES = re.compile(r"\b(dtype_|device_)\b")
 
 
 def _dim_code(d, known: dict, writer: CodeWriter) -> str:

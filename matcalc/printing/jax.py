@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 
-from ..errors import MatcalcError
+from ..errors import MatcalcError, ShapeError
 from .code import array_backend
+from .numpy import NOT_REAL, coerce_input, fitted_shape
 
 # jnp.linalg.multi_dot (an einsum) returns the transpose for 26 factors or more (jax 0.10)
 JAX = array_backend("jax", "jnp", "import jax.numpy as jnp", transpose_free=True, multi_dot_limit=25)
@@ -21,23 +22,50 @@ class JaxAdapter:
 
     def __init__(self):
         try:
+            import jax
             import jax.numpy as jnp
         except ImportError:   # pragma: no cover - depends on the environment
             raise MatcalcError("the jax backend needs jax: pip install jax") from None
+        self.jax = jax
         self.jnp = jnp
 
-    def array(self, a):
-        return self.jnp.asarray(a)
+    def coerce(self, name: str, value, shape, sizes: dict):
+        """An input as a jax array (a tracer under ``jit``, ``vmap`` or ``grad`` stays one) of its
+        own float dtype — integers become the default float; booleans and complex numbers are
+        refused — a scalar 0-d, the rest 2-D. Anything else is checked as numpy input is, then
+        becomes a jax array."""
+        jnp = self.jnp
+        if not isinstance(value, self.jax.Array):
+            return jnp.asarray(coerce_input(name, value, shape, sizes))
+        kind = value.dtype.kind
+        if kind in "iu":
+            value = value.astype(float)
+        elif kind != "f":
+            raise ShapeError(f"{name}: expected real numbers, got {NOT_REAL.get(kind, 'non-numbers')} "
+                             f"(dtype {value.dtype})")
+        return jnp.reshape(value, fitted_shape(name, value.shape, shape, sizes))
 
-    def result(self, value, full, keep=None, fresh=False):   # jax arrays are immutable: no copies
-        a = self.jnp.broadcast_to(self.jnp.asarray(value), full)
+    def unify(self, arrays: list) -> list:
+        """The inputs in their common float dtype (float32 with float64 gives float64)."""
+        if len({a.dtype for a in arrays}) < 2:
+            return arrays
+        common = self.jnp.result_type(*arrays)
+        return [a.astype(common) for a in arrays]
+
+    def result(self, value, full, keep=None, fresh=False, like=None):   # jax arrays are immutable: no copies
+        a = self.jnp.broadcast_to(self._array(value, like), full)
         return a.reshape(keep) if keep is not None else a
 
-    def scalar(self, value):
-        return self.jnp.asarray(value).reshape(())
+    def scalar(self, value, like=None):
+        return self._array(value, like).reshape(())
 
-    def zeros(self, shape):
-        return self.jnp.zeros(shape)
+    def zeros(self, shape, like=None):
+        return self.jnp.zeros(shape, dtype=like.dtype if like is not None else float)
+
+    def _array(self, value, like):
+        if hasattr(value, "dtype"):
+            return self.jnp.asarray(value)
+        return self.jnp.asarray(value, dtype=like.dtype if like is not None else float)
 
     def quiet(self):
         return contextlib.nullcontext()

@@ -7,6 +7,9 @@ and torch ones (``printing.jax``, ``printing.torch``) differ only in their adapt
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+
 import numpy as np
 
 from .. import expr as E
@@ -27,13 +30,19 @@ class NumpyAdapter:
     backend = NUMPY
     failures = (np.linalg.LinAlgError,)
 
-    def array(self, a: np.ndarray):
-        return a
+    def coerce(self, name: str, value, shape, sizes: dict):
+        """An input as the generated code takes it (see ``coerce_input``)."""
+        return coerce_input(name, value, shape, sizes)
 
-    def result(self, value, full, keep=None, fresh=False):
+    def unify(self, arrays: list) -> list:
+        """The inputs in one dtype (numpy: float64 already)."""
+        return arrays
+
+    def result(self, value, full, keep=None, fresh=False, like=None):
         """``value`` as an array of shape ``full`` (then ``keep``). An array the generated code made
         (``fresh``: not an input passed through, not returned twice) is handed over as it is; anything
-        else is copied, since the caller may write to it."""
+        else is copied, since the caller may write to it. (``like``: an input, whose dtype and
+        device new arrays take in the other libraries.)"""
         a = np.asarray(value, dtype=float)
         fresh = fresh and a is value and a.flags.owndata and a.shape == full
         if a.shape != full:
@@ -42,10 +51,10 @@ class NumpyAdapter:
             a = a.reshape(keep)
         return a if fresh else a.copy()
 
-    def scalar(self, value):
+    def scalar(self, value, like=None):
         return float(np.asarray(value).reshape(-1)[0])
 
-    def zeros(self, shape):
+    def zeros(self, shape, like=None):
         return np.zeros(shape)
 
     def quiet(self):
@@ -53,7 +62,7 @@ class NumpyAdapter:
 
 
 # dtypes that are not real numbers, and what they hold (numpy's dtype kinds)
-_NOT_REAL = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes", "O": "Python objects",
+NOT_REAL = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes", "O": "Python objects",
              "M": "dates", "m": "time spans", "V": "records"}
 _MASKED = np.ma.MaskedArray
 _FLOAT64 = np.dtype(np.float64)
@@ -71,28 +80,54 @@ def coerce_input(name: str, value, shape, sizes: dict):
         raise ShapeError(f"{name}: expected numbers, got {type(value).__name__}") from None
     if a.dtype is not _FLOAT64:
         if a.dtype.kind not in "iuf":
-            what = _NOT_REAL.get(a.dtype.kind, "non-numbers")
+            what = NOT_REAL.get(a.dtype.kind, "non-numbers")
             raise ShapeError(f"{name}: expected real numbers, got {what} (dtype {a.dtype})")
         a = a.astype(np.float64)
+    target = fitted_shape(name, a.shape, shape, sizes)
+    return a.reshape(-1)[0] if target == () else a.reshape(target)
+
+
+def inputs_by_name(mappings: tuple, arrays: dict) -> dict:
+    """Keyword inputs merged with positional mappings of names to inputs; a name given twice, or
+    a positional input that is not a mapping, is an error."""
+    if not mappings:
+        return arrays
+    merged: dict = {}
+    for mapping in (*mappings, arrays):
+        if not isinstance(mapping, Mapping):
+            raise MatcalcError(f"inputs are given by name (fn(x=…, A=…)) or as mappings of names to arrays; "
+                               f"got a positional {type(mapping).__name__}")
+        for name, value in mapping.items():
+            if name in merged:
+                raise MatcalcError(f"the input {name!r} is given twice")
+            merged[name] = value
+    return merged
+
+
+def fitted_shape(name: str, given: tuple, shape, sizes: dict) -> tuple:
+    """The shape an input of shape ``given`` takes for a variable of ``shape``: ``()`` for a scalar
+    (one entry), 2-D for the rest (a 1-D vector as a column or a row); its dims are checked against
+    the declared ones and recorded in ``sizes``."""
+    given = tuple(int(d) for d in given)
     if shape == SCALAR:
-        if a.size != 1:
-            raise ShapeError(f"{name} is a scalar but got an array of shape {a.shape}")
-        return a.reshape(-1)[0]
+        if math.prod(given) != 1:
+            raise ShapeError(f"{name} is a scalar but got an array of shape {given}")
+        return ()
     rows, cols = shape
-    if a.ndim == 1 and (rows == 1 or cols == 1):
-        a = a.reshape(-1, 1) if cols == 1 else a.reshape(1, -1)
-    if a.ndim != 2:
-        raise ShapeError(f"{name} should be {shape_text(shape)}, got an array of shape {a.shape}")
-    for declared, actual in zip(shape, a.shape):
+    if len(given) == 1 and (rows == 1 or cols == 1):
+        given = (given[0], 1) if cols == 1 else (1, given[0])
+    if len(given) != 2:
+        raise ShapeError(f"{name} should be {shape_text(shape)}, got an array of shape {given}")
+    for declared, actual in zip(shape, given):
         if isinstance(declared, int):
             if declared != actual:
-                raise ShapeError(f"{name} should be {shape_text(shape)}, got {a.shape[0]}×{a.shape[1]}")
+                raise ShapeError(f"{name} should be {shape_text(shape)}, got {given[0]}×{given[1]}")
         elif isinstance(declared, str):
             seen = sizes.setdefault(declared, actual)
             if seen != actual:
                 raise ShapeError(f"{name}: dimension {declared} is {actual} here but {seen} in an "
                                  f"earlier input")
-    return a
+    return given
 
 
 def size_input(name: str, value) -> int:
@@ -153,7 +188,10 @@ class CompiledFunction:
         """The keyword arguments this function takes: variable names and free sizes."""
         return set(self._accepts)
 
-    def __call__(self, **arrays):
+    def __call__(self, *mappings, **arrays):
+        """The result at the inputs given by name: keywords, or mappings of names to arrays (a
+        pytree of parameters, ``fn(params, x=x)``)."""
+        arrays = inputs_by_name(mappings, arrays)
         given = arrays.keys()
         if not self._required <= given or not given <= self._accepts:
             missing = [name for name, _ in self._inputs if name not in arrays]
@@ -163,11 +201,11 @@ class CompiledFunction:
             raise MatcalcError(f"unknown input(s): {', '.join(sorted(given - self._accepts))}; expected "
                                f"{', '.join(sorted(self._accepts))}")
         sizes: dict = {}
-        array = self.adapter.array
-        args = [array(coerce_input(name, arrays[name], shape, sizes)) for name, shape in self._inputs]
+        coerce = self.adapter.coerce
+        args = self.adapter.unify([coerce(name, arrays[name], shape, sizes) for name, shape in self._inputs])
         for v in self.optional:
             if v.name in arrays:
-                coerce_input(v.name, arrays[v.name], v.shape, sizes)
+                coerce(v.name, arrays[v.name], v.shape, sizes)
         for d in self.free_dims:
             size = size_input(d, arrays[d])
             if sizes.setdefault(d, size) != size:
@@ -180,23 +218,24 @@ class CompiledFunction:
             raise MatcalcError(f"cannot evaluate at these inputs: {err} (a matrix that inv or solve needs "
                                "is singular, or one declared spd is not positive definite)") from None
         seen = {id(a) for a in args}   # an input, or a result already returned, is not handed over as is
+        like = args[0] if self._inputs else None   # what new arrays are like (dtype, device)
         shaped = []
         for r, (e, out) in zip((results,) if self.single else results, self._outputs):
-            shaped.append(self._shape_output(r, e, out, arrays, sizes, id(r) not in seen))
+            shaped.append(self._shape_output(r, e, out, arrays, sizes, id(r) not in seen, like))
             seen.add(id(r))
         return shaped[0] if self.single else tuple(shaped)
 
-    def _shape_output(self, value, e: E.Expr, output, arrays, sizes, fresh):
+    def _shape_output(self, value, e: E.Expr, output, arrays, sizes, fresh, like):
         adapter = self.adapter
         full = tuple(resolve_dim(d, sizes) for d in e.shape)
         if output == "tensor":   # out axes then variable axes, without the unit axes of vectors
             full = full + tuple(resolve_dim(d, sizes) for d in self.wrt.shape)
             keep = [n for n, d in zip(full, e.shape + self.wrt.shape) if d != 1]
             if len(getattr(value, "shape", ())) < 4:   # a differential that does not depend on dX is zero
-                return adapter.zeros(keep)
-            return adapter.result(value, full, keep, fresh)
+                return adapter.zeros(keep, like)
+            return adapter.result(value, full, keep, fresh, like)
         if e.shape == SCALAR:
-            return adapter.scalar(value)
+            return adapter.scalar(value, like)
         if output == "value":
             vectors = self._vector_inputs
             flat = bool(vectors) and 1 in e.shape and all(np.ndim(arrays[name]) == 1 for name in vectors)
@@ -204,7 +243,7 @@ class CompiledFunction:
             flat = np.ndim(arrays[output[1]]) == 1 and 1 in e.shape
         else:
             flat = False
-        return adapter.result(value, full, (-1,) if flat else None, fresh)
+        return adapter.result(value, full, (-1,) if flat else None, fresh, like)
 
     def __repr__(self):
         return f"<{self.adapter.backend.name} function of {', '.join(self.params)}>"

@@ -1,10 +1,14 @@
-"""torch: code in ``torch`` operations on float64 tensors (an optional dependency)."""
+"""torch: code in ``torch`` operations (an optional dependency). The generated code makes its
+new tensors with the dtype and device of its first input, so that float32 stays float32 and a
+GPU tensor stays on the GPU; the operations are differentiable by autograd."""
 from __future__ import annotations
 
 import contextlib
+import functools
 
-from ..errors import MatcalcError
+from ..errors import MatcalcError, ShapeError
 from .code import SQRT_2PI, Backend, kron_adjoint_helpers, scaled_norm
+from .numpy import coerce_input, fitted_shape
 
 TORCH = Backend(
     name="torch", header="import torch", module="torch",
@@ -41,27 +45,32 @@ TORCH = Backend(
                          "    return torch.linalg.matrix_exp(block)[:n, n:]\n"),
         **kron_adjoint_helpers("torch.einsum"),
         "spd_inv": "def spd_inv(a):\n    return torch.cholesky_inverse(torch.linalg.cholesky(a))\n",
-        "lower_half": ("def lower_half(n):\n"
-                       "    ones = torch.ones((n, n), dtype=torch.float64)\n"
-                       "    return torch.tril(ones, -1) + 0.5 * torch.eye(n, dtype=torch.float64)\n"),
+        "lower_half": ("def lower_half(n, dtype=torch.float64, device=None):\n"
+                       "    ones = torch.ones((n, n), dtype=dtype, device=device)\n"
+                       "    return torch.tril(ones, -1) + 0.5 * torch.eye(n, dtype=dtype, device=device)\n"),
         # nan stays nan, as in numpy (torch's heaviside and sign give 0 at nan)
         "step": "def step(z):\n    return torch.where(torch.isnan(z), z, (z > 0).to(z.dtype))\n",
         "sign": "def sign(z):\n    return torch.where(torch.isnan(z), z, torch.sign(z))\n",
-        "commutation": ("def commutation(m, n):\n"   # row i n + j has its 1 in column j m + i
-                        "    i, j = torch.meshgrid(torch.arange(m), torch.arange(n), indexing='ij')\n"
-                        "    return torch.eye(m * n, dtype=torch.float64)[(j * m + i).reshape(-1)]\n"),
+        # row i n + j of the commutation matrix has its 1 in column j m + i
+        "commutation": ("def commutation(m, n, dtype=torch.float64, device=None):\n"
+                        "    i, j = torch.meshgrid(torch.arange(m, device=device), torch.arange(n, device=device),\n"
+                        "                          indexing='ij')\n"
+                        "    return torch.eye(m * n, dtype=dtype, device=device)[(j * m + i).reshape(-1)]\n"),
         "norm2": scaled_norm("torch", "torch.amax", "torch.linalg.norm"),
         "logsumexp": ("def logsumexp(z, axis=None):\n"
                       "    if axis is None:\n        return torch.logsumexp(z.reshape(-1), 0)\n"
                       "    return torch.logsumexp(z, axis, True)\n"),
     },
-    zeros="torch.zeros({x}, dtype=torch.float64)", ones="torch.ones({x}, dtype=torch.float64)",
-    eye="torch.eye({x}, dtype=torch.float64)", solve="torch.linalg.solve({a}, {b})",
+    zeros="torch.zeros({x}, dtype=dtype_, device=device_)", ones="torch.ones({x}, dtype=dtype_, device=device_)",
+    eye="torch.eye({x}, dtype=dtype_, device=device_)", solve="torch.linalg.solve({a}, {b})",
     multi_dot="torch.linalg.multi_dot([{x}])",
     cholesky_logdet="2 * torch.sum(torch.log(torch.diagonal(torch.linalg.cholesky({x}))))",
-    asarray="torch.as_tensor({x}, dtype=torch.float64)", scalar="torch.tensor({x}, dtype=torch.float64)",
+    asarray="torch.as_tensor({x}, dtype=dtype_, device=device_)",
+    scalar="torch.tensor({x}, dtype=dtype_, device=device_)",
     inf="torch.inf", permute="{x}.permute(1, 0, 2, 3)",
     sum_first_two="{x}.sum(dim=(0, 1), keepdim=True)", kron="torch.kron({a}, {b})", einsum="torch.einsum",
+    builtins=frozenset({"dtype_", "device_"}), prologue="dtype_, device_ = {x}.dtype, {x}.device",
+    prologue_default="dtype_, device_ = torch.float64, None", like_args=", dtype=dtype_, device=device_",
 )
 
 
@@ -76,20 +85,48 @@ class TorchAdapter:
         self.torch = torch
         self.failures = (torch.linalg.LinAlgError,)
 
-    def array(self, a):
-        return self.torch.as_tensor(a, dtype=self.torch.float64)
+    def coerce(self, name: str, value, shape, sizes: dict):
+        """An input as a tensor: a tensor keeps its float dtype, its device and its place in the
+        autograd graph (integers become the default float; booleans and complex numbers are
+        refused); anything else becomes a float64 tensor on the CPU. A scalar is 0-d, the rest 2-D."""
+        torch = self.torch
+        if not torch.is_tensor(value):
+            array = coerce_input(name, value, shape, sizes)
+            return torch.as_tensor(array, dtype=torch.float64)
+        if value.is_complex() or value.dtype == torch.bool:
+            what = "complex numbers" if value.is_complex() else "booleans"
+            raise ShapeError(f"{name}: expected real numbers, got {what} (dtype {value.dtype})")
+        if not value.is_floating_point():
+            value = value.to(torch.get_default_dtype())
+        return value.reshape(fitted_shape(name, value.shape, shape, sizes))
 
-    def result(self, value, full, keep=None, fresh=False):
-        a = self.torch.as_tensor(value, dtype=self.torch.float64)
+    def unify(self, arrays: list) -> list:
+        """The inputs in their common float dtype (float32 with float64 gives float64)."""
+        dtypes = {a.dtype for a in arrays}
+        if len(dtypes) < 2:
+            return arrays
+        common = functools.reduce(self.torch.promote_types, dtypes)
+        return [a.to(common) for a in arrays]
+
+    def result(self, value, full, keep=None, fresh=False, like=None):
+        a = self._tensor(value, like)
         if not fresh or a is not value or tuple(a.shape) != full:   # never a view of an input or a broadcast
             a = a.broadcast_to(full).clone()
         return a.reshape(keep) if keep is not None else a
 
-    def scalar(self, value):
-        return self.torch.as_tensor(value, dtype=self.torch.float64).reshape(())
+    def scalar(self, value, like=None):
+        return self._tensor(value, like).reshape(())
 
-    def zeros(self, shape):
-        return self.torch.zeros(shape, dtype=self.torch.float64)
+    def zeros(self, shape, like=None):
+        return self.torch.zeros(shape, dtype=like.dtype if like is not None else self.torch.float64,
+                                device=like.device if like is not None else None)
+
+    def _tensor(self, value, like):
+        if self.torch.is_tensor(value):
+            return value
+        if like is not None:
+            return self.torch.as_tensor(value, dtype=like.dtype, device=like.device)
+        return self.torch.as_tensor(value, dtype=self.torch.float64)
 
     def quiet(self):
         return contextlib.nullcontext()
