@@ -442,3 +442,19 @@ def test_a_sum_of_thousands_of_terms_compiles():
     want = sum(np.linalg.matrix_power(X.T, i) @ np.ones((3, 3)) @ np.linalg.matrix_power(X.T, 2999 - i)
                for i in range(0, 3000, 1))
     np.testing.assert_allclose(g.to_numpy()(X=X), want, rtol=1e-8)
+
+
+def test_the_fast_path_keeps_every_check():
+    g = mc.derive("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}).to_numpy()
+    A, x = np.arange(9.0).reshape(3, 3), np.array([1.0, 2.0, 3.0])
+    first, second = g(A=A, x=x), g(A=A, x=x)   # the second call takes the fast path
+    assert first.shape == second.shape == (3,) and first is not second and not np.shares_memory(first, x)
+    np.testing.assert_allclose(second, (A + A.T) @ x)
+    assert g(A=A, x=x.reshape(-1, 1)).shape == (3, 1)   # another signature: checked again
+    with pytest.raises(mc.ShapeError, match="dimension n"):
+        g(A=A, x=np.ones(4))
+    with pytest.raises(mc.ShapeError, match="expected real numbers"):
+        g(A=A, x=np.array([1 + 1j, 2, 3]))
+    with pytest.raises(mc.MatcalcError, match="missing input"):
+        g(A=A)
+    assert g(A=A.astype(np.float32), x=x).dtype == np.float64   # converted, not passed through
