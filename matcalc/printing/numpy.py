@@ -215,7 +215,7 @@ class CompiledFunction:
         if fast is not None and not mappings:
             args = fast.match(arrays)
             if args is not None:
-                return self._execute(args, fast.plan)
+                return fast.call(self, args)
         arrays = inputs_by_name(mappings, arrays)
         given = arrays.keys()
         if not self._required <= given or not given <= self._accepts:
@@ -252,6 +252,12 @@ class CompiledFunction:
         except adapter.failures as err:
             raise MatcalcError(f"cannot evaluate at these inputs: {err} (a matrix that inv or solve needs "
                                "is singular, or one declared spd is not positive definite)") from None
+        return self._shaped(results, args, plan)
+
+    def _shaped(self, results, args: list, plan: list):
+        """The results of the generated function shaped as ``plan`` says, never sharing memory
+        with an input or with each other."""
+        adapter = self.adapter
         seen = {id(a) for a in args}   # an input, or a result already returned, is not handed over as is
         like = args[0] if self._inputs else None   # what new arrays are like (dtype, device)
         shaped = []
@@ -304,6 +310,24 @@ class _FastPath:
         self.names = names
         self.inputs = [(name, shape, None if taken == shape else taken) for name, shape, taken in inputs]
         self.plan = plan
+
+    def call(self, compiled, args: list):
+        """``compiled``'s result at ``args``: numpy's error state set directly, a fresh float64
+        result of the planned shape handed over as it is (anything else as ``_execute`` does)."""
+        if _QUIET is None or not compiled.single:
+            return compiled._execute(args, self.plan)
+        token = _ERRSTATE.set(_QUIET)
+        try:
+            result = compiled.function(*args)
+        except np.linalg.LinAlgError:
+            return compiled._execute(args, self.plan)   # (it says why, as a MatcalcError)
+        finally:
+            _ERRSTATE.reset(token)
+        kind, full, keep = self.plan[0]
+        if kind == "array" and type(result) is np.ndarray and result.dtype is _FLOAT64 and result.shape == full \
+                and result.flags.owndata and not any(result is a for a in args):
+            return result if keep is None else result.reshape(keep)
+        return compiled._shaped(result, args, self.plan)
 
     def match(self, arrays: dict):
         """The arguments of the generated function, or None where the fast path does not apply."""
