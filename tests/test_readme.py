@@ -58,3 +58,17 @@ def test_interactive_examples_print_what_the_readme_shows():
     path = pathlib.Path(__file__).resolve().parent.parent / "README.md"
     result = doctest.testfile(str(path), module_relative=False, globs={"mc": mc}, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 3 and result.failed == 0
+
+
+def test_the_jax_and_torch_example_prints_what_the_readme_shows():
+    pytest.importorskip("jax")
+    pytest.importorskip("torch")
+    import contextlib
+    import io
+    section = README.split("### Inside jax and torch programs", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    shown = re.search(r"prints\n\n```\n(.*?)```", section, re.S).group(1)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README jax and torch example", "exec"), {})  # noqa: S102 - the README's own code
+    assert out.getvalue() == shown
