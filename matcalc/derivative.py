@@ -427,7 +427,10 @@ def adapter_for(backend: str):
     if backend == "torch":
         from .printing.torch import TorchAdapter
         return TorchAdapter
-    raise MatcalcError(f"unknown backend {backend!r}; use 'numpy', 'jax' or 'torch'")
+    if backend == "dask":
+        from .printing.dask import DaskAdapter
+        return DaskAdapter
+    raise MatcalcError(f"unknown backend {backend!r}; use 'numpy', 'jax', 'torch' or 'dask'")
 
 
 # ---------------------------------------------------------------------------------------

@@ -91,3 +91,34 @@ def test_torch_compile_traces_the_generated_function(torch):
     compiled = torch.compile(lambda A, x: f(A=A, x=x), backend="aot_eager", fullgraph=False)
     A, x = torch.eye(3) * 2, torch.tensor([0.5, -1.0, 2.0])
     np.testing.assert_allclose(compiled(A, x).numpy(), f(A=A, x=x).numpy(), rtol=1e-6)
+
+
+SHARDED = """
+import os
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
+import jax, jax.numpy as jnp, numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+jax.config.update("jax_enable_x64", True)
+import matcalc as mc
+shapes = {"X": "N,n", "y": "N", "w": "n"}
+loss = "sum(log(1 + exp(-y * (X @ w))))"
+rng = np.random.default_rng(0)
+X, y, w = rng.standard_normal((800, 5)), rng.choice([-1.0, 1.0], 800), rng.standard_normal(5)
+mesh = Mesh(np.array(jax.devices()), ("rows",))
+Xs = jax.device_put(X, NamedSharding(mesh, P("rows", None)))    # X and y split by rows over 8 devices
+ys = jax.device_put(y, NamedSharding(mesh, P("rows")))
+for order in (1, 2):
+    fn = mc.derive(loss, "w", shapes, order=order).to_jax()
+    sharded, single = jax.jit(fn)(X=Xs, y=ys, w=w), fn(X=X, y=y, w=w)
+    print(len(Xs.sharding.device_set), float(jnp.max(jnp.abs(sharded - single)) / jnp.max(jnp.abs(single))))
+"""
+
+
+def test_jax_code_under_jit_with_rows_sharded_over_eight_devices(jax):
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", SHARDED], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    for line in out.stdout.splitlines():
+        devices, difference = line.split()
+        assert devices == "8" and float(difference) < 1e-12

@@ -100,7 +100,8 @@ class Backend:
 
 
 def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
-                  eager: bool = False, multi_dot_limit: int = 0) -> Backend:
+                  eager: bool = False, multi_dot_limit: int = 0, special: str | None = None,
+                  linalg: str | None = None) -> Backend:
     """The backend of a numpy-like library imported as ``xp`` (numpy, jax.numpy).
 
     ``eager``: each operation runs on its own (numpy), so the stable forms are written to make few
@@ -125,8 +126,8 @@ def array_backend(name: str, xp: str, header: str, transpose_free: bool = False,
                       f"    m = {xp}.where({xp}.isfinite(m), m, 0.0)\n"
                       f"    return {xp}.log({xp}.sum({xp}.exp(z - m), axis=axis, keepdims=axis is not None)) + m\n"),
     }
-    special = "scipy.special" if eager else "jax.scipy.special"   # erf and the normal cdf
-    linalg = "scipy.linalg" if eager else "jax.scipy.linalg"       # expm and its Fréchet derivative
+    special = special or ("scipy.special" if eager else "jax.scipy.special")   # erf and the normal cdf
+    linalg = linalg or ("scipy.linalg" if eager else "jax.scipy.linalg")       # expm and its Fréchet derivative
     helpers.update({
         "erf": f"def erf(z):\n    import {special}\n    return {special}.erf(z)\n",
         "normcdf": f"def normcdf(z):\n    import {special}\n    return {special}.ndtr(z)\n",
