@@ -72,3 +72,40 @@ def test_the_jax_and_torch_example_prints_what_the_readme_shows():
     with contextlib.redirect_stdout(out):
         exec(compile(code, "README jax and torch example", "exec"), {})  # noqa: S102 - the README's own code
     assert out.getvalue() == shown
+
+
+def _section_blocks(title: str) -> list:
+    section = README.split(title, 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+def test_the_dask_example_runs_scaled_down():
+    pytest.importorskip("dask.distributed")
+    import numpy as np
+    code = _section_blocks("### Beyond one machine")[0]
+    small = code.replace("2_000_000", "20_000").replace("100_000", "2_000").replace("100)", "5)")
+    small = small.replace("np.zeros(100)", "np.zeros(5)").replace("LocalCluster(n_workers=2)",
+                                                                  "LocalCluster(n_workers=2, dashboard_address=None)")
+    namespace = {"mc": mc, "np": np}
+    exec(compile(small, "README dask example", "exec"), namespace)  # noqa: S102 - the README's own code
+    H = namespace["H"]
+    assert H.shape == (5, 5) and np.allclose(H, H.T)
+
+
+def test_the_sharded_jax_example_runs_on_eight_devices():
+    pytest.importorskip("jax")
+    import subprocess
+    import sys
+    code = _section_blocks("### Beyond one machine")[1]
+    prelude = ('import os\nos.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"\n'
+               "import jax, numpy as np\njax.config.update('jax_enable_x64', True)\nimport matcalc as mc\n"
+               "shapes = {'X': 'N,n', 'y': 'N', 'w': 'n'}\nloss = 'sum(log(1 + exp(-y * (X @ w))))'\n"
+               "rng = np.random.default_rng(0)\n"
+               "X, y, w = rng.standard_normal((80, 3)), rng.choice([-1.0, 1.0], 80), rng.standard_normal(3)\n"
+               "X0, y0 = X, y\n")
+    check = ("single = mc.derive(loss, 'w', shapes, order=2).to_jax()(X=X0, y=y0, w=w)\n"
+             "print(len(X.sharding.device_set), float(abs(H - single).max()))\n")
+    out = subprocess.run([sys.executable, "-c", prelude + code + check], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    devices, difference = out.stdout.split()
+    assert devices == "8" and float(difference) < 1e-12
