@@ -1,6 +1,7 @@
 """The page of `matcalc serve` in a real browser (headless Chromium through selenium): derive,
 errors at their place, the permalink, the examples, "check my answer". Skipped where Chromium,
 its driver or selenium is not installed (CI installs them)."""
+import os
 import shutil
 import threading
 from urllib.parse import quote
@@ -88,6 +89,17 @@ def test_an_error_is_shown_at_its_place(server, browser):
     assert "ParseError" in box.text and box.find_element(By.CSS_SELECTOR, "pre.caret").text.endswith("     ^")
 
 
+def test_changing_a_shape_in_the_table_derives_again(server, browser):
+    browser.get(server.url + "?f=" + quote("trace(X @ A)") + "&wrt=X&shapes=" + quote("A=n,n"))
+    assert _result_text(browser) == "Aᵀ"
+    cell = browser.find_element(By.CSS_SELECTOR, '#variables input[data-name="X"]')
+    cell.clear()
+    cell.send_keys("n,n:symmetric" + Keys.ENTER)
+    _wait(browser, lambda b: "½ (A + Aᵀ)" in b.execute_script(
+        "const e = document.querySelector('#results [data-field=\"text\"]'); return e ? e.textContent : ''"))
+    assert "X%3Dn%2Cn%3Asymmetric" in browser.current_url or "X=n,n:symmetric" in browser.current_url
+
+
 def test_an_example_derives_and_a_wrong_answer_is_explained(server, browser):
     browser.get(server.url)
     _wait(browser, lambda b: b.execute_script("return document.readyState") == "complete")
@@ -100,3 +112,19 @@ def test_an_example_derives_and_a_wrong_answer_is_explained(server, browser):
     assert browser.find_elements(By.CSS_SELECTOR, "#verdict-claim .katex")
     assert browser.find_elements(By.CSS_SELECTOR, "#verdict-answer .katex")
     assert "counter-example" in browser.find_element(By.ID, "verdict-counterexample").text
+
+
+def test_the_readme_screenshot(server, browser, tmp_path):
+    """The page as the README shows it: a network's gradient and a hand derivation that dropped
+    tanh′ (``MATCALC_SCREENSHOT=docs/page.png`` writes it there)."""
+    query = {"f": "0.5 * norm2(W2 @ tanh(W1 @ x + b1) - y) ** 2", "wrt": "W1",
+             "shapes": "W1=h,n; W2=K,h; b1=h; x=n; y=K", "claimed": "(W2.T @ (W2 @ tanh(W1 @ x + b1) - y)) @ x.T"}
+    browser.get(server.url + "?" + "&".join(f"{k}={quote(v)}" for k, v in query.items()))
+    _result_text(browser)
+    _wait(browser, lambda b: b.find_element(By.ID, "verdict").is_displayed())
+    assert "derivative of tanh was dropped" in browser.find_element(By.ID, "verdict-message").text
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1000, height + 20)
+    path = os.environ.get("MATCALC_SCREENSHOT") or str(tmp_path / "page.png")
+    assert browser.save_screenshot(path)
+    browser.set_window_size(1200, 1400)
