@@ -159,3 +159,11 @@ def test_notation_hints_come_with_the_answer(server):
     assert status == 200 and any("the matrix product is '@'" in note for note in body["notes"])
     status, body = _post(server, "/api/derive", {"f": "x.T @ A @ x", "wrt": "x"})
     assert body["notes"] == []
+
+
+def test_repeated_requests_are_answered_from_the_cache(server):
+    request = {"f": "trace(A @ X @ B)", "wrt": "X", "shapes": {"A": "p,m", "X": "m,n", "B": "n,p"}}
+    before = len(server.answers.items)
+    first = _post(server, "/api/derive", request)
+    second = _post(server, "/api/derive", dict(reversed(list(request.items()))))   # the same request
+    assert first == second and first[0] == 200 and len(server.answers.items) == before + 1

@@ -14,6 +14,7 @@ import json
 import sys
 import threading
 import webbrowser
+from collections import OrderedDict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -37,12 +38,38 @@ SECURITY_HEADERS = {
 API = {"/api/derive": "derive", "/api/verify": "verify"}
 
 
+class Answers:
+    """The last ``size`` answers by request (least recently used out): an answer is a function of
+    its request alone — the numeric check is seeded — so a page reloaded, or a shape edited back,
+    is answered at once. Answers past a time or memory limit are not kept (they may pass later)."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            answer = self.items.get(key)
+            if answer is not None:
+                self.items.move_to_end(key)
+            return answer
+
+    def put(self, key, answer):
+        with self.lock:
+            self.items[key] = answer
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
 class MatcalcServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address, pool: WorkerPool, quiet: bool = True):
         super().__init__(address, _Handler)
         self.pool = pool
+        self.answers = Answers()
         self.quiet = quiet
         host = address[0]
         self.allowed_hosts = None if host in ("", "0.0.0.0", "::") else LOCAL_NAMES | {host.strip("[]")}
@@ -122,8 +149,13 @@ class _Handler(BaseHTTPRequestHandler):
             request = json.loads(self.rfile.read(length).decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             return self.refuse(400, f"the body is not valid JSON: {err}")
-        status, body = self.server.pool.call(API[path], request)
-        self.reply_json(status, body)
+        key = (API[path], json.dumps(request, sort_keys=True))
+        answer = self.server.answers.get(key)
+        if answer is None:
+            answer = self.server.pool.call(API[path], request)
+            if answer[0] in (200, 422) and answer[1].get("error", {}).get("type") != "LimitError":
+                self.server.answers.put(key, answer)   # (an answer is a function of the request)
+        self.reply_json(*answer)
 
     def static_file(self, path: Path):
         try:
