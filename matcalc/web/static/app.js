@@ -2,6 +2,9 @@
 "use strict";
 
 const EXAMPLES = [
+  ["notes: a computation graph, 3(a + b c)", "3 * (a + b * c)", "a, b, c", ""],
+  ["notes: (x + σ(y)) / (σ(x) + (x + y)²)", "(x + sigmoid(y)) / (sigmoid(x) + (x + y) ** 2)", "x, y", ""],
+  ["notes: a linear layer and its loss", "0.5 * norm2(W @ x + b - y) ** 2", "W, b", "W=Dz,Dx; x=Dx; b=Dz; y=Dz"],
   ["quadratic form xᵀAx", "x.T @ A @ x", "x", ""],
   ["least squares ½‖Ax − b‖²", "0.5 * norm2(A @ x - b) ** 2", "x", ""],
   ["ridge regression", "norm2(X @ w - y) ** 2 + lam * norm2(w) ** 2", "w", "lam="],
@@ -50,14 +53,14 @@ function request() {
 
 // -- the URL: a permalink reproduces the page -------------------------------------------------------
 const URL_FIELDS = { f: "f", wrt: "wrt", shapes: "shapes", syntax: "syntax", order: "order", layout: "layout",
-  sym: "sym", claimed: "claimed" };
+  symmetric_gradient: "sym", claimed: "claimed" };
 
 function saveState() {
   const params = new URLSearchParams();
   for (const [param, id] of Object.entries(URL_FIELDS)) {
     const value = $(id).value;
     const isDefault = (param === "syntax" && value === "auto") || (param === "order" && value === "1")
-      || (param === "sym" && value === "sym");
+      || (param === "symmetric_gradient" && value === "sym");
     if (value && !isDefault) params.set(param, value);
   }
   history.replaceState(null, "", params.toString() ? `?${params}` : location.pathname);
