@@ -52,6 +52,7 @@ import functools
 import inspect
 import math
 import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -777,6 +778,26 @@ def plot(results: dict, depths: list, path: Path, quick: bool) -> str:
 
 # ---------------------------------------------------------------------------------------
 
+def companion_sections(quick: bool) -> list:
+    """The companion benchmarks' tables, each run in its own process: ``call_overhead.py`` (the
+    by-name call against the raw function) and, where dask is installed, ``dask_glm.py`` (the GLM
+    derivatives on a local cluster against hand-written dask; 2·10⁵ × 20 with ``--quick``)."""
+    here = Path(__file__).parent
+    lines = ["## Call overhead", "", "`python benchmarks/call_overhead.py` (method in its docstring):", ""]
+    out = subprocess.run([sys.executable, str(here / "call_overhead.py")], capture_output=True, text=True)
+    lines += out.stdout.strip().splitlines() if out.returncode == 0 else [f"failed: {out.stderr.strip()[-300:]}"]
+    lines += ["", "## Dask on a local cluster", ""]
+    try:
+        import dask.distributed  # noqa: F401
+    except ImportError:
+        return lines + ["dask is not installed: not measured (`pip install -e \".[dask]\"`)."]
+    size = ["--rows", "200000", "--cols", "20", "--chunk", "20000"] if quick else []
+    out = subprocess.run([sys.executable, str(here / "dask_glm.py"), *size], capture_output=True, text=True)
+    lines += [f"`python benchmarks/dask_glm.py {' '.join(size)}`".replace(" `", "`"), ""]
+    lines += out.stdout.strip().splitlines() if out.returncode == 0 else [f"failed: {out.stderr.strip()[-300:]}"]
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -814,11 +835,14 @@ def main(argv=None):
     warning_lines += [f"WARNING: {d.L}-layer MLP: generated gradient disagrees (max rel. diff "
                       f"{d.rel_diff:.1e})" for d in depths if not d.rel_diff < AGREE]
 
+    extra = companion_sections(settings.quick)
+    print(f"  done: call overhead and dask ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
     plot_note = plot(results, depths, PLOT_FILE, settings.quick)
     if plot_note:
         warning_lines.append(f"NOTE: {plot_note}")
     conditions.wall_s, conditions.other_during = time.perf_counter() - start, other.cores()
     text = report(results, derivations, depths, warning_lines, settings, conditions)
+    text = text.replace("\n## Notes\n", "\n" + "\n".join(extra) + "\n\n## Notes\n", 1)
     RESULTS_FILE.write_text(text, encoding="utf-8")
     print(text)
     print(f"written: {RESULTS_FILE}" + ("" if plot_note else f", {PLOT_FILE}"))
