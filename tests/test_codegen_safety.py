@@ -458,3 +458,17 @@ def test_the_fast_path_keeps_every_check():
     with pytest.raises(mc.MatcalcError, match="missing input"):
         g(A=A)
     assert g(A=A.astype(np.float32), x=x).dtype == np.float64   # converted, not passed through
+
+
+def test_the_by_name_call_takes_mappings_unknown_names_and_keyword_names():
+    g = mc.derive("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}).to_numpy()
+    A, x = np.eye(3), np.array([1.0, 2.0, 3.0])
+    g(A=A, x=x)
+    np.testing.assert_allclose(g({"A": A}, x=x), 2 * x)   # a mapping of names: the general call
+    with pytest.raises(mc.MatcalcError, match="unknown input"):
+        g(A=A, x=x, z=x)
+    with pytest.raises(mc.MatcalcError, match="given twice"):
+        g({"A": A}, A=A, x=x)
+    lam = mc.derive(mc.scalar("lambda") * mc.parse("sum(x ** 2)", {"x": "n"}), "x").to_numpy()
+    np.testing.assert_allclose(lam(**{"lambda": 2.0, "x": x}), 4 * x)   # a keyword as a name: still by name
+    assert isinstance(g, mc.printing.numpy.CompiledFunction) and "function of" in repr(g)

@@ -7,7 +7,9 @@ and torch ones (``printing.jax``, ``printing.torch``) differ only in their adapt
 """
 from __future__ import annotations
 
+import keyword
 import math
+import unicodedata
 from collections.abc import Mapping
 
 import numpy as np
@@ -201,6 +203,11 @@ class CompiledFunction:
         # the vector inputs: when all of them come 1-D, so do vector results ("value" output)
         self._vector_inputs = [v.name for v in self.variables if v.shape != SCALAR and 1 in v.shape]
         self._fast = None   # the last checked inputs' signature (numpy: see ``_FastPath``)
+        if type(self.adapter) is NumpyAdapter and self.single and not self.free_dims and not self.optional \
+                and self._inputs:
+            by_name = _by_name_class(tuple(name for name, _ in self._inputs))
+            if by_name is not None:
+                self.__class__ = by_name
 
     @property
     def accepts(self) -> set:
@@ -211,6 +218,10 @@ class CompiledFunction:
         """The result at the inputs given by name: keywords, or mappings of names to arrays (a
         pytree of parameters, ``fn(params, x=x)``). A call whose inputs are float64 arrays of the
         same shapes as the last call's takes a fast path: those checks, then the function."""
+        return self.call_checked(*mappings, **arrays)
+
+    def call_checked(self, *mappings, **arrays):
+        """``__call__``, in full (the fast path where it applies, else every check)."""
         fast = self._fast
         if fast is not None and not mappings:
             args = fast.match(arrays)
@@ -309,7 +320,13 @@ class _FastPath:
     def __init__(self, names: frozenset, inputs: list, plan: list):
         self.names = names
         self.inputs = [(name, shape, None if taken == shape else taken) for name, shape, taken in inputs]
+        self.shapes = tuple(shape for _, shape, _ in self.inputs)
+        self.targets = tuple(taken for _, _, taken in self.inputs)
         self.plan = plan
+
+    def arguments(self, values: tuple) -> list:
+        """The generated function's arguments from inputs known to match ``shapes``."""
+        return [a if t is None else a.reshape(-1)[0] if t == () else a.reshape(t) for a, t in zip(values, self.targets)]
 
     def call(self, compiled, args: list):
         """``compiled``'s result at ``args``: numpy's error state set directly, a fresh float64
@@ -333,13 +350,65 @@ class _FastPath:
         """The arguments of the generated function, or None where the fast path does not apply."""
         if arrays.keys() != self.names:
             return None
-        args = []
-        for name, shape, taken in self.inputs:
-            a = arrays[name]
+        values = tuple(arrays[name] for name, _, _ in self.inputs)
+        for a, shape in zip(values, self.shapes):
             if type(a) is not np.ndarray or a.dtype is not _FLOAT64 or a.shape != shape:
                 return None
-            args.append(a if taken is None else a.reshape(-1)[0] if taken == () else a.reshape(taken))
-        return args
+        return self.arguments(values)
+
+
+_MISSING = object()
+_BY_NAME_CLASSES: dict = {}   # the input names -> a CompiledFunction subclass whose __call__ takes them
+
+
+def _by_name_class(names: tuple):
+    """A subclass of ``CompiledFunction`` whose ``__call__`` takes the inputs as keyword
+    parameters, so that a call in the fast path (see ``_FastPath``) builds no dict and runs no
+    loop of checks in Python; anything else goes through the general call. None where a name
+    cannot be a parameter (a keyword; a name Python reads as another, NFKC: ``ｘ`` is ``x``) or could
+    shadow the call's own names."""
+    if any(keyword.iskeyword(n) or n.startswith("_mc_") or unicodedata.normalize("NFKC", n) != n for n in names):
+        return None
+    cls = _BY_NAME_CLASSES.get(names)
+    if cls is not None:
+        return cls
+    checks = " and ".join(f"type({n}) is _mc_nd and {n}.dtype is _mc_f64 and {n}.shape == _mc_shapes[{i}]"
+                          for i, n in enumerate(names))
+    arguments = ", ".join(f"{n} if _mc_targets[{i}] is None else _mc_fast.arguments(({', '.join(names)},))[{i}]"
+                          for i, n in enumerate(names))
+    given = ", ".join(f"({n!r}, {n})" for n in names)
+    text = (f"def __call__(_mc_self, *_mc_mappings, {', '.join(f'{n}=_mc_missing' for n in names)}, **_mc_extra):\n"
+            f"    _mc_fast = _mc_self._fast\n"
+            f"    if _mc_fast is not None and not _mc_mappings and not _mc_extra:\n"
+            f"        _mc_shapes = _mc_fast.shapes\n"
+            f"        if {checks}:\n"
+            f"            if _mc_quiet is None or _mc_fast.plan[0][0] != 'array':\n"
+            f"                return _mc_fast.call(_mc_self, _mc_fast.arguments(({', '.join(names)},)))\n"
+            f"            _mc_targets = _mc_fast.targets\n"
+            f"            _mc_args = ({arguments},)\n"
+            f"            _mc_token = _mc_set(_mc_quiet)\n"
+            f"            try:\n"
+            f"                _mc_result = _mc_self.function(*_mc_args)\n"
+            f"            except _mc_linalg_error:\n"
+            f"                return _mc_self._execute(list(_mc_args), _mc_fast.plan)   # (it says why)\n"
+            f"            finally:\n"
+            f"                _mc_reset(_mc_token)\n"
+            f"            _mc_plan = _mc_fast.plan[0]\n"
+            f"            if type(_mc_result) is _mc_nd and _mc_result.dtype is _mc_f64 and _mc_result.shape == "
+            f"_mc_plan[1] and _mc_result.flags.owndata and {' and '.join(f'_mc_result is not {n}' for n in names)}:\n"
+            f"                return _mc_result if _mc_plan[2] is None else _mc_result.reshape(_mc_plan[2])\n"
+            f"            return _mc_self._shaped(_mc_result, list(_mc_args), _mc_fast.plan)\n"
+            f"    _mc_given = {{_mc_k: _mc_v for _mc_k, _mc_v in ({given},) if _mc_v is not _mc_missing}}\n"
+            f"    return _mc_self.call_checked(*_mc_mappings, **_mc_given, **_mc_extra)\n")
+    namespace = {"_mc_missing": _MISSING, "_mc_nd": np.ndarray, "_mc_f64": _FLOAT64, "_mc_quiet": _QUIET,
+                 "_mc_set": _ERRSTATE.set if _ERRSTATE is not None else None,
+                 "_mc_reset": _ERRSTATE.reset if _ERRSTATE is not None else None,
+                 "_mc_linalg_error": np.linalg.LinAlgError}
+    exec(compile(text, "<matcalc by-name call>", "exec"), namespace)  # noqa: S102 - names checked above
+    cls = type("CompiledFunction", (CompiledFunction,), {"__call__": namespace["__call__"],
+                                                         "__doc__": CompiledFunction.__doc__})
+    _BY_NAME_CLASSES[names] = cls
+    return cls
 
 
 @guarded
