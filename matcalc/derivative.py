@@ -250,6 +250,15 @@ class Derivative:
         """``compile("torch")``: code in torch operations on float64 tensors."""
         return self.compile("torch", with_value)
 
+    def to_sympy(self):
+        """The result as a SymPy matrix expression in ``MatrixSymbol``s named like the variables
+        (see ``matcalc.sympy_bridge``): ``sympy.lambdify`` of it runs and equals ``to_numpy()``."""
+        if self.form != "matrix":
+            raise MatcalcError(f"this {self.kind} has no matrix form (it is order {3 if self.form == 'vec' else 4} "
+                               "or a differential): no SymPy matrix expression")
+        from .sympy_bridge import to_sympy
+        return to_sympy(self.expr)
+
     def source(self, backend: str = "numpy", with_value: bool = False) -> str:
         """The generated code (for any backend, whether its library is installed or not)."""
         single, _, options = self._program(with_value)
@@ -483,12 +492,21 @@ def _plain_twin(v: E.Expr) -> E.Expr:
     return E.variable(v.name, v.shape, v.data[1] - SYMMETRIC)
 
 
+def _from_sympy(value) -> bool:
+    """Whether ``value`` is a SymPy object (checked without importing SymPy)."""
+    return type(value).__module__.startswith("sympy.")
+
+
 def _resolve(f, wrt, shapes, syntax, definitions=None):
     """``(f, [(variable to differentiate by, variable as declared)], many, inputs, program,
     shapes inferred for undeclared names)``.
 
     A symmetric variable is differentiated as its plain twin, so that the unconstrained gradient
     is that of the expression as written (a string is built with the twin in place)."""
+    if _from_sympy(f) or any(_from_sympy(w) for w in (wrt if isinstance(wrt, (list, tuple)) else [wrt])):
+        from .sympy_bridge import from_sympy, sympy_name  # SymPy in: its expression, its symbols' names
+        f = from_sympy(f, shapes) if _from_sympy(f) else f
+        wrt = [sympy_name(w) or w for w in wrt] if isinstance(wrt, (list, tuple)) else sympy_name(wrt) or wrt
     variables = make_variables(shapes)
     many = isinstance(wrt, (list, tuple))
     wanted = list(wrt) if many else [wrt]

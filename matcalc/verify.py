@@ -234,6 +234,9 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
     if program is not None:   # a claim may use the stage names and the backward signals (δh)
         variables.update(program.stage_vars)
         variables.update({var.name: var for var, _, _ in answer.signals.values()})
+    if type(claimed).__module__.startswith("sympy."):   # a SymPy matrix expression: read as matcalc's
+        from .sympy_bridge import from_sympy
+        claimed = from_sympy(claimed, shapes)
     text = claimed if isinstance(claimed, str) else str(claimed)
     try:
         with warnings.catch_warnings(record=True) as caught:   # a hint (x.T * A: '@' meant?) for the verdict
