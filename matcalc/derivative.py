@@ -596,6 +596,9 @@ def derive(f, wrt, shapes: dict | None = None, *, order: int = 1, layout=None,
 def hvp(f, wrt, v, shapes: dict | None = None, *, syntax: str = "numpy") -> Derivative:
     """The Hessian-vector product ``H v`` of a scalar ``f`` in closed form, without forming ``H``:
     the differential of the gradient with ``dx`` replaced by ``v``."""
+    if _from_sympy(v):   # a MatrixSymbol: the variable it is
+        from .sympy_bridge import from_sympy
+        v = from_sympy(v, shapes)
     variables = make_variables(shapes)
     f_expr, pairs, _, inputs, _, _ = _resolve(f, wrt, shapes, syntax)
     variable, original = pairs[0]

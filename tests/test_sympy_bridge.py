@@ -132,3 +132,9 @@ def test_properties_come_from_shapes_by_symbol_name_and_claims_may_be_sympy():
     g = mc.derive(sp.log(sp.Determinant(S)) + sp.Trace(S * A), S, shapes)
     assert g.expr is mc.derive("logdet(S) + trace(S @ A)", "S", shapes).expr
     assert mc.verify(x.T * A * x, x, 2 * A * x).category == "missing-term"
+
+
+def test_hessians_and_hessian_vector_products_of_sympy_expressions():
+    v = sp.MatrixSymbol("v", n, 1)
+    assert mc.hessian(x.T * A * x, x).expr is mc.hessian("x.T @ A @ x", "x", SHAPES).expr
+    assert str(mc.hvp(x.T * A * x, x, v)) == "(A + Aᵀ) v"
