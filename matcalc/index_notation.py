@@ -30,7 +30,7 @@ def has_index_notation(tree: Node) -> bool:
     stack = [tree]
     while stack:
         node = stack.pop()
-        if node.kind in ("isum", "indexed"):
+        if node.kind in ("isum", "indexed", "entry"):
             return True
         stack.extend(node.children)
     return False
@@ -44,7 +44,7 @@ def matrix_form(tree: Node, variables: dict, text: str, free=()) -> Node:
     column of them for one index."""
     translator = _Translator(variables, text)
     value = translator.value(tree)
-    if free and value.indices:
+    if free and (value.indices or value.entry == _SCALAR and value.known):   # (a constant entry: all alike)
         return translator.entries(value, tuple(free), tree)
     return translator.plain(value, tree)
 
@@ -367,8 +367,8 @@ class _Translator:
         """The matrix (one index: the column) whose entries ``value`` gives at the ``free`` indices."""
         if value.wide:
             self.too_wide(node)
-        if value.entry != _SCALAR or value.indices != set(free):
-            rest = value.indices - set(free)
+        rest = value.indices - set(free)
+        if value.entry != _SCALAR or rest:
             self.error(f"the index {', '.join(sorted(rest))} is not summed over" if rest else
                        "the expression is not one entry at the indices its left side names", node)
         target = (free[0], free[1] if len(free) > 1 else None)
@@ -376,8 +376,18 @@ class _Translator:
             return value.node
         if value.axes == target[::-1]:
             return _transposed(value.node, node)
-        return Node("binop", node.pos, "mul", [value.node, Node("name", node.pos, "onecol")]) \
-            if len(free) == 1 else self.error("the entries do not depend on both indices", node)
+        # entries that do not depend on an index: the same along it (a column or row of ones)
+        ones = {label: Node("name", node.pos, "onecol") for label in target if label and label not in value.indices}
+        built = _Value(value.node, value.axes, _SCALAR)
+        for label in target:
+            if label in ones:
+                column = _Value(ones[label], (label, None), _SCALAR)
+                built = self.multiply(built, column, node)
+        if built.axes == target:
+            return built.node
+        if built.axes == target[::-1]:
+            return _transposed(built.node, node)
+        self.error("the entries do not fit the shape the left side names", node)
 
     def plain(self, value: _Value, node: Node) -> Node:
         """The tree of a value that no longer depends on an index, oriented as its entry."""

@@ -951,16 +951,20 @@ def _read(source: str, syntax: str, variables: dict, guess_case: bool = False) -
     ``‖x‖²``), the text is read as matcalc's text form."""
     from .parse_latex import Reading, read_latex
     if syntax in ("latex", "text"):   # (the text form is read as the LaTeX it stands for)
-        return read_latex(source, variables.keys(), guess_case), True
+        return read_latex(source, variables.keys(), guess_case, _scalar_names(variables)), True
     try:
         return Reading(parse(source, syntax), source, None), False
     except ParseError as err:
         if syntax != "numpy" or source.isascii():
             raise
         try:
-            return read_latex(source, variables.keys()), True
+            return read_latex(source, variables.keys(), scalars=_scalar_names(variables)), True
         except ParseError:
             raise err from None
+
+
+def _scalar_names(variables: dict) -> frozenset:
+    return frozenset(name for name, v in variables.items() if getattr(v, "shape", None) == SCALAR)
 
 
 def guess_syntax(source: str) -> str:
@@ -1059,7 +1063,7 @@ def build_expression(source: str, variables: dict, syntax: str = "numpy", infer:
     (``\\nabla_X f = …``) that names another variable than ``derivative_by`` is an error."""
     reading, as_latex = _read(source, syntax, variables, guess_case=not infer)
     tree, source, label = reading.tree, reading.text, reading.label
-    if as_latex and has_index_notation(tree):
+    if as_latex and (reading.indices or has_index_notation(tree)):
         tree = matrix_form(tree, variables, source, reading.indices)
     if derivative_by is not None and label is not None and label != derivative_by:
         raise MatcalcError(f"the claim is written as the derivative w.r.t. {label}, "

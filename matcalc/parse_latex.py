@@ -118,11 +118,12 @@ class _Token:
     pos: int
 
 
-def read_latex(source: str, names, guess_case: bool = False) -> Reading:
+def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset()) -> Reading:
     """The expression in the LaTeX ``source`` (see the module docstring); ``names`` are the
     declared variable names, which decide how runs of letters split. ``guess_case``: where only
     names are allowed (a claim), an undeclared letter whose other case is declared is read as that
-    (``W^t x_i`` beside a declared ``w``), with a ``ReadingWarning``."""
+    (``W^t x_i`` beside a declared ``w``), with a ``ReadingWarning``. ``scalars``: the declared
+    names that are scalars (``w_1`` of a scalar ``w`` is a layer's ``w``; of a vector, an entry)."""
     if len(source) > MAX_SOURCE_LENGTH:
         raise ParseError(f"input too long ({len(source)} characters; the limit is {MAX_SOURCE_LENGTH})")
     text = _math_part(_normalized(source))
@@ -141,7 +142,7 @@ def read_latex(source: str, names, guess_case: bool = False) -> Reading:
     label, indices = _label(sides[0], names) if len(sides) > 1 else (None, ())
     if not claim:
         raise ParseError("empty expression", text, len(text))
-    tree = _Parser(claim, names, guess_case, indices).parse()
+    tree = _Parser(claim, names, guess_case, indices, scalars).parse()
     for name, body in reversed(defined):   # s = σ(…) defined after its use: substituted, outermost first
         tree = _substitute(tree, name, _Parser(body.strip(), names).parse())
     return Reading(tree, claim, label, indices)
@@ -257,6 +258,9 @@ def _substitute(tree: Node, name: str, value: Node) -> Node:
     return Node(tree.kind, tree.pos, tree.text, [_substitute(c, name, value) for c in tree.children], tree.axis)
 
 
+# the index group of a sum: \sum_i, \sum_{i=1}, \sum_{i,j}
+_SUM_INDICES = re.compile(r"\\sum\s*_\s*(\{[^{}]*\}|[A-Za-z])")
+
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
   | (?P<cmd>\\(?:[A-Za-z]+\*?|.))
@@ -269,15 +273,20 @@ _TOKEN = re.compile(r"""
 class _Parser:
     """Recursive descent over LaTeX tokens, making ``parse.Node`` trees."""
 
-    def __init__(self, text: str, names, guess_case: bool = False, free=()):
+    def __init__(self, text: str, names, guess_case: bool = False, free=(), scalars=frozenset()):
         self.text = text
         self.names = set(names)
+        self.scalars = set(scalars)
         self.guess_case = guess_case
         self.tokens = self._tokenize(text)
         self.i = 0
         self.depth = 0
         self.closers: list = []   # the delimiters that end the groups open now (a norm's \|)
         self.indices: list = list(free)   # the entry's indices, and those of the sums open now (\sum_i …: i)
+        # every letter the text uses as an index (in a sum, or the entry its left side names): such a
+        # subscript is an index wherever it stands (outside its sum: free, refused unless named)
+        self.index_letters = set(free) | {letter for group in _SUM_INDICES.findall(text)
+                                          for letter in re.findall("[a-z]", group.split("=")[0])}
 
     # -- tokens ------------------------------------------------------------------------------------
     def _tokenize(self, text: str) -> list:
@@ -414,14 +423,17 @@ class _Parser:
             elif self.at("'"):
                 tok = self.advance()
                 node = Node("T", tok.pos, "'", [node])
-            elif self.at("_"):   # a subscript after a norm or a group (‖x‖₂, ‖X‖_F): its kind, ignored
+            elif self.at("_"):
                 tok = self.advance()
                 group = self.raw_group()
                 if node.kind == "num":
                     node = self.kronecker(node, group, tok)
-                elif group and all(t.kind == "name" and t.text in self.indices for t in group if t.text != ","):
+                elif group and all(t.kind == "name" and t.text in self.index_letters for t in group if t.text != ","):
                     node = Node("entry", tok.pos, "", [node] + [Node("index", t.pos, t.text) for t in group
                                                                  if t.text != ","])   # (W x − y)_i
+                elif not (node.kind == "call" and node.text in ("norm2", "abs")):   # ‖x‖_2, |x|_1: the kind
+                    self.error("a subscript after an expression is read only as an entry, (W x)_i with i summed "
+                               "over or named by the left side", tok.pos)
             else:
                 return node
 
@@ -514,13 +526,17 @@ class _Parser:
 
     def named(self, base: str, sub: str, pos: int) -> Node:
         """``W_1``, ``W_{1}``, ``W^{(1)}``: the declared one of ``W1``, ``W_1``; else ``W`` if that
-        is declared and the subscript a number or a letter (a layer, a sample: ``w_1 x`` for ``w
-        x``); else ``W1``."""
+        is declared and the subscript a letter (a sample, a layer: ``w_n x`` for ``w x``) or, for a
+        scalar, a number (``w_1`` of a one-neuron layer); else ``W1``. A declared vector or matrix
+        with a number (``A_{12}``, ``y_1``) would be an entry: refused."""
         for candidate in (base + sub, f"{base}_{sub}"):
             if candidate in self.names:
                 return Node("name", pos, candidate)
-        if base in self.names and re.fullmatch(r"[0-9]+|[A-Za-z]", sub):
+        if base in self.names and (re.fullmatch(r"[A-Za-z]", sub) or sub.isdigit() and base in self.scalars):
             return Node("name", pos, base)
+        if base in self.names and sub.isdigit():
+            self.error(f"{base}_{sub}: a single entry is not read; write the matrix form (or declare {base}{sub})",
+                       pos)
         return Node("name", pos, base + sub)
 
     def index_sum(self, tok: _Token) -> Node:
@@ -560,9 +576,13 @@ class _Parser:
         group = self.raw_group()
         subscripts = [t for t in group if t.text != ","]
         if subscripts and all(t.kind == "name" and len(t.text) == 1 for t in subscripts) \
-                and any(t.text in self.indices for t in subscripts):   # (an index not summed: refused later)
+                and any(t.text in self.index_letters for t in subscripts):   # (an index not summed: refused later)
             return Node("indexed", node.pos, node.text, [Node("index", t.pos, t.text) for t in subscripts])
         sub = "".join(t.text for t in group if t.kind in ("num", "name", "word"))
+        if self.index_letters and node.text in self.names and f"{node.text}{sub}" not in self.names \
+                and f"{node.text}_{sub}" not in self.names:
+            self.error(f"{node.text}_{sub}: a single entry is not read in index notation; write {node.text}_i "
+                       f"with i summed over or named by the left side", node.pos)
         if not sub or any(t.kind not in ("num", "name", "word") for t in group):
             self.error(f"the subscript of {node.text} is not a number or a name: index notation is not read; "
                        "write the matrix form", node.pos)

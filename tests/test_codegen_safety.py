@@ -472,3 +472,14 @@ def test_the_by_name_call_takes_mappings_unknown_names_and_keyword_names():
     lam = mc.derive(mc.scalar("lambda") * mc.parse("sum(x ** 2)", {"x": "n"}), "x").to_numpy()
     np.testing.assert_allclose(lam(**{"lambda": 2.0, "x": x}), 4 * x)   # a keyword as a name: still by name
     assert isinstance(g, mc.printing.numpy.CompiledFunction) and "function of" in repr(g)
+
+
+def test_variables_named_like_builtins_take_the_fast_path_safely():
+    g = mc.derive("type.T @ A @ type", "type", {"type": "n", "A": "n,n"}).to_numpy()
+    x, A = np.array([1.0, 2.0, 3.0]), np.arange(9.0).reshape(3, 3)
+    first, second = g(type=x, A=A), g(type=x, A=A)
+    np.testing.assert_allclose(second, (A + A.T) @ x)
+    np.testing.assert_allclose(first, second)
+    h = mc.derive("a.T @ list", "list", {"a": "n", "list": "n"}).to_numpy()   # the result is the input a
+    a = np.ones(3)
+    assert h(a=a, list=x) is not a and not np.shares_memory(h(a=a, list=x), a)

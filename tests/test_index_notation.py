@@ -99,3 +99,30 @@ def test_a_letter_in_the_wrong_case_is_read_as_the_declared_one_and_the_verdict_
         warnings.simplefilter("error", ReadingWarning)
         with pytest.raises(ParseError, match="not declared"):
             mc.derive(r"\sum_i (W^T x_i - y_i)^2", "w", ROWS, syntax="latex")
+
+
+@pytest.mark.parametrize("latex, message", [
+    (r"(A x)_1", "read only as an entry"),
+    (r"A_{12}", "a single entry is not read"),
+    (r"\sum_i x_i - y_i", "index i is not summed"),      # the second y_i is outside the sum
+    (r"\sum_i x_i + y_i^2", "index i is not summed"),
+])
+def test_entries_outside_index_notation_are_refused_not_dropped(latex, message):
+    with pytest.raises(ParseError, match=message):
+        mc.parse(latex, {"x": "n", "y": "n", "A": "n,n"}, syntax="latex")
+
+
+def test_entry_claims_are_judged_right_and_wrong():
+    S = {"x": "n", "y": "n", "A": "n,n"}
+
+    def verdict(f, claim):
+        return mc.verify(mc.parse(f, S), "x", claim, S, syntax="latex")
+    assert verdict("3 * sum(x)", r"\frac{\partial f}{\partial x_i} = 3").correct          # the same at every i
+    assert verdict("x.T @ A @ x", r"\frac{\partial f}{\partial x_i} = ((A + A^T) x)_i").correct
+    assert verdict("sum(x) * sum(y)", r"\frac{\partial f}{\partial x_i} = \sum_j y_j").correct
+    assert not verdict("x.T @ A @ x", r"\frac{\partial f}{\partial x_i} = (A x)_i").correct
+    with pytest.raises(ParseError, match="single entry"):
+        verdict("x.T @ y", r"\frac{\partial f}{\partial x_i} = y_1")   # was read as y: a false "correct"
+    # a scalar's number is a layer's name, as the notes write one-neuron networks: w_1 x + b_1
+    g = mc.derive(r"\sigma(w_1 x + b_1)", "w", {"w": "", "x": "", "b": ""}, syntax="latex")
+    assert str(g) == "x s (1 − s), where s = σ(w x + b)"

@@ -372,7 +372,7 @@ def _by_name_class(names: tuple):
     cls = _BY_NAME_CLASSES.get(names)
     if cls is not None:
         return cls
-    checks = " and ".join(f"type({n}) is _mc_nd and {n}.dtype is _mc_f64 and {n}.shape == _mc_shapes[{i}]"
+    checks = " and ".join(f"_mc_type({n}) is _mc_nd and {n}.dtype is _mc_f64 and {n}.shape == _mc_shapes[{i}]"
                           for i, n in enumerate(names))
     arguments = ", ".join(f"{n} if _mc_targets[{i}] is None else _mc_fast.arguments(({', '.join(names)},))[{i}]"
                           for i, n in enumerate(names))
@@ -390,17 +390,18 @@ def _by_name_class(names: tuple):
             f"            try:\n"
             f"                _mc_result = _mc_self.function(*_mc_args)\n"
             f"            except _mc_linalg_error:\n"
-            f"                return _mc_self._execute(list(_mc_args), _mc_fast.plan)   # (it says why)\n"
+            f"                return _mc_self._execute(_mc_list(_mc_args), _mc_fast.plan)   # (it says why)\n"
             f"            finally:\n"
             f"                _mc_reset(_mc_token)\n"
             f"            _mc_plan = _mc_fast.plan[0]\n"
-            f"            if type(_mc_result) is _mc_nd and _mc_result.dtype is _mc_f64 and _mc_result.shape == "
+            f"            if _mc_type(_mc_result) is _mc_nd and _mc_result.dtype is _mc_f64 and _mc_result.shape == "
             f"_mc_plan[1] and _mc_result.flags.owndata and {' and '.join(f'_mc_result is not {n}' for n in names)}:\n"
             f"                return _mc_result if _mc_plan[2] is None else _mc_result.reshape(_mc_plan[2])\n"
-            f"            return _mc_self._shaped(_mc_result, list(_mc_args), _mc_fast.plan)\n"
+            f"            return _mc_self._shaped(_mc_result, _mc_list(_mc_args), _mc_fast.plan)\n"
             f"    _mc_given = {{_mc_k: _mc_v for _mc_k, _mc_v in ({given},) if _mc_v is not _mc_missing}}\n"
             f"    return _mc_self.call_checked(*_mc_mappings, **_mc_given, **_mc_extra)\n")
     namespace = {"_mc_missing": _MISSING, "_mc_nd": np.ndarray, "_mc_f64": _FLOAT64, "_mc_quiet": _QUIET,
+                 "_mc_type": type, "_mc_list": list,   # (a variable may be named type or list)
                  "_mc_set": _ERRSTATE.set if _ERRSTATE is not None else None,
                  "_mc_reset": _ERRSTATE.reset if _ERRSTATE is not None else None,
                  "_mc_linalg_error": np.linalg.LinAlgError}
