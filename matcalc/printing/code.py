@@ -989,9 +989,10 @@ def _dim_code(d, known: dict, writer: CodeWriter) -> str:
     return known[d]
 
 
-def compile_source(text: str, name: str):
-    """Compile generated source. This is matcalc's only ``exec``: the code comes from a
-    validated expression tree, never from user text."""
-    namespace: dict = {}
+def compile_source(text: str, name: str, namespace: dict | None = None):
+    """Compile generated source (with ``namespace`` as its globals). This is matcalc's only
+    ``exec``: the code comes from a validated expression tree, or from validated names, never
+    from user text."""
+    namespace = dict(namespace or {})
     exec(compile(text, f"<matcalc {name}>", "exec"), namespace)  # noqa: S102
     return namespace[name]

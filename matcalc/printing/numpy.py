@@ -405,8 +405,8 @@ def _by_name_class(names: tuple):
                  "_mc_set": _ERRSTATE.set if _ERRSTATE is not None else None,
                  "_mc_reset": _ERRSTATE.reset if _ERRSTATE is not None else None,
                  "_mc_linalg_error": np.linalg.LinAlgError}
-    exec(compile(text, "<matcalc by-name call>", "exec"), namespace)  # noqa: S102 - names checked above
-    cls = type("CompiledFunction", (CompiledFunction,), {"__call__": namespace["__call__"],
+    call = compile_source(text, "__call__", namespace)   # (the names are checked above)
+    cls = type("CompiledFunction", (CompiledFunction,), {"__call__": call,
                                                          "__doc__": CompiledFunction.__doc__})
     _BY_NAME_CLASSES[names] = cls
     return cls
