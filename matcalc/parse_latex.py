@@ -526,13 +526,15 @@ class _Parser:
 
     def named(self, base: str, sub: str, pos: int) -> Node:
         """``W_1``, ``W_{1}``, ``W^{(1)}``: the declared one of ``W1``, ``W_1``; else ``W`` if that
-        is declared and the subscript a letter (a sample, a layer: ``w_n x`` for ``w x``) or, for a
-        scalar, a number (``w_1`` of a one-neuron layer); else ``W1``. A declared vector or matrix
-        with a number (``A_{12}``, ``y_1``) would be an entry: refused."""
+        is declared and the subscript a letter (a sample, a layer: ``w_n x`` for ``w x``) or one
+        digit (a layer: ``W_1`` of a network declared with one ``W``; any digits for a scalar);
+        else ``W1``. Two digits on a vector or matrix (``A_{12}``) would be an entry: refused
+        (inside index notation any number is: ``y_1`` beside ``y_i``)."""
         for candidate in (base + sub, f"{base}_{sub}"):
             if candidate in self.names:
                 return Node("name", pos, candidate)
-        if base in self.names and (re.fullmatch(r"[A-Za-z]", sub) or sub.isdigit() and base in self.scalars):
+        layer = sub.isdigit() and (base in self.scalars or len(sub) == 1 and not self.index_letters)
+        if base in self.names and (re.fullmatch(r"[A-Za-z]", sub) or layer):
             return Node("name", pos, base)
         if base in self.names and sub.isdigit():
             self.error(f"{base}_{sub}: a single entry is not read; write the matrix form (or declare {base}{sub})",
