@@ -42,10 +42,6 @@ _FROM_FUNCTIONS = {sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", s
 _TO_FUNCTIONS = {name: function for function, name in _FROM_FUNCTIONS.items()}
 
 
-def is_sympy(value) -> bool:
-    return isinstance(value, sp.Basic)
-
-
 # -- in ------------------------------------------------------------------------------------------
 def from_sympy(expr, shapes: dict | None = None) -> E.Expr:
     """The matcalc expression of a SymPy (matrix) expression; ``shapes`` gives properties by
