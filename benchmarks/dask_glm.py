@@ -71,7 +71,7 @@ def main():
         del X_, y_
         print(f"X: {args.rows} × {args.cols} in blocks of {args.chunk} rows "
               f"({args.rows * args.cols * 8 / 1e9:.1f} GB; a block {args.chunk * args.cols * 8 / 1e6:.0f} MB), "
-              "2 worker processes")
+              "2 worker processes\n")
         print("| derivative | matcalc s | hand-written s | ratio | max rel. diff from numpy |")
         print("|---|---:|---:|---:|---:|")
         for name in mine:

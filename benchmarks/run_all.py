@@ -842,7 +842,7 @@ def main(argv=None):
         warning_lines.append(f"NOTE: {plot_note}")
     conditions.wall_s, conditions.other_during = time.perf_counter() - start, other.cores()
     text = report(results, derivations, depths, warning_lines, settings, conditions)
-    text = text.replace("\n## Notes\n", "\n" + "\n".join(extra) + "\n\n## Notes\n", 1)
+    text = text.replace("\n## Notes\n", "\n\n" + "\n".join(extra) + "\n\n## Notes\n", 1)
     RESULTS_FILE.write_text(text, encoding="utf-8")
     print(text)
     print(f"written: {RESULTS_FILE}" + ("" if plot_note else f", {PLOT_FILE}"))
