@@ -167,3 +167,9 @@ def test_repeated_requests_are_answered_from_the_cache(server):
     first = _post(server, "/api/derive", request)
     second = _post(server, "/api/derive", dict(reversed(list(request.items()))))   # the same request
     assert first == second and first[0] == 200 and len(server.answers.items) == before + 1
+
+
+def test_a_staged_program_with_auto_syntax(server):
+    status, body = _post(server, "/api/derive", {"f": "h = tanh(W @ x)\nL = 0.5 * norm2(h - y) ** 2", "wrt": "W",
+                                                 "syntax": "auto"})
+    assert status == 200 and body["syntax"] == "numpy" and body["text"] == "((1 − h∘²) ⊙ (h − y)) xᵀ"

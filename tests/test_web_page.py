@@ -89,6 +89,22 @@ def test_an_error_is_shown_at_its_place(server, browser):
     assert "ParseError" in box.text and box.find_element(By.CSS_SELECTOR, "pre.caret").text.endswith("     ^")
 
 
+def test_a_staged_program_is_typed_line_by_line(server, browser):
+    browser.get(server.url)
+    _wait(browser, lambda b: b.execute_script("return document.readyState") == "complete")
+    box = browser.find_element(By.ID, "f")
+    box.send_keys("h = tanh(W @ x)")
+    box.send_keys(Keys.SHIFT, Keys.ENTER)   # a new line, not a derivation
+    box.send_keys("L = 0.5 * norm2(h - y) ** 2")
+    browser.find_element(By.ID, "wrt").send_keys("W")
+    box.send_keys(Keys.ENTER)
+    _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#results .result .katex")
+          or b.find_element(By.ID, "f-error").text)
+    assert browser.find_element(By.ID, "f-error").text == ""
+    assert _result_text(browser) == "((1 − h∘²) ⊙ (h − y)) xᵀ"
+    assert box.get_attribute("rows") == "2"
+
+
 def test_changing_a_shape_in_the_table_derives_again(server, browser):
     browser.get(server.url + "?f=" + quote("trace(X @ A)") + "&wrt=X&shapes=" + quote("A=n,n"))
     assert _result_text(browser) == "Aᵀ"

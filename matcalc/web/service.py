@@ -35,6 +35,7 @@ from ..parse import SYNTAXES, guess_syntax
 from ..printing.latex import to_latex
 from ..printing.text import to_text
 from ..shapes import shape_text
+from ..staged import is_program
 from ..verify import verify
 
 SYNTAX_CHOICES = (*SYNTAXES, "latex", "text", "auto")
@@ -148,6 +149,8 @@ def _syntax(source: str, options: dict) -> str:
     if options["syntax"] != "auto":
         return options["syntax"]
     guess = guess_syntax(source)
+    if is_program(source):   # a staged program (lines name = expression): numpy or MATLAB lines
+        return guess if guess in SYNTAXES else "numpy"
     first_error = None
     for syntax in dict.fromkeys((guess, "numpy", "latex", "text", "matlab")):
         try:

@@ -286,6 +286,7 @@ function fillExamples() {
     if (select.value === "") return;
     const [, f, wrt, shapes, order, syntax] = EXAMPLES[Number(select.value)];
     $("f").value = f;
+    fitLines();
     $("wrt").value = wrt;
     $("shapes").value = shapes;
     $("order").value = order || "1";
@@ -295,11 +296,23 @@ function fillExamples() {
   });
 }
 
+function fitLines() {   // the function box grows with a staged program's lines
+  $("f").rows = Math.min(12, Math.max(1, $("f").value.split("\n").length));
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   fillExamples();
+  $("f").addEventListener("keydown", (e) => {   // Enter derives; Shift+Enter is a new line
+    if (e.key === "Enter" && !e.shiftKey) {
+      e.preventDefault();
+      $("derive-form").requestSubmit();
+    }
+  });
+  $("f").addEventListener("input", fitLines);
   $("derive-form").addEventListener("submit", derive);
   $("verify-form").addEventListener("submit", verify);
   if (loadState()) {
+    fitLines();
     derive().then(() => { if ($("claimed").value) verify(); });
   }
 });
