@@ -79,6 +79,26 @@ def _read_program(path: str) -> str:
                            "cannot be decoded") from None
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"a positive number of seconds, got {text}")
+    return value
+
+
 def _seed(text: str) -> int:
     """A ``--seed``: an integer from 0 to 2³² − 1."""
     try:
@@ -118,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1",
                    help="the address to bind (default 127.0.0.1: this machine only)")
     s.add_argument("--open", action="store_true", help="open the page in the default browser")
+    s.add_argument("--workers", type=_positive_int, default=2,
+                   help="worker processes that derive, each one request at a time (default 2)")
+    s.add_argument("--time-limit", type=_positive_float, default=10.0, metavar="SECONDS",
+                   help="a derivation past this is stopped and its worker replaced (default 10)")
     parser.add_argument("--version", action="version", version=f"matcalc {__version__}")
     return parser
 
@@ -167,7 +191,7 @@ def _run(args) -> int:
     if args.command == "serve":
         from .web.server import serve
         try:
-            serve(args.host, args.port, args.open)
+            serve(args.host, args.port, args.open, workers=args.workers, time_limit=args.time_limit)
         except OSError as err:   # the port is taken, the address is not this machine's
             raise MatcalcError(f"cannot serve on {args.host}:{args.port}: {err.strerror or err}") from None
         return OK

@@ -135,3 +135,12 @@ def test_version_backend_latex_syntax_and_latex_verdicts(capsys):
     assert main(["derive", "W2 @ sigmoid(W1 @ x)", "--wrt", "W1", "--shape", "W1=h,n", "--shape", "W2=m,h",
                  "--shape", "x=n", "--steps", "--latex"]) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith(r"\begin{aligned}\mathrm{d}")
+
+
+def test_serve_options_are_checked():
+    from matcalc.cli import build_parser
+    args = build_parser().parse_args(["serve", "--workers", "3", "--time-limit", "2.5", "--port", "0"])
+    assert (args.workers, args.time_limit, args.port, args.host) == (3, 2.5, 0, "127.0.0.1")
+    for bad in (["serve", "--workers", "0"], ["serve", "--time-limit", "-1"], ["serve", "--time-limit", "inf"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(bad)

@@ -180,9 +180,11 @@ def make_server(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 2, 
         raise
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False) -> None:
-    """Serve until interrupted (Ctrl-C)."""
-    server = make_server(host, port, quiet=False)
+def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False, *, workers: int = 2,
+          time_limit: float | None = None) -> None:
+    """Serve until interrupted (Ctrl-C), with ``workers`` worker processes and a time limit per
+    derivation (default ``workers.TIME_LIMIT``)."""
+    server = make_server(host, port, workers=workers, time_limit=time_limit, quiet=False)
     if host not in LOCAL_NAMES:
         print(f"matcalc: warning: serving on {host}, reachable from other machines; the page has no login",
               file=sys.stderr)
