@@ -79,11 +79,15 @@ def _read_program(path: str) -> str:
                            "cannot be decoded") from None
 
 
-def _positive_int(text: str) -> int:
+def _integer(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    value = _integer(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"at least 1, got {value}")
     return value
@@ -101,10 +105,7 @@ def _positive_float(text: str) -> float:
 
 def _seed(text: str) -> int:
     """A ``--seed``: an integer from 0 to 2³² − 1."""
-    try:
-        seed = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    seed = _integer(text)
     if not 0 <= seed < 2**32:
         raise argparse.ArgumentTypeError(f"a seed is from 0 to {2**32 - 1}, got {seed}")
     return seed

@@ -15,7 +15,7 @@ import dataclasses
 
 from ..errors import MatcalcError, ShapeError
 from .code import array_backend
-from .numpy import NOT_REAL, coerce_input, fitted_shape
+from .numpy import coerce_input, fitted_shape, real_floats
 
 # a chain of products from its narrower end: Xᵀ (X w) never forms Xᵀ X
 _CHAIN = ("def chain(*factors):\n"
@@ -49,12 +49,7 @@ class DaskAdapter:
         checked as numpy input is. A scalar 0-d, the rest 2-D."""
         if not isinstance(value, self.da.Array):
             return coerce_input(name, value, shape, sizes)
-        kind = value.dtype.kind
-        if kind in "iu":
-            value = value.astype(float)
-        elif kind != "f":
-            raise ShapeError(f"{name}: expected real numbers, got {NOT_REAL.get(kind, 'non-numbers')} "
-                             f"(dtype {value.dtype})")
+        value = real_floats(name, value)
         if any(d != d for d in value.shape):   # nan: chunk sizes unknown (after a filter)
             raise ShapeError(f"{name}: a dask array of unknown chunk sizes; call .compute_chunk_sizes() first")
         return value.reshape(fitted_shape(name, value.shape, shape, sizes))

@@ -6,9 +6,9 @@ floats (``jax.config.update("jax_enable_x64", True)``) for double precision.
 """
 from __future__ import annotations
 
-from ..errors import MatcalcError, ShapeError
+from ..errors import MatcalcError
 from .code import array_backend
-from .numpy import NOT_REAL, coerce_input, fitted_shape
+from .numpy import coerce_input, fitted_shape, real_floats
 
 # jnp.linalg.multi_dot (an einsum) returns the transpose for 26 factors or more (jax 0.10)
 JAX = array_backend("jax", "jnp", "import jax.numpy as jnp", transpose_free=True, multi_dot_limit=25)
@@ -35,12 +35,7 @@ class JaxAdapter:
         jnp = self.jnp
         if not isinstance(value, self.jax.Array):
             return jnp.asarray(coerce_input(name, value, shape, sizes))
-        kind = value.dtype.kind
-        if kind in "iu":
-            value = value.astype(float)
-        elif kind != "f":
-            raise ShapeError(f"{name}: expected real numbers, got {NOT_REAL.get(kind, 'non-numbers')} "
-                             f"(dtype {value.dtype})")
+        value = real_floats(name, value)
         return jnp.reshape(value, fitted_shape(name, value.shape, shape, sizes))
 
     def unify(self, arrays: list) -> list:

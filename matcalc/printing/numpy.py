@@ -82,7 +82,7 @@ class NumpyAdapter:
 
 
 # dtypes that are not real numbers, and what they hold (numpy's dtype kinds)
-NOT_REAL = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes", "O": "Python objects",
+_NOT_REAL = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes", "O": "Python objects",
              "M": "dates", "m": "time spans", "V": "records"}
 _MASKED = np.ma.MaskedArray
 _FLOAT64 = np.dtype(np.float64)
@@ -99,12 +99,21 @@ def coerce_input(name: str, value, shape, sizes: dict):
     except (TypeError, ValueError, RuntimeError):
         raise ShapeError(f"{name}: expected numbers, got {type(value).__name__}") from None
     if a.dtype is not _FLOAT64:
-        if a.dtype.kind not in "iuf":
-            what = NOT_REAL.get(a.dtype.kind, "non-numbers")
-            raise ShapeError(f"{name}: expected real numbers, got {what} (dtype {a.dtype})")
-        a = a.astype(np.float64)
+        a = real_floats(name, a).astype(np.float64)
     target = fitted_shape(name, a.shape, shape, sizes)
     return a.reshape(-1)[0] if target == () else a.reshape(target)
+
+
+def real_floats(name: str, a):
+    """An array (numpy's, or jax's or dask's own) as real floats: a float dtype kept, integers as
+    float64; booleans, complex numbers, strings and objects refused (converting them would drop
+    an imaginary part silently)."""
+    kind = a.dtype.kind
+    if kind in "iu":
+        return a.astype(np.float64)
+    if kind != "f":
+        raise ShapeError(f"{name}: expected real numbers, got {_NOT_REAL.get(kind, 'non-numbers')} (dtype {a.dtype})")
+    return a
 
 
 def inputs_by_name(mappings: tuple, arrays: dict) -> dict:
