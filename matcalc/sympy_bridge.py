@@ -32,14 +32,12 @@ from . import expr as E
 from .api import declared
 from .composites import matrix_power
 from .errors import MatcalcError
-from .printing.sympy import _FUNCTIONS as SYMPY_FUNCTIONS
+from .printing.sympy import SCALAR_FUNCTIONS
 from .shapes import SCALAR
 
-# SymPy's elementwise functions that are matcalc's by the same meaning
-_FROM_FUNCTIONS = {sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan", sp.tanh: "tanh",
-                   sp.sinh: "sinh", sp.cosh: "cosh", sp.asin: "arcsin", sp.acos: "arccos", sp.atan: "arctan",
-                   sp.Abs: "abs", sp.sign: "sign", sp.erf: "erf"}
-_TO_FUNCTIONS = {name: function for function, name in _FROM_FUNCTIONS.items()}
+# SymPy's own functions that are matcalc's elementwise ones (exp, log, Abs, erf, …)
+_FROM_FUNCTIONS = {function: name for name, function in SCALAR_FUNCTIONS.items()
+                   if isinstance(function, sp.FunctionClass)}
 
 
 # -- in ------------------------------------------------------------------------------------------
@@ -167,7 +165,7 @@ class _Reader:
         function = e.function
         if isinstance(function, sp.Lambda) and len(function.variables) == 1:
             t = function.variables[0]
-            for name, formula in SYMPY_FUNCTIONS.items():   # matcalc's own functions by their formulas (σ)
+            for name, formula in SCALAR_FUNCTIONS.items():   # matcalc's own functions by their formulas (σ)
                 if formula(t) == function.expr:
                     return E.function(name, argument)
             return self.elementwise(function.expr, t, argument)
@@ -341,11 +339,9 @@ class _Writer:
 
     @staticmethod
     def _scalar_function(name: str):
-        if name in _TO_FUNCTIONS:
-            return _TO_FUNCTIONS[name]
-        if name in SYMPY_FUNCTIONS:
-            return SYMPY_FUNCTIONS[name]
-        raise MatcalcError(f"the function {name} has no SymPy form")
+        if name not in SCALAR_FUNCTIONS:
+            raise MatcalcError(f"the function {name} has no SymPy form")
+        return SCALAR_FUNCTIONS[name]
 
 
 def _sympy_dim(d):

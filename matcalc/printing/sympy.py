@@ -13,7 +13,8 @@ import sympy as sp
 from .. import expr as E
 from ..shapes import resolve_dim
 
-_FUNCTIONS = {
+# matcalc's elementwise functions as SymPy functions of a scalar (those SymPy has, as themselves)
+SCALAR_FUNCTIONS = {
     "exp": sp.exp, "log": sp.log, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "tanh": sp.tanh,
     "sigmoid": lambda z: 1 / (1 + sp.exp(-z)), "relu": lambda z: sp.Max(z, 0),
     "softplus": lambda z: sp.log(1 + sp.exp(z)), "abs": sp.Abs,
@@ -99,7 +100,7 @@ def _evaluate(e: E.Expr, args, values, sizes, digits=None) -> sp.Matrix:
     if op == "T":
         return args[0].T
     if op == "fn":
-        return args[0].applyfunc(_FUNCTIONS[e.data])
+        return args[0].applyfunc(SCALAR_FUNCTIONS[e.data])
     if op == "inv":
         return args[0].inv()
     if op == "pinv":
