@@ -965,9 +965,9 @@ class Judge:
                     m in E.walk(t) and E.transpose(m) not in E.walk(t) for t in terms)
                 mistakes = [f"it treats {name} as symmetric, which it is not declared to be" if both else
                             f"it has {name} where the answer has {name}ᵀ (a transpose is missing)"]
-                mistakes[0] += f" — with {name} = {name}ᵀ it would be {'right' if ratio == 1 else 'the answer times'}" \
-                               + ("" if ratio == 1 else f" {_fraction_text(Fraction(ratio))}")
-                if ratio != 1:
+                if ratio == 1:
+                    mistakes[0] += f": with {name} = {name}ᵀ it would be right"
+                else:
                     mistakes += _factor_mistakes(Fraction(ratio))
                 category = "sign" if ratio == -1 else "factor" if ratio != 1 else "missing-term" if both else "other"
                 head = f"{_COUNTS[len(mistakes)]} mistakes: " if len(mistakes) > 1 else ""
