@@ -372,10 +372,6 @@ class _Translator:
             self.error(f"the index {', '.join(sorted(rest))} is not summed over" if rest else
                        "the expression is not one entry at the indices its left side names", node)
         target = (free[0], free[1] if len(free) > 1 else None)
-        if value.axes == target:
-            return value.node
-        if value.axes == target[::-1]:
-            return _transposed(value.node, node)
         # entries that do not depend on an index: the same along it (a column or row of ones)
         ones = {label: Node("name", node.pos, "onecol") for label in target if label and label not in value.indices}
         built = _Value(value.node, value.axes, _SCALAR)
