@@ -355,7 +355,15 @@ def variable(name: str, shape: tuple, props=frozenset()) -> Expr:
 
 
 def const(value) -> Expr:
+    if type(value) is int or (type(value) is Fraction and value.denominator == 1):
+        hit = _SMALL_INTEGERS.get(int(value))
+        if hit is not None:
+            return hit
     return _node("const", (), SCALAR, num.to_number(value))
+
+
+# the constants the rules make most (0, ±1, ±2), made once and held: found without hashing a Fraction
+_SMALL_INTEGERS = {k: _node("const", (), SCALAR, Fraction(k)) for k in range(-2, 3)}
 
 
 def zero(shape) -> Expr:
@@ -437,6 +445,8 @@ def _term_order(e: Expr):
 def add(*terms) -> Expr:
     """The sum, with broadcasting: flat, like terms collected, sorted (see the module docstring)."""
     terms = [as_expr(t) for t in terms]
+    if len(terms) == 1:   # a canonical expression is its own sum
+        return terms[0]
     if len(terms) == 2:   # a sum built one term at a time, as Python's + and sum() do
         quick = _add_to_sum(*terms) if terms[0].op == "add" else _add_to_sum(*terms[::-1])
         if quick is not None:
@@ -545,9 +555,16 @@ def _factor_order(e: Expr):
     return (0 if e.shape == SCALAR else 1, rank, base.key, e.key)
 
 
+_NOT_PLAIN_FACTORS = frozenset({"const", "mul", "zero", "ones"})
+
+
 def mul(*factors) -> Expr:
     """The elementwise (Hadamard) product, with broadcasting; scaling by a scalar included."""
     factors = [as_expr(f) for f in factors]
+    if len(factors) == 2:   # c ⊙ e for a constant c ≠ 0, 1 and an e that is no product: (c, e) as it stands
+        c, other = factors if factors[0].op == "const" else factors[::-1]
+        if c.op == "const" and other.op not in _NOT_PLAIN_FACTORS and c.data != 0 and c.data != 1:
+            return _node("mul", (c, other), other.shape)
     if len(factors) == 2:   # a product built a few factors at a time (a chain rule, stage by stage)
         big, small = factors if len(factors[0].args) >= len(factors[1].args) else factors[::-1]
         quick = _mul_into_product(big, small)
