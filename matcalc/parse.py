@@ -13,6 +13,7 @@ Syntax ("numpy", the default): ``@`` matrix product, ``*`` ``/`` elementwise (or
 """
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import math
@@ -925,6 +926,7 @@ class Scope:
         self.hooks = hooks or {}
 
 
+@functools.lru_cache(maxsize=4096)   # the rules' right sides read the same few literals again and again
 def _number(text: str):
     """The value of a number literal: exact for plain decimals (``0.1`` is 1/10), within the
     constant budget (``numbers``); a literal beyond the float range, or one that is not 0 but

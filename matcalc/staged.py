@@ -198,6 +198,6 @@ def expand_signals(e: E.Expr, signals: dict) -> E.Expr:
     once, with those already expanded."""
     expanded: dict = {}
     for var, expression, _ in signals.values():
-        expanded[var] = simplify(E.substitute(expression, expanded)) if expression.free_vars & expanded.keys() \
-            else expression
-    return simplify(E.substitute(e, expanded)) if e.free_vars & expanded.keys() else e
+        expanded[var] = simplify(E.substitute(expression, expanded, only_variables=True)) \
+            if expression.free_vars & expanded.keys() else expression
+    return simplify(E.substitute(e, expanded, only_variables=True)) if e.free_vars & expanded.keys() else e

@@ -18,9 +18,10 @@ _PREFERRED = {"sigmoid": "s", "softmax": "p", "log_softmax": "q", "tanh": "h", "
 _FALLBACK = "uvwabcdgkpqrst"
 
 
-def occurrences(e: E.Expr) -> dict:
-    """How many times each subexpression appears in the printed tree of ``e``."""
-    order = E.walk(e)
+def occurrences(e: E.Expr, order: list | None = None) -> dict:
+    """How many times each subexpression appears in the printed tree of ``e`` (``order``: its
+    ``walk``, where the caller has it)."""
+    order = E.walk(e) if order is None else order
     count = {node: 0 for node in order}
     count[e] = 1
     for node in reversed(order):
@@ -35,8 +36,11 @@ def choose_names(e: E.Expr, text_of) -> dict:
 
     Outermost first, a candidate is named if it still prints at least twice: once a node has a
     name, what is inside it prints once, in its definition."""
-    count = occurrences(e)
-    repeated = [n for n in E.walk(e) if n.op in _NAMEABLE and n is not e and count[n] >= 2]
+    order = E.walk(e)
+    if not any(n.op in _NAMEABLE for n in order):   # nothing to name (one pass, not four)
+        return {}
+    count = occurrences(e, order)
+    repeated = [n for n in order if n.op in _NAMEABLE and n is not e and count[n] >= 2]
     # worth a name: long and printed twice, or short and printed four times or more (the textbook
     # 2 ((W₂ᵀ (W₂ σ(W₁ x) − t)) ⊙ σ(W₁ x) ⊙ (1 − σ(W₁ x))) xᵀ keeps its three)
     leaves = _leaves_up_to(e, MIN_LENGTH)   # a node with that many leaves prints at least that long:
