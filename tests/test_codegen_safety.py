@@ -483,3 +483,13 @@ def test_variables_named_like_builtins_take_the_fast_path_safely():
     h = mc.derive("a.T @ list", "list", {"a": "n", "list": "n"}).to_numpy()   # the result is the input a
     a = np.ones(3)
     assert h(a=a, list=x) is not a and not np.shares_memory(h(a=a, list=x), a)
+
+
+def test_the_fast_path_says_why_a_solve_fails_and_takes_numbers_given_as_arrays():
+    g = mc.derive("c * x.T @ inv(A) @ x", "x", {"x": "n", "A": "n,n", "c": ""}).to_numpy()
+    A, x, c = np.diag([1.0, 2.0, 4.0]), np.array([1.0, 2.0, 3.0]), np.array(2.0)
+    first, second = g(A=A, c=c, x=x), g(A=A, c=c, x=x)   # c, a 0-d array: the function takes a number
+    np.testing.assert_allclose(second, 2 * 2.0 * np.linalg.solve(A, x))
+    np.testing.assert_allclose(first, second)
+    with pytest.raises(mc.MatcalcError, match="singular"):
+        g(A=np.zeros((3, 3)), c=c, x=x)   # same signature: the fast path, then the same error

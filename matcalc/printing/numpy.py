@@ -332,6 +332,12 @@ class _FastPath:
         self.shapes = tuple(shape for _, shape, _ in self.inputs)
         self.targets = tuple(taken for _, _, taken in self.inputs)
         self.plan = plan
+        # the by-name ``__call__``'s own path: one array result, each input as it is or reshaped to
+        # its target (an input taken as a number goes through ``call``); its shape, and the shape
+        # it is handed over in (None: as it is)
+        # (read by that ``__call__`` in one go: shapes, targets, result's shape, handed-over shape)
+        direct = _QUIET is not None and len(plan) == 1 and plan[0][0] == "array" and () not in self.targets
+        self.unpacked = (self.shapes, self.targets) + ((plan[0][1], plan[0][2]) if direct else (None, None))
 
     def arguments(self, values: tuple) -> list:
         """The generated function's arguments from inputs known to match ``shapes``."""
@@ -383,34 +389,33 @@ def _by_name_class(names: tuple):
         return cls
     checks = " and ".join(f"_mc_type({n}) is _mc_nd and {n}.dtype is _mc_f64 and {n}.shape == _mc_shapes[{i}]"
                           for i, n in enumerate(names))
-    arguments = ", ".join(f"{n} if _mc_targets[{i}] is None else _mc_fast.arguments(({', '.join(names)},))[{i}]"
-                          for i, n in enumerate(names))
+    args = [f"_mc_a{i}" for i in range(len(names))]
+    taken = "".join(f"            {a} = {n} if _mc_targets[{i}] is None else {n}.reshape(_mc_targets[{i}])\n"
+                    for i, (a, n) in enumerate(zip(args, names)))
     given = ", ".join(f"({n!r}, {n})" for n in names)
     text = (f"def __call__(_mc_self, *_mc_mappings, {', '.join(f'{n}=_mc_missing' for n in names)}, **_mc_extra):\n"
             f"    _mc_fast = _mc_self._fast\n"
             f"    if _mc_fast is not None and not _mc_mappings and not _mc_extra:\n"
-            f"        _mc_shapes = _mc_fast.shapes\n"
+            f"        _mc_shapes, _mc_targets, _mc_full, _mc_keep = _mc_fast.unpacked\n"
             f"        if {checks}:\n"
-            f"            if _mc_quiet is None or _mc_fast.plan[0][0] != 'array':\n"
+            f"            if _mc_full is None:\n"
             f"                return _mc_fast.call(_mc_self, _mc_fast.arguments(({', '.join(names)},)))\n"
-            f"            _mc_targets = _mc_fast.targets\n"
-            f"            _mc_args = ({arguments},)\n"
+            f"{taken}"
             f"            _mc_token = _mc_set(_mc_quiet)\n"
             f"            try:\n"
-            f"                _mc_result = _mc_self.function(*_mc_args)\n"
+            f"                _mc_result = _mc_self.function({', '.join(args)})\n"
             f"            except _mc_linalg_error:\n"
-            f"                return _mc_self._execute(_mc_list(_mc_args), _mc_fast.plan)   # (it says why)\n"
+            f"                return _mc_self._execute([{', '.join(args)}], _mc_fast.plan)   # (it says why)\n"
             f"            finally:\n"
             f"                _mc_reset(_mc_token)\n"
-            f"            _mc_plan = _mc_fast.plan[0]\n"
             f"            if _mc_type(_mc_result) is _mc_nd and _mc_result.dtype is _mc_f64 and _mc_result.shape == "
-            f"_mc_plan[1] and _mc_result.flags.owndata and {' and '.join(f'_mc_result is not {n}' for n in names)}:\n"
-            f"                return _mc_result if _mc_plan[2] is None else _mc_result.reshape(_mc_plan[2])\n"
-            f"            return _mc_self._shaped(_mc_result, _mc_list(_mc_args), _mc_fast.plan)\n"
+            f"_mc_full and _mc_result.flags.owndata and {' and '.join(f'_mc_result is not {a}' for a in args)}:\n"
+            f"                return _mc_result if _mc_keep is None else _mc_result.reshape(_mc_keep)\n"
+            f"            return _mc_self._shaped(_mc_result, [{', '.join(args)}], _mc_fast.plan)\n"
             f"    _mc_given = {{_mc_k: _mc_v for _mc_k, _mc_v in ({given},) if _mc_v is not _mc_missing}}\n"
             f"    return _mc_self.call_checked(*_mc_mappings, **_mc_given, **_mc_extra)\n")
     namespace = {"_mc_missing": _MISSING, "_mc_nd": np.ndarray, "_mc_f64": _FLOAT64, "_mc_quiet": _QUIET,
-                 "_mc_type": type, "_mc_list": list,   # (a variable may be named type or list)
+                 "_mc_type": type,   # (a variable may be named type)
                  "_mc_set": _ERRSTATE.set if _ERRSTATE is not None else None,
                  "_mc_reset": _ERRSTATE.reset if _ERRSTATE is not None else None,
                  "_mc_linalg_error": np.linalg.LinAlgError}
