@@ -232,7 +232,8 @@ class _Translator:
             built = Node("call", node.pos, node.text, [self.plain(arg, child) for arg, child in
                                                       zip(args, node.children)], node.axis)
             function = FUNCTIONS.get(node.text)
-            if len(args) == 1 and args[0].known and function is not None and function.signature == "elementwise":
+            if len(args) == 1 and args[0].known and function is not None \
+                    and function.signature in ("elementwise", "vector"):   # σ(z), softmax(z): z's shape
                 entry = args[0].entry
                 return _Value(built, entry, entry)
             if node.text in _SCALAR_VALUED or node.text in ("sum", "mean", "logsumexp") and node.axis is None:

@@ -1067,6 +1067,8 @@ def build_expression(source: str, variables: dict, syntax: str = "numpy", infer:
     tree, source, label = reading.tree, reading.text, reading.label
     if as_latex and (reading.indices or has_index_notation(tree)):
         tree = matrix_form(tree, variables, source, reading.indices)
+        if reading.row:   # a matrix written as one row of entries: the column of them, transposed
+            tree = Node("T", tree.pos, "'", [tree])
     if derivative_by is not None and label is not None and label != derivative_by:
         raise MatcalcError(f"the claim is written as the derivative w.r.t. {label}, "
                            f"but the derivative asked for is w.r.t. {derivative_by}")

@@ -39,8 +39,13 @@ the one expression builder, which decides by shapes what a product means. The co
   Kronecker's delta; a left side ``\partial L / \partial W_{ij}`` leaves ``i`` and ``j`` free
   (the claim is the matrix of those entries); ``index_notation`` turns them into matrix form.
 
-Derivatives written inside the claim and matrices written entry by entry are refused with a
-``ParseError`` that says so.
+- a right side that is a matrix written entry by entry (``\begin{pmatrix} p_1 (1 - p_1) & -p_1 p_2 &
+  \cdots \\ \vdots & & \ddots \end{pmatrix}``) is the matrix of the general entry its entries
+  show, off and on the diagonal (``latex_matrices``); a superscript letter on a name is a layer's
+  label (``z^{L}``, ``Z^{O}``, ``W^{[1]}``), as ``W^{(1)}`` is.
+
+Derivatives written inside the claim, and matrices written entry by entry anywhere but as a
+whole right side, are refused with a ``ParseError`` that says so.
 """
 from __future__ import annotations
 
@@ -50,6 +55,7 @@ import warnings
 from dataclasses import dataclass
 
 from .errors import ParseError, ReadingWarning
+from .latex_matrices import entry_matrix
 from .ops import FUNCTIONS
 from .parse import MAX_DEPTH, MAX_SOURCE_LENGTH, Node
 from .printing.latex import GREEK_LATEX, GREEK_MACROS
@@ -91,7 +97,10 @@ _REFUSED = {
     r"\int": "integrals are not read",
     r"\partial": "a derivative inside the expression is not read; write what it equals",
     r"\nabla": "a gradient inside the expression is not read; write what it equals",
-    r"\begin": "matrices written entry by entry are not read; write the matrix form (diag(p) - p p^T)",
+    r"\begin": "a matrix written entry by entry is read only as a whole right side (… = \\begin{pmatrix} … "
+              "\\end{pmatrix}); elsewhere write the matrix form (diag(p) - p p^T)",
+    r"\vdots": "'⋮' is read only in a matrix that is a whole right side",
+    r"\ddots": "'⋱' is read only in a matrix that is a whole right side",
     r"\ldots": "'…' is not read; write the matrix form",
     r"\cdots": "'⋯' is not read; write the matrix form",
     r"\dots": "'…' is not read; write the matrix form",
@@ -109,6 +118,7 @@ class Reading:
     text: str
     label: str | None
     indices: tuple = ()
+    row: bool = False   # the entries (of a matrix written as one row) make a row: the column of them transposed
 
 
 @dataclass(frozen=True)
@@ -139,13 +149,19 @@ def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset()
     while len(sides) > 1 and sides[-1].strip() in ("0", "{0}", r"\mathbf{0}", r"\boldsymbol{0}"):
         sides.pop()   # 2 A^T A x - 2 A^T y = 0: the normal equations, a gradient set to zero
     claim = sides[-1].strip()
+    row = False
     label, indices = _label(sides[0], names) if len(sides) > 1 else (None, ())
     if not claim:
         raise ParseError("empty expression", text, len(text))
+    matrix = entry_matrix(claim)
+    if matrix is not None:   # \begin{pmatrix} p_1 (1 - p_1) & -p_1 p_2 & \cdots … : its (i, j) entry
+        if indices:
+            raise ParseError("the left side names one entry, the right side is a whole matrix", claim, 0)
+        claim, indices, row = matrix
     tree = _Parser(claim, names, guess_case, indices, scalars).parse()
     for name, body in reversed(defined):   # s = σ(…) defined after its use: substituted, outermost first
         tree = _substitute(tree, name, _Parser(body.strip(), names).parse())
-    return Reading(tree, claim, label, indices)
+    return Reading(tree, claim, label, indices, row)
 
 
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
@@ -496,8 +512,11 @@ class _Parser:
                 self.split_number()
                 exponent = self.primary()
             return Node("binop", caret.pos, "pow", [base, exponent])
-        if len(texts) == 3 and texts[0] == "(" and texts[2] == ")" and base.kind == "name":   # W^{(1)}
+        if len(texts) == 3 and texts[0] + texts[2] in ("()", "[]") and base.kind == "name":   # W^{(1)}, W^{[1]}
             return self.named(base.text, texts[1], base.pos)
+        if len(group) == 1 and group[0].kind == "name" and re.fullmatch("[A-Z]", texts[0]) \
+                and texts[0] not in self.names and base.kind == "name":   # z^{L}, Z^{O}: a layer's name
+            return self.named(base.text, texts[0], base.pos)
         if not group:
             self.error("an empty superscript", caret.pos)
         end = self.i
