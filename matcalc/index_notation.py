@@ -182,6 +182,8 @@ class _Translator:
         a, b = (self.value(child) for child in node.children)
         if op == "mrdivide":
             op = "div"   # by a scalar
+        if op == "mpower" and not a.indices and not b.indices and not a.wide:   # Σ⁻¹ beside a sum: as written
+            return _Value(Node("binop", node.pos, "mpower", [a.node, b.node]), a.axes, a.entry, a.known)
         if op == "mpower":
             if b.indices or b.entry != _SCALAR or a.entry != _SCALAR and a.indices:
                 self.error("a power of an indexed quantity needs a scalar at each index", node)

@@ -26,7 +26,8 @@ from .errors import ParseError
 _ENVIRONMENTS = ("pmatrix", "bmatrix", "Bmatrix", "matrix", "smallmatrix", "array")
 # the whole right side: an optional sign, \left( or [, the environment, \right) or ]
 _MATRIX = re.compile(r"^\s*(?P<sign>-)?\s*(?:\\left\s*[(\[]|[(\[])?\s*\\begin\s*\{(?P<env>[A-Za-z]+)\}"
-                     r"(?:\s*\{[^{}]*\})?(?P<body>.*)\\end\s*\{(?P=env)\}\s*(?:\\right\s*[)\]]|[)\]])?\s*$", re.S)
+                     r"(?:\s*\{[^{}]*\})?(?P<body>.*)\\end\s*\{(?P=env)\}\s*(?:\\right\s*[)\]]|[)\]])?"
+                     r"\s*(?P<transposed>\^\s*(?:\{\s*(?:T|\\top|\\intercal)\s*\}|T|\\top))?\s*$", re.S)
 _ELLIPSES = re.compile(r"\\[cldv]?dots|\\ddots|\.\.\.|…|⋯|⋮|⋱|\\cdot\s*\\cdot\s*\\cdot")
 _SUBSCRIPT = re.compile(r"_\s*(?:\{(?P<group>[^{}]*)\}|(?P<one>[A-Za-z0-9]))")
 _SUM_INDEX = re.compile(r"\\sum\s*_\s*(?:\{([^{}]*)\}|([A-Za-z]))")
@@ -79,16 +80,18 @@ def entry_matrix(claim: str):
             raise ParseError(f"the entries shown {kind} follow no single pattern: {first} and {second} differ "
                              f"in more than their row and column", claim, claim.find(second))
     sign = "-" if m.group("sign") else ""
+    transposed = m.group("transposed") is not None   # [a_1 ⋯ a_n]^T: a column
     if column:
-        return f"{sign}({_only(off or diagonal)})", (i,), len(rows) == 1
+        return f"{sign}({_only(off or diagonal)})", (i,), (len(rows) == 1) != transposed
+    free = (j, i) if transposed else (i, j)   # (the (i, j) entry of a transpose is the (j, i) one)
     if not diagonal:
-        return f"{sign}({_only(off)})", (i, j), False
+        return f"{sign}({_only(off)})", free, False
     if not off:
-        return f"{sign}1_{{{i}={j}}} ({_only(diagonal)})", (i, j), False
+        return f"{sign}1_{{{i}={j}}} ({_only(diagonal)})", free, False
     off_text, diagonal_text = _only(off), _only(diagonal)
     if re.sub(r"\s+", "", _relabelled(off_text, {j: i}, bound)) == re.sub(r"\s+", "", diagonal_text):
-        return f"{sign}({off_text})", (i, j), False   # one pattern everywhere
-    return f"{sign}((1 - 1_{{{i}={j}}}) ({off_text}) + 1_{{{i}={j}}} ({diagonal_text}))", (i, j), False
+        return f"{sign}({off_text})", free, False   # one pattern everywhere
+    return f"{sign}((1 - 1_{{{i}={j}}}) ({off_text}) + 1_{{{i}={j}}} ({diagonal_text}))", free, False
 
 
 def _only(found: dict) -> str:

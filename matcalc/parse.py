@@ -26,7 +26,7 @@ from fractions import Fraction
 
 from . import expr as E
 from . import numbers as num
-from .errors import LimitError, MatcalcError, NotationWarning, ParseError, ShapeError, UnknownNameError
+from .errors import LimitError, MatcalcError, NotationWarning, ParseError, ReadingWarning, ShapeError, UnknownNameError
 from .shapes import SCALAR, DimVar, Unifier, broadcast, broadcast_all, parse_dim, shape_text
 
 MAX_SOURCE_LENGTH = 100_000
@@ -570,6 +570,14 @@ class Builder:
             self.unifier.unify(a[0], 1)
             self.decisions[id(node)] = "scale"
             return b
+        if self.syntax in ("latex", "text") and self.known(a) and self.known(b) and not certain \
+                and any(self.is_one(a[k]) and self.is_one(b[k])
+                        and self.unifier.find(a[1 - k]) == self.unifier.find(b[1 - k]) for k in (0, 1)):
+            # σ(z)(1 − σ(z)): two columns side by side, which no matrix product fits
+            warnings.warn(ReadingWarning(f"two vectors ({self.text(a)}) side by side are read as their elementwise "
+                                         "product ⊙ (no matrix product fits)"), stacklevel=_caller_level())
+            self.decisions[id(node)] = "elementwise"
+            return a
         self.unify(node, a[1], b[0], lambda: f"matrix product of {self.text(a)} and {self.text(b)}: "
                                              "inner dimensions differ")
         self.decisions[id(node)] = "matmul"
@@ -584,6 +592,11 @@ class Builder:
             return a
         if not final and not self.known(a):
             return None
+        if self.syntax in ("latex", "text") and self.known(a) and self.is_one(a[0]) != self.is_one(a[1]):
+            warnings.warn(ReadingWarning(f"a power of a vector ({self.text(a)}) is read elementwise "
+                                         "(write \\|x\\|^2 or x^T x for the squared norm)"), stacklevel=_caller_level())
+            self.decisions[id(node)] = "power"   # tanh(z)^2 of a vector: its entries squared
+            return a
         self.unify(node, a[0], a[1], lambda: f"a matrix power needs a square matrix, got {self.text(a)}; "
                                              "use .^ for an elementwise power")
         self.decisions[id(node)] = "matrix power"
@@ -953,7 +966,8 @@ def _read(source: str, syntax: str, variables: dict, guess_case: bool = False) -
     ``‖x‖²``), the text is read as matcalc's text form."""
     from .parse_latex import Reading, read_latex
     if syntax in ("latex", "text"):   # (the text form is read as the LaTeX it stands for)
-        return read_latex(source, variables.keys(), guess_case, _scalar_names(variables)), True
+        return read_latex(source, variables.keys(), guess_case, _scalar_names(variables),
+                          _square_names(variables)), True
     try:
         return Reading(parse(source, syntax), source, None), False
     except ParseError as err:
@@ -963,6 +977,18 @@ def _read(source: str, syntax: str, variables: dict, guess_case: bool = False) -
             return read_latex(source, variables.keys(), scalars=_scalar_names(variables)), True
         except ParseError:
             raise err from None
+
+
+def _square_names(variables: dict) -> frozenset:
+    return frozenset(name for name, v in variables.items() if getattr(v, "shape", SCALAR) != SCALAR
+                     and v.shape[0] == v.shape[1])
+
+
+def _sizes_as_scalars(variables: dict) -> dict:
+    """In LaTeX, a dimension's name that is no variable is its size (``\\frac{1}{N}`` beside ``X`` of
+    N×D): name -> the size as a scalar."""
+    dims = {d for v in variables.values() if isinstance(v, E.Expr) for d in v.shape if isinstance(d, str)}
+    return {d: E.dim_value(d) for d in sorted(dims) if d not in variables and re.fullmatch("[A-Za-z]+", d)}
 
 
 def _scalar_names(variables: dict) -> frozenset:
@@ -1063,6 +1089,8 @@ def build_expression(source: str, variables: dict, syntax: str = "numpy", infer:
     names are scalars (by default: when the expression has no matrix operation; a program decides
     it once for all its lines). In LaTeX a left side
     (``\\nabla_X f = …``) that names another variable than ``derivative_by`` is an error."""
+    if syntax in ("latex", "text"):
+        variables = {**_sizes_as_scalars(variables), **variables}
     reading, as_latex = _read(source, syntax, variables, guess_case=not infer)
     tree, source, label = reading.tree, reading.text, reading.label
     if as_latex and (reading.indices or has_index_notation(tree)):

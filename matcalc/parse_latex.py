@@ -106,6 +106,9 @@ _REFUSED = {
     r"\dots": "'…' is not read; write the matrix form",
 }
 _CONSTANT_ONES = "onecol"    # a column of ones (parse.Builder sizes it by its use)
+# the comparisons of an indicator 1{a > b}: which side is the larger
+_COMPARISONS = {">": ">", r"\gt": ">", r"\geq": ">", r"\ge": ">", "≥": ">", r"\geqslant": ">",
+                "<": "<", r"\lt": "<", r"\leq": "<", r"\le": "<", "≤": "<", r"\leqslant": "<"}
 
 
 @dataclass
@@ -128,23 +131,29 @@ class _Token:
     pos: int
 
 
-def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset()) -> Reading:
+def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset(), squares=frozenset()) -> Reading:
     """The expression in the LaTeX ``source`` (see the module docstring); ``names`` are the
     declared variable names, which decide how runs of letters split. ``guess_case``: where only
     names are allowed (a claim), an undeclared letter whose other case is declared is read as that
     (``W^t x_i`` beside a declared ``w``), with a ``ReadingWarning``. ``scalars``: the declared
-    names that are scalars (``w_1`` of a scalar ``w`` is a layer's ``w``; of a vector, an entry)."""
+    names that are scalars (``w_1`` of a scalar ``w`` is a layer's ``w``; of a vector, an entry);
+    ``squares``: those that are square matrices (``|X|`` of one is its determinant)."""
     if len(source) > MAX_SOURCE_LENGTH:
         raise ParseError(f"input too long ({len(source)} characters; the limit is {MAX_SOURCE_LENGTH})")
     text = _math_part(_normalized(source))
-    main, definitions = _split_where(text)
+    main, definitions = _split_definitions(text)
     names = set(names)
-    defined = []
-    for part in _top_level_split(definitions, ","):
-        if "=" in part:
-            name_text, body = part.split("=", 1)
-            defined.append((_definition_name(name_text.strip(), names), body))
-    names |= {name for name, _ in defined}
+    defined_names = []
+    for name_text, _ in definitions:
+        if _DECORATED.search(name_text):   # \hat{y}, a^{(1)}: written as a fresh plain name wherever it occurs
+            name = _fresh_name(name_text, names | set(defined_names))
+            main = _renamed(main, name_text, name)
+            definitions = [(t, _renamed(b, name_text, name)) for t, b in definitions]
+        else:
+            name = _definition_name(name_text.strip(), names)
+        defined_names.append(name)
+    defined = [(name, body) for name, (_, body) in zip(defined_names, definitions)]
+    names |= set(defined_names)
     sides = [side for side in _top_level_split(main, "=")]
     while len(sides) > 1 and sides[-1].strip() in ("0", "{0}", r"\mathbf{0}", r"\boldsymbol{0}"):
         sides.pop()   # 2 A^T A x - 2 A^T y = 0: the normal equations, a gradient set to zero
@@ -158,9 +167,15 @@ def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset()
         if indices:
             raise ParseError("the left side names one entry, the right side is a whole matrix", claim, 0)
         claim, indices, row = matrix
-    tree = _Parser(claim, names, guess_case, indices, scalars).parse()
-    for name, body in reversed(defined):   # s = σ(…) defined after its use: substituted, outermost first
-        tree = _substitute(tree, name, _Parser(body.strip(), names).parse())
+    tree = _Parser(claim, names, guess_case, indices, scalars, squares).parse()
+    bodies = [(name, _Parser(body.strip(), names).parse()) for name, body in defined]
+    for _ in range(len(bodies)):   # s = σ(…) defined after its use, in any order: until none is left
+        if not _uses(tree, {name for name, _ in bodies}):
+            break
+        for name, body in bodies:
+            tree = _substitute(tree, name, body)
+    if _uses(tree, {name for name, _ in bodies}):
+        raise ParseError("the definitions after the claim refer to each other in a circle", text, len(main))
     return Reading(tree, claim, label, indices, row)
 
 
@@ -194,11 +209,59 @@ def _math_part(text: str) -> str:
     return text.replace("$", "").strip().rstrip(".,;")
 
 
-def _split_where(text: str) -> tuple:
-    m = re.search(r",?\s*(?:\\quad\s*)?(?:\\text\s*\{\s*where\s*\}|\\mathrm\s*\{\s*where\s*\}|\bwhere\b)", text)
-    if m is None:
-        return text, ""
-    return text[:m.start()], text[m.end():]
+# what starts a definition after the claim: a comma or semicolon, spacing, a word (where, with,
+# for, and), then a name (decorated or not: \hat{y}, \delta^{(1)}, a_1) and = (or :=)
+_DEFINED_NAME = (r"(?:\\(?:hat|bar|tilde|vec|mathbf|boldsymbol|bm)\s*\{\s*\\?[A-Za-z]+\s*\}"
+                 r"|\\delta\s*[A-Za-z]+[0-9]*|\\?[A-Za-z]+[0-9]*)"
+                 r"(?:\s*[_^]\s*(?:\{[^{}]*\}|[A-Za-z0-9]))*")
+_WORD = r"\\(?:text|mathrm|mbox|textrm)\s*\{\s*[,;]?\s*(?:where|with|for|and)\s*:?\s*\}\s*"
+_SPACING = r"(?:\\(?:quad|qquad|[;,:! ])\s*|~\s*)"
+_DEFINITION_START = re.compile(
+    rf"(?P<separator>[,;]\s*{_SPACING}*(?:{_WORD}{_SPACING}*|(?:where|with|for)\s+)?"
+    rf"|{_SPACING}*\\q?quad\s*{_SPACING}*(?:{_WORD}{_SPACING}*)?|{_WORD}{_SPACING}*|\bwhere\b\s*)"
+    rf"(?P<name>{_DEFINED_NAME})\s*:?=(?!=)")
+_DECORATED = re.compile(r"\\(?:hat|bar|tilde|vec)\b|\^")
+
+
+def _split_definitions(text: str) -> tuple:
+    """``(the claim, [(a defined name as written, its body)])``: ``… , \\quad s = σ(…)``,
+    ``… \\text{ where } \\hat{y} = W x \\text{ and } h = …`` (matcalc prints its own results so)."""
+    text = re.sub(r"\\(hat|bar|tilde|vec|mathbf|boldsymbol|bm)\s+([A-Za-z])", r"\\\1{\2}", text)   # \hat y
+    starts = [m for m in _DEFINITION_START.finditer(text) if _depth_at(text, m.start()) == 0]
+    if not starts:
+        return text, []
+    definitions = []
+    for k, m in enumerate(starts):
+        end = starts[k + 1].start() if k + 1 < len(starts) else len(text)
+        definitions.append((m.group("name"), text[m.end():end]))
+    return text[:starts[0].start()], definitions
+
+
+def _depth_at(text: str, position: int) -> int:
+    depth = 0
+    for ch in text[:position]:
+        depth += ch in "({[" and 1 or ch in ")}]" and -1 or 0
+    return depth
+
+
+def _fresh_name(name_text: str, taken: set) -> str:
+    """A plain name for a decorated one (``\\hat{y}``: ``yhat``; ``a^{(1)}``: ``a1``) that no variable has."""
+    word = re.sub(r"\\(hat|bar|tilde|vec)\s*\{\s*\\?([A-Za-z]+)\s*\}", r"\2\1", name_text)
+    word = re.sub(r"[^A-Za-z0-9]", "", word)
+    letters, digits = re.sub("[0-9]", "", word), re.sub("[^0-9]", "", word)
+    base = letters + digits
+    name, k = base, 1
+    while name in taken:
+        name, k = f"{letters}{'x' * k}{digits}", k + 1
+    return name
+
+
+def _renamed(text: str, name_text: str, name: str) -> str:
+    """``text`` with the decorated name ``name_text`` written as ``name`` (spacing aside)."""
+    compact = re.sub(r"\s+", "", name_text)
+    pattern = r"\s*".join(re.escape(ch) for ch in compact)
+    lead = r"(?<![A-Za-z\\])" if compact[0].isalpha() else ""
+    return re.sub(lead + pattern, lambda m: f" {name} ", text)
 
 
 def _top_level_split(text: str, separator: str) -> list:
@@ -219,7 +282,8 @@ def _top_level_split(text: str, separator: str) -> list:
 def _definition_name(text: str, names) -> str:
     """``s_{1}``, ``\\delta h_{2}`` or ``p`` (the left side of a definition) as a name."""
     text = re.sub(r"\\[,;:! ]|\\quad", "", text).strip()
-    text = re.sub(r"\\delta\s*", "δ", text)
+    text = re.sub(r"\\(?:mathbf|boldsymbol|bm)\s*\{\s*(\\?[A-Za-z]+)\s*\}", r"\1", text)   # (bold is dropped)
+    text = re.sub(r"\\delta\s*(?=[A-Za-z])", "δ", text)   # δh₂, a backward signal; \delta_2 is delta2
     m = re.fullmatch(r"(δ?[A-Za-z]+[0-9]*|\\[A-Za-z]+)\s*(?:_\s*\{?\s*([A-Za-z0-9]+)\s*\}?)?", text)
     if m is None:
         raise ParseError(f"a definition needs a name on its left, got {text!r}", text, 0)
@@ -252,9 +316,16 @@ def _label(side: str, names) -> tuple:
     except ParseError:
         return None, ()
     if tree.kind == "name" and tree.text in names:
+        numerator = _NUMERATOR_ENTRY.search(side)
+        if len(indices) == 1 and numerator is not None and numerator.group(1) not in indices:
+            indices = (numerator.group(1), indices[0])   # ∂p_i/∂z_j: the (i, j) entry of a Jacobian
         return tree.text, indices
     return None, ()
 
+
+# the numerator of \frac{\partial p_i}{\partial …}, \frac{\partial softmax(z)_i}{…}: an entry's index
+_NUMERATOR_ENTRY = re.compile(r"\\frac\s*\{\s*\\partial\s*(?:[^{}]|\{[^{}]*\})*?_\s*\{?\s*([a-z])\s*\}?\s*\}\s*"
+                              r"\{\s*\\partial")
 
 # the variable of the last ∂ of a left side: ∂x, \partial \mathbf{x}, \partial w_1, ending the side or its {…}
 _LAST_PARTIAL = re.compile(r"\\partial\s*((?:\\[A-Za-z]+\s*\{[^{}]*\})|\\?[A-Za-z]+(?:\s*_\s*\{?[A-Za-z0-9]+\}?)?)"
@@ -266,16 +337,29 @@ def _spellings(letter: str):
     return _SPELLINGS.get(letter) or _SPELLINGS.get(letter.removeprefix("var"))
 
 
+def _uses(tree: Node, names: set) -> bool:
+    """Whether ``tree`` has a name (or an entry of a name) among ``names``."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if node.kind in ("name", "indexed") and node.text in names:
+            return True
+        stack.extend(node.children)
+    return False
+
+
 def _substitute(tree: Node, name: str, value: Node) -> Node:
     if tree.kind == "name" and tree.text == name:
         return value
+    if tree.kind == "indexed" and tree.text == name:   # p_i of a defined p: the entry of what p stands for
+        return Node("entry", tree.pos, "", [value, *tree.children])
     if not tree.children:
         return tree
     return Node(tree.kind, tree.pos, tree.text, [_substitute(c, name, value) for c in tree.children], tree.axis)
 
 
 # the index group of a sum: \sum_i, \sum_{i=1}, \sum_{i,j}
-_SUM_INDICES = re.compile(r"\\sum\s*_\s*(\{[^{}]*\}|[A-Za-z])")
+_SUM_INDICES = re.compile(r"\\sum\s*(?:\\limits\s*)?_\s*(\{[^{}]*\}|[A-Za-z])")
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
@@ -289,10 +373,12 @@ _TOKEN = re.compile(r"""
 class _Parser:
     """Recursive descent over LaTeX tokens, making ``parse.Node`` trees."""
 
-    def __init__(self, text: str, names, guess_case: bool = False, free=(), scalars=frozenset()):
+    def __init__(self, text: str, names, guess_case: bool = False, free=(), scalars=frozenset(),
+                 squares=frozenset()):
         self.text = text
         self.names = set(names)
         self.scalars = set(scalars)
+        self.squares = set(squares)
         self.guess_case = guess_case
         self.tokens = self._tokenize(text)
         self.i = 0
@@ -439,6 +525,12 @@ class _Parser:
             elif self.at("'"):
                 tok = self.advance()
                 node = Node("T", tok.pos, "'", [node])
+            elif self.at("_") and node.kind == "name":   # \mathbf{x}_i, \mathbf{I}_D: as x_i, I_D
+                node = self.subscripted(node)
+            elif self.at("_") and node.kind == "indexed" and self.tokens[self.i + 1].text in self.index_letters:
+                self.advance()   # x^{(i)}_j: the entry j of the row x^{(i)}
+                node = Node("indexed", node.pos, node.text, [*node.children, *[
+                    Node("index", t.pos, t.text) for t in self.raw_group() if t.text != ","]])
             elif self.at("_"):
                 tok = self.advance()
                 group = self.raw_group()
@@ -494,8 +586,12 @@ class _Parser:
                 self.error("a superscript is missing")
             self.split_number()   # x^23 is x^2 3 in TeX: one digit
             group = [self.advance()]
+            if group[0].text in _WORD_COMMANDS + (r"\mathsf", r"\textsf"):   # ^\mathrm{T}, ^\mathsf T
+                group += self.raw_group()
         texts = [t.text for t in group]
         joined = "".join(texts)
+        if len(texts) == 2 and texts[0] in _WORD_COMMANDS + (r"\mathsf", r"\textsf") and texts[1] == "T":
+            joined = "T"   # ^{\mathsf T}
         if joined in _TRANSPOSE_MARKS or joined in (r"\mathsf{T}", r"\mathrm{T}"):
             return Node("T", caret.pos, "'", [base])
         if joined == "-1":
@@ -512,6 +608,8 @@ class _Parser:
                 self.split_number()
                 exponent = self.primary()
             return Node("binop", caret.pos, "pow", [base, exponent])
+        if len(texts) == 3 and texts[0] + texts[2] == "()" and base.kind == "name" and texts[1] in self.index_letters:
+            return Node("indexed", base.pos, base.text, [Node("index", group[1].pos, texts[1])])   # x^{(i)}: x_i
         if len(texts) == 3 and texts[0] + texts[2] in ("()", "[]") and base.kind == "name":   # W^{(1)}, W^{[1]}
             return self.named(base.text, texts[1], base.pos)
         if len(group) == 1 and group[0].kind == "name" and re.fullmatch("[A-Z]", texts[0]) \
@@ -552,6 +650,9 @@ class _Parser:
         for candidate in (base + sub, f"{base}_{sub}"):
             if candidate in self.names:
                 return Node("name", pos, candidate)
+        if base in ("I", _CONSTANT_ONES) and base not in self.names:   # I_n, \mathbf{1}_N: of that size
+            size = Node("name", pos, sub) if re.fullmatch("[A-Za-z]+", sub) else Node("num", pos, sub)
+            return Node("call", pos, "eye" if base == "I" else "ones", [size])
         layer = sub.isdigit() and (base in self.scalars or len(sub) == 1 and not self.index_letters)
         if base in self.names and (re.fullmatch(r"[A-Za-z]", sub) or layer):
             return Node("name", pos, base)
@@ -615,6 +716,8 @@ class _Parser:
             self.error("the expression ends too early: an operand is missing")
         if tok.kind == "num":
             self.advance()
+            if tok.text == "1" and self.at(r"\{") and self.comparison_ahead():   # 1\{z > 0\}: an indicator
+                return self.indicator(tok.pos)
             return Node("num", tok.pos, tok.text)
         if tok.kind == "name":
             self.advance()
@@ -645,6 +748,62 @@ class _Parser:
                 return self.norm(tok.text)
             self.error(f"unexpected {tok.text!r}: expected a name, a number or a bracket")
         return self.command()
+
+    def comparison_ahead(self) -> bool:
+        """Whether the bracket (or ``_{…}``) that starts here holds a comparison at its top level."""
+        k = self.i + (1 if self.at("_") else 0)
+        if self.tokens[k].text not in _OPEN and self.tokens[k].text != "{":
+            return False
+        depth = 0
+        for t in self.tokens[k:]:
+            if t.text in _OPEN or t.text == "{":
+                depth += 1
+            elif t.text in _OPEN.values() or t.text == "}":
+                depth -= 1
+                if depth == 0:
+                    return False
+            elif depth == 1 and (t.text in _COMPARISONS or t.text == "="):
+                return True
+            if t.kind == "end":
+                return False
+        return False
+
+    def indicator(self, pos: int) -> Node:
+        """``\\mathbb{1}(z > 0)``, ``1\\{z > 0\\}``, ``\\mathbb{1}[z \\geq c]``, ``\\mathbb{1}_{z > 0}``:
+        the step function of the difference (1 where it is positive); ``1\\{i = j\\}`` of two indices is
+        Kronecker's delta."""
+        if self.at("_"):
+            self.advance()
+        open_tok = self.advance()
+        close = _OPEN.get(open_tok.text, "}")
+        self.closers.append(close)
+        try:
+            left = self.expression()
+            comparison = self.advance()
+            right = self.expression()
+        finally:
+            self.closers.pop()
+        self.expect(close, "to close the indicator")
+        if comparison.text == "=":
+            if left.kind == "name" and right.kind == "name" and {left.text, right.text} <= set(self.indices):
+                return Node("indexed", pos, "delta", [Node("index", left.pos, left.text),
+                                                      Node("index", right.pos, right.text)])
+            self.error("an indicator of an equality is read only for two indices (1\\{i = j\\})", comparison.pos)
+        if comparison.text not in _COMPARISONS:
+            self.error("an indicator needs a comparison (z > 0)", comparison.pos)
+        above, below = (left, right) if _COMPARISONS[comparison.text] == ">" else (right, left)
+        difference = above if below.kind == "num" and below.text == "0" else Node("binop", pos, "sub", [above, below])
+        return Node("call", pos, "step", [difference])
+
+    def maximum(self, tok: _Token) -> Node:
+        """``\\max(0, z)`` (or ``\\max\\{z, 0\\}``): the ReLU of z; other maxima are not read."""
+        if not self.at("(", "[", r"\{"):
+            self.error("\\max is read only as max(0, z), the ReLU", tok.pos)
+        args = self.arguments()
+        zero = [k for k, a in enumerate(args) if isinstance(a, Node) and a.kind == "num" and a.text == "0"]
+        if len(args) != 2 or len(zero) != 1:
+            self.error("\\max is read only as max(0, z), the ReLU", tok.pos)
+        return Node("call", tok.pos, "relu", [args[1 - zero[0]]])
 
     def bracketed(self) -> Node:
         open_tok = self.advance()
@@ -680,6 +839,8 @@ class _Parser:
         if bar == "‖" and self.at("_"):   # ‖x‖₂, ‖X‖_F
             self.advance()
             self.raw_group()
+        if bar == "|" and inner.kind == "name" and inner.text in self.squares:   # |X|, |Σ|: the determinant
+            return Node("call", open_tok.pos, "det", [inner])
         return Node("call", open_tok.pos, "norm2" if bar == "‖" else "abs", [inner])
 
     def command(self) -> Node:
@@ -695,6 +856,8 @@ class _Parser:
             return Node("binop", tok.pos, "div", [top, bottom])
         if name == r"\sqrt":
             return Node("call", tok.pos, "sqrt", [self.argument_group()])
+        if name == r"\max":   # \max(0, z): the ReLU
+            return self.maximum(tok)
         if name == r"\log" and (self.at(r"\det") or self.token.kind == "func" and self.token.text == "det"):
             self.advance()   # \log\det X: the log-determinant
             return self.application("logdet", tok.pos)
@@ -711,6 +874,8 @@ class _Parser:
         if name in _DROPPED_WRAPPERS:
             if self.at("{") and [t.text for t in self.tokens[self.i:self.i + 3]] == ["{", "1", "}"]:
                 self.i += 3
+                if self.comparison_ahead():   # \mathbb{1}(z > 0), \mathbb{1}_{z > 0}: an indicator
+                    return self.indicator(tok.pos)
                 return Node("name", tok.pos, _CONSTANT_ONES)
             if self.at("{") and [t.text for t in self.tokens[self.i:self.i + 3]] == ["{", "0", "}"]:
                 self.i += 3
@@ -779,8 +944,13 @@ class _Parser:
         if self.at("'"):
             self.advance()
             prime = True
-        if self.at("^") and function in ("sigmoid", "log", "exp", "tanh", "sin", "cos"):
-            self.error(f"a power of a function ({function}^k x) is not read; write ({function}(x))^k")
+        if self.at("^") and not prime and FUNCTIONS[function].signature == "elementwise":
+            caret = self.advance()   # \tanh^2(x): the power of the value, as sin²x is
+            exponent = self.argument_group()
+            if exponent.kind != "num" or not exponent.text.isdigit():
+                self.error(f"a power of a function other than a positive whole one ({function}^{{-1}}: its "
+                           f"inverse?) is not read; write ({function}(x))^k", caret.pos)
+            return Node("binop", caret.pos, "mpower", [self.application(function, pos), exponent])
         if self.at("(", "["):
             args = self.arguments()
         elif self.at("{"):
