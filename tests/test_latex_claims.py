@@ -1,0 +1,98 @@
+"""Hand derivations in the LaTeX people post, judged: each is read, and the verdict is the true one
+(a right claim correct, a wrong one wrong). The derivatives were worked out by hand."""
+import warnings
+
+import pytest
+
+import matcalc as mc
+from matcalc.errors import ParseError
+
+LS = {"X": "N,D", "y": "N", "w": "D"}
+LSQ = "norm2(X @ w - y)**2"
+XENT = "-sum(y * log(sigmoid(X @ w)) + (1 - y) * log(1 - sigmoid(X @ w)))"
+SZ = {"z": "K"}
+MLP = {"W1": "h,n", "W2": "m,h", "x": "n", "y": "m"}
+MLPS = "0.5 * norm2(W2 @ sigmoid(W1 @ x) - y)**2"
+MLPR = "0.5 * norm2(W2 @ relu(W1 @ x) - y)**2"
+MLPT = "norm2(W2 @ tanh(W1 @ x) - y)**2"
+SM = {"W": "K,n", "x": "n", "y": "K:onehot"}
+ROWS = {"X": "N,n", "A": "n,n", "b": "n", "c": "n"}
+
+# (f, wrt, shapes, LaTeX claim, right?)
+CLAIMS = [
+    # definitions after the claim, however they are separated and named
+    ("softmax(z)", "z", SZ, r"\operatorname{diag}(s) - ss^T, \quad s = \operatorname{softmax}(z)", True),
+    ("softmax(z)", "z", SZ, r"\operatorname{diag}(p) - pp^T \text{ with } p = \operatorname{softmax}(z)", True),
+    ("softmax(z)", "z", SZ, r"\operatorname{diag}(p) - pp^T,\;\text{where}\; p := \operatorname{softmax}(z)", True),
+    ("softmax(z)", "z", SZ, r"\operatorname{diag}(p) + pp^T, \quad p = \operatorname{softmax}(z)", False),
+    (MLPS, "W1", MLP, r"\left[(W_2^T (W_2 h - y)) \odot h \odot (1-h)\right] x^T, \quad h = \sigma(W_1 x)", True),
+    (MLPS, "W1", MLP, r"\left[(W_2^T (W_2 h - y)) \odot h\right] x^T, \quad h = \sigma(W_1 x)", False),
+    (MLPS, "W2", MLP, r"(\hat{y} - y)\, \sigma(W_1 x)^T \text{ with } \hat{y} = W_2 \sigma(W_1 x)", True),
+    (MLPS, "W1", MLP, r"\delta_1 x^T, \text{ where } \delta_2 = W_2\sigma(W_1x) - y, "
+                      r"\delta_1 = W_2^T\delta_2 \odot \sigma'(W_1 x)", True),
+    (MLPS, "W1", MLP, r"\delta^{(1)} x^T, \quad \delta^{(1)} = (W^{(2)})^T (W^{(2)} a^{(1)} - y) \circ a^{(1)} "
+                      r"\circ (1 - a^{(1)}), \quad a^{(1)} = \sigma(W^{(1)} x)", True),
+    (MLPS, "W1", MLP, r"X, \text{ where } X = (W_2^T(a_2 - y) \odot a_1 \odot (1 - a_1)) x^T "
+                      r"\text{ and } a_1 = \sigma(W_1 x) \text{ and } a_2 = W_2 a_1", True),
+    # a Jacobian entry by entry, and entries of defined names
+    ("softmax(z)", "z", SZ, r"\frac{\partial p_i}{\partial z_j} = p_i(\delta_{ij} - p_j), \quad "
+                            r"\text{where } p = \operatorname{softmax}(z)", True),
+    ("softmax(z)", "z", SZ, r"\frac{\partial p_i}{\partial z_j} = p_i (1\{i=j\} - p_j), \quad p = \operatorname{softmax}(z)",
+     True),
+    ("softmax(z)", "z", SZ, r"\frac{\partial p_i}{\partial z_j} = p_j(\delta_{ij} - p_i) - p_i p_j, \quad "
+                            r"p = \operatorname{softmax}(z)", False),
+    ("-y.T @ log_softmax(W @ x)", "W", SM, r"\frac{\partial L}{\partial W_{ij}} = (p_i - y_i) x_j, \quad "
+                                          r"p = \operatorname{softmax}(Wx)", True),
+    # indicators and the ReLU
+    (MLPR, "W1", MLP, r"((W_2^\top (W_2 \operatorname{relu}(W_1 x) - y)) \odot \mathbb{1}(W_1 x > 0)) x^\top", True),
+    (MLPR, "W1", MLP, r"((W_2^\top (W_2 \max(0, W_1 x) - y)) \odot 1\{W_1 x > 0\}) x^\top", True),
+    (MLPR, "W1", MLP, r"((W_2^\top (W_2 \max(0, W_1 x) - y)) \odot \mathbb{1}_{W_1 x < 0}) x^\top", False),
+    # powers of functions, and two columns side by side
+    (MLPT, "W1", MLP, r"2\left[W_2^T(W_2\tanh(W_1x) - y) \odot (1 - \tanh^2(W_1 x))\right]x^T", True),
+    (MLPS, "W1", MLP, r"\left[W_2^T(W_2\sigma(W_1x) - y) \odot \sigma(W_1x)(1 - \sigma(W_1x))\right] x^T", True),
+    ("tanh(x)", "x", {"x": "n"}, r"\mathrm{diag}(1 - \tanh(x)^2)", True),
+    ("tanh(x)", "x", {"x": "n"}, r"\mathrm{diag}(1 + \tanh(x)^2)", False),
+    # an inverse beside an index sum (was read as an elementwise reciprocal), |X| as det
+    ("b.T @ inv(A) @ sum(X.T, axis=1)", "b", ROWS, r"\sum_i A^{-1} x_i", True),
+    ("b.T @ inv(A) @ c + b.T @ sum(X.T, axis=1)", "b", ROWS, r"A^{-1} c + \sum_i x_i", True),
+    ("b.T @ inv(A) @ sum(X.T, axis=1)", "b", ROWS, r"\sum_i A^{-T} x_i", False),
+    ("det(A)", "A", ROWS, r"|A| A^{-T}", True),
+    ("det(A)", "A", ROWS, r"|A| A^{-1}", False),
+    # sizes: I_D, 1_N, a dimension's name as a scalar; rows written bold or as x^{(i)}
+    ("norm2(X @ w - y)**2 + 3 * norm2(w)**2", "w", LS, r"2(X^TX + 3 I_D)w - 2X^Ty", True),
+    ("sum(X @ w)", "w", LS, r"X^T \mathbf{1}_N", True),
+    ("mean((X @ w - y)**2)", "w", LS, r"\nabla_w \mathcal{L} = \frac{2}{N} X^T (Xw - y)", True),
+    ("mean((X @ w - y)**2)", "w", LS, r"\nabla_w \mathcal{L} = \frac{1}{N} X^T (Xw - y)", False),
+    (XENT, "w", LS, r"\sum_{i=1}^{N} (\sigma(\mathbf{w}^T\mathbf{x}_i) - y_i)\mathbf{x}_i", True),
+    (LSQ, "w", LS, r"2 \sum_{i=1}^N x^{(i)} (w^T x^{(i)} - y^{(i)})", True),
+    (LSQ, "w", LS, r"2 \sum\limits_{i=1}^{N} (x_i^T w - y_i) x_i", True),
+    (LSQ, "w", LS, r"2 \sum\limits_{i=1}^{N} (x_i^T w + y_i) x_i", False),
+    (LSQ, "w", LS, r"2\mathbf{X}^\mathrm{T}(\mathbf{X}\mathbf{w} - \mathbf{y})", True),
+    (LSQ, "w", LS, r"2\mathbf{X}^{\mathsf T}(\mathbf{X}\mathbf{w} - \mathbf{y})", True),
+    ("sum(x**3)", "x", {"x": "n"}, r"\begin{bmatrix} 3x_1^2 & 3x_2^2 & \cdots & 3x_n^2 \end{bmatrix}^T", True),
+]
+
+
+@pytest.mark.parametrize("f, wrt, shapes, claim, right", CLAIMS, ids=[c[3][:40] for c in CLAIMS])
+def test_a_hand_derivation_in_latex_is_read_and_judged_truly(f, wrt, shapes, claim, right):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # (the guesses a verdict shows)
+        verdict = mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex")
+    assert verdict.correct is right, verdict.message
+
+
+def test_a_guess_is_shown_in_the_verdict():
+    verdict = mc.verify(mc.parse("tanh(x)", {"x": "n"}), "x", r"\mathrm{diag}(1 - \tanh(x)^2)", {"x": "n"},
+                        syntax="latex")
+    assert verdict.correct and "read elementwise" in verdict.message
+
+
+@pytest.mark.parametrize("claim, message", [
+    (r"a, \quad a = b, \quad b = a", "circle"),
+    (r"\max(x, y)", "the ReLU"),
+    (r"\mathbb{1}(x = y)", "two indices"),
+    (r"\sigma^{-1}(x)", "positive whole"),
+])
+def test_what_stays_unread_is_said(claim, message):
+    with pytest.raises(ParseError, match=message):
+        mc.parse(claim, {"x": "n", "y": "n"}, syntax="latex")
