@@ -460,9 +460,11 @@ class Builder:
             for d in right:
                 self.unify(node, d, 1, lambda: f"{what} must be a scalar, got {self.text(right)}")
             return left
-        decide = {"mtimes": self.decide_mtimes, "mpower": self.decide_mpower}.get(op, self.decide_elementwise)
+        decide = {"mtimes": self.decide_mtimes, "cdot": self.decide_mtimes,
+                  "mpower": self.decide_mpower}.get(op, self.decide_elementwise)
         shape = self.decide_or_defer(decide, node, left, right)
-        if op == "mtimes":   # a scaling or a matrix product, undecided: what both readings agree on
+        if op in ("mtimes", "cdot") and self.decisions.get(id(node)) != "inner":
+            # a scaling or a matrix product, undecided: what both readings agree on
             if self.surely_not_scalar(left):
                 self.unify(node, shape[0], left[0], lambda: "internal: inconsistent shapes")
             if self.surely_not_scalar(right):
@@ -573,7 +575,12 @@ class Builder:
         if self.syntax in ("latex", "text") and self.known(a) and self.known(b) and not certain \
                 and any(self.is_one(a[k]) and self.is_one(b[k])
                         and self.unifier.find(a[1 - k]) == self.unifier.find(b[1 - k]) for k in (0, 1)):
-            # σ(z)(1 − σ(z)): two columns side by side, which no matrix product fits
+            # σ(z)(1 − σ(z)): two columns side by side, which no matrix product fits; a · b: their inner product
+            if node.text == "cdot":
+                warnings.warn(ReadingWarning(f"a · b of two vectors ({self.text(a)}) is read as their inner product "
+                                             "(no matrix product fits)"), stacklevel=_caller_level())
+                self.decisions[id(node)] = "inner"
+                return (1, 1)
             warnings.warn(ReadingWarning(f"two vectors ({self.text(a)}) side by side are read as their elementwise "
                                          "product ⊙ (no matrix product fits)"), stacklevel=_caller_level())
             self.decisions[id(node)] = "elementwise"
@@ -877,8 +884,12 @@ class Builder:
 
     def construct_binop(self, node: Node, args) -> E.Expr:
         op = node.text
-        if op == "mtimes":
-            return E.matmul(*args) if self.decisions.get(id(node)) == "matmul" else E.mul(*args)
+        if op in ("mtimes", "cdot"):
+            decision = self.decisions.get(id(node))
+            if decision == "inner":   # a · b of two columns (or rows): aᵀ b (a bᵀ)
+                a, b = args
+                return E.matmul(E.transpose(a), b) if a.shape[1] == 1 else E.matmul(a, E.transpose(b))
+            return E.matmul(*args) if decision == "matmul" else E.mul(*args)
         if op == "mpower":
             if self.decisions.get(id(node)) == "power":
                 return E.power(*args)

@@ -8,8 +8,10 @@ A front end beside the numpy and MATLAB ones: it makes the same syntax tree (``p
 the one expression builder, which decides by shapes what a product means. The conventions:
 
 - juxtaposition is a product — a matrix product, or a scaling where a side is a scalar (as
-  MATLAB's ``*``); ``\cdot``, ``\times`` and ``*`` are that product too; ``\odot`` and ``\circ``
-  the elementwise one; ``\oslash``, ``/`` and ``\frac`` divide; ``\otimes`` is Kronecker's;
+  MATLAB's ``*``); ``\cdot``, ``\times`` and ``*`` are that product too (``a \cdot b`` of two vectors
+  their inner product; two vectors side by side, ``σ(z)(1 − σ(z))``, their elementwise product, with a
+  ``ReadingWarning``); ``\odot`` and ``\circ`` the elementwise one; ``\oslash``, ``/`` and ``\frac``
+  divide; ``\otimes`` is Kronecker's;
 - ``^T``, ``^{T}``, ``^\top``, ``^\intercal``, ``^t``, ``^\prime`` and ``'`` transpose; ``^{-1}``
   inverts a matrix (a scalar's reciprocal), ``^{-\top}`` inverts and transposes; ``^{\circ k}``
   is an elementwise power and ``^k`` a power (of a square matrix: the matrix power);
@@ -84,11 +86,11 @@ _APPLIED_GREEK = {r"\sigma": "sigmoid", r"\Phi": "normcdf", r"\phi": "normpdf"}
 _WORD_COMMANDS = (r"\operatorname", r"\mathrm", r"\text", r"\textrm", r"\mbox", r"\rm", r"\mathit", r"\textit",
                   r"\operatorname*")
 _DROPPED_WRAPPERS = (r"\mathbf", r"\boldsymbol", r"\bm", r"\mathnormal", r"\vec", r"\mathsf", r"\pmb",
-                     r"\mathbb", r"\underline", r"\overline", r"\hat", r"\tilde", r"\bar")
+                     r"\mathbb", r"\underline", r"\overline", r"\hat", r"\tilde", r"\bar", r"\boxed")
 _IGNORED = {r"\left", r"\right", r"\big", r"\Big", r"\bigg", r"\Bigg", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr",
             r"\biggl", r"\biggr", r"\,", r"\;", r"\:", r"\!", r"\ ", r"\quad", r"\qquad", r"\displaystyle",
             r"\textstyle", "&", r"\\", "~", r"\limits", r"\nolimits"}
-_PRODUCTS = {r"\cdot": "mtimes", r"\times": "mtimes", "*": "mtimes", r"\odot": "mul", r"\circ": "mul",
+_PRODUCTS = {r"\cdot": "cdot", r"\times": "mtimes", "*": "mtimes", r"\odot": "mul", r"\circ": "mul",
              r"\oslash": "div", "/": "div", r"\otimes": "kron"}
 _TRANSPOSE_MARKS = {"T", "t", r"\top", r"\intercal", r"\prime", r"\mathsf{T}", r"\mathrm{T}", r"\textsf{T}"}
 _OPEN = {"(": ")", "[": "]", r"\{": r"\}", r"\lbrack": r"\rbrack", r"\lparen": r"\rparen"}

@@ -37,8 +37,8 @@ CLAIMS = [
     # a Jacobian entry by entry, and entries of defined names
     ("softmax(z)", "z", SZ, r"\frac{\partial p_i}{\partial z_j} = p_i(\delta_{ij} - p_j), \quad "
                             r"\text{where } p = \operatorname{softmax}(z)", True),
-    ("softmax(z)", "z", SZ, r"\frac{\partial p_i}{\partial z_j} = p_i (1\{i=j\} - p_j), \quad p = \operatorname{softmax}(z)",
-     True),
+    ("softmax(z)", "z", SZ, r"\frac{\partial p_i}{\partial z_j} = p_i (1\{i=j\} - p_j), \quad "
+                            r"p = \operatorname{softmax}(z)", True),
     ("softmax(z)", "z", SZ, r"\frac{\partial p_i}{\partial z_j} = p_j(\delta_{ij} - p_i) - p_i p_j, \quad "
                             r"p = \operatorname{softmax}(z)", False),
     ("-y.T @ log_softmax(W @ x)", "W", SM, r"\frac{\partial L}{\partial W_{ij}} = (p_i - y_i) x_j, \quad "
@@ -70,6 +70,9 @@ CLAIMS = [
     (LSQ, "w", LS, r"2\mathbf{X}^\mathrm{T}(\mathbf{X}\mathbf{w} - \mathbf{y})", True),
     (LSQ, "w", LS, r"2\mathbf{X}^{\mathsf T}(\mathbf{X}\mathbf{w} - \mathbf{y})", True),
     ("sum(x**3)", "x", {"x": "n"}, r"\begin{bmatrix} 3x_1^2 & 3x_2^2 & \cdots & 3x_n^2 \end{bmatrix}^T", True),
+    # a · b of two vectors is their inner product (juxtaposed, they are multiplied elementwise)
+    ("(w.T @ x)**2", "w", {"w": "n", "x": "n"}, r"\boxed{2 (w \cdot x)\, x}", True),
+    ("(w.T @ x)**2", "w", {"w": "n", "x": "n"}, r"2 (w \cdot x)\, w", False),
 ]
 
 
