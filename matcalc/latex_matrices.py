@@ -34,13 +34,41 @@ _SUM_INDEX = re.compile(r"\\sum\s*_\s*(?:\{([^{}]*)\}|([A-Za-z]))")
 _INDEX_PAIRS = (("i", "j"), ("k", "l"), ("p", "q"), ("r", "s"))
 
 
+# a vector written as a tuple, (a_1, \ldots, a_n) — a row — or (a_1, \ldots, a_n)^T, a column
+_TUPLE = re.compile(r"^\s*(?P<sign>-)?\s*(?:\\left\s*)?\(\s*(?P<body>[^()]*(?:\([^()]*\)[^()]*)*)(?:\\right\s*)?\)"
+                    r"\s*(?P<transposed>\^\s*(?:\{\s*(?:T|\\top|\\intercal)\s*\}|T|\\top))?\s*$", re.S)
+
+
+def _tuple_as_matrix(claim: str):
+    """``(a_1, \\ldots, a_n)^T`` written as the one-row ``pmatrix`` it is, or None for anything else."""
+    m = _TUPLE.match(claim)
+    if m is None or not _ELLIPSES.search(m.group("body")):
+        return None
+    cells = _top_level_commas(re.sub(r"\\right\s*$", "", m.group("body").strip()))
+    if len(cells) < 3:
+        return None
+    return (f"{m.group('sign') or ''}\\begin{{pmatrix}} {' & '.join(cells)} \\end{{pmatrix}}"
+            f"{m.group('transposed') or ''}")
+
+
+def _top_level_commas(text: str) -> list:
+    parts, depth, start = [], 0, 0
+    for k, ch in enumerate(text):
+        depth += ch in "({[" and 1 or ch in ")}]" and -1 or 0
+        if ch == "," and depth == 0:
+            parts.append(text[start:k])
+            start = k + 1
+    return [p.strip() for p in parts + [text[start:]]]
+
+
 def entry_matrix(claim: str):
     """``(claim in index notation, free indices, whether it is a row)`` for a right side that is a
     matrix written entry by entry, or ``None`` for any other right side. A row's entries are
     given as a column (one free index) that is to be transposed."""
-    m = _MATRIX.match(claim)
+    m = _MATRIX.match(_tuple_as_matrix(claim) or claim)
     if m is None:
         return None
+    claim = m.string
     if m.group("env") not in _ENVIRONMENTS:
         raise ParseError(f"a {m.group('env')} environment is not read (a matrix is pmatrix, bmatrix or matrix)",
                          claim, claim.find("\\begin"))

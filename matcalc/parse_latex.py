@@ -303,7 +303,7 @@ def _label(side: str, names) -> tuple:
     if m is not None:
         found = m.group(1)
     else:
-        m = _LAST_PARTIAL.search(side.strip())
+        m = _LAST_PARTIAL.search(side.strip()) or _OPERATOR_PARTIAL.search(side)
         if m is not None:
             found = m.group(1)
     if found is None:
@@ -324,6 +324,10 @@ def _label(side: str, names) -> tuple:
         return tree.text, indices
     return None, ()
 
+
+# the operator \frac{\partial}{\partial x_k} (applied to what follows it on the left side)
+_OPERATOR_PARTIAL = re.compile(r"\\frac\s*\{\s*\\partial\s*\}\s*\{\s*\\partial\s*"
+                               r"((?:\\[A-Za-z]+\s*\{[^{}]*\})|\\?[A-Za-z]+(?:\s*_\s*\{?[A-Za-z0-9]+\}?)?)\s*\}")
 
 # the numerator of \frac{\partial p_i}{\partial …}, \frac{\partial softmax(z)_i}{…}: an entry's index
 _NUMERATOR_ENTRY = re.compile(r"\\frac\s*\{\s*\\partial\s*(?:[^{}]|\{[^{}]*\})*?_\s*\{?\s*([a-z])\s*\}?\s*\}\s*"

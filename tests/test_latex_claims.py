@@ -70,6 +70,12 @@ CLAIMS = [
     (LSQ, "w", LS, r"2\mathbf{X}^\mathrm{T}(\mathbf{X}\mathbf{w} - \mathbf{y})", True),
     (LSQ, "w", LS, r"2\mathbf{X}^{\mathsf T}(\mathbf{X}\mathbf{w} - \mathbf{y})", True),
     ("sum(x**3)", "x", {"x": "n"}, r"\begin{bmatrix} 3x_1^2 & 3x_2^2 & \cdots & 3x_n^2 \end{bmatrix}^T", True),
+    # vectors as tuples; the left side as an operator on the function
+    ("sum(log(x))", "x", {"x": "n"}, r"\left(\frac{1}{x_1}, \ldots, \frac{1}{x_n}\right)^T", True),
+    ("sum(log(x))", "x", {"x": "n"}, r"\left(\frac{1}{x_1}, \ldots, \frac{1}{x_n}\right)", False),   # a row
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"},
+     r"\frac{\partial}{\partial x_k}\sum_{i,j}A_{ij}x_ix_j = \sum_j A_{kj}x_j + \sum_i A_{ik}x_i", True),
+    ("trace(X.T @ X)", "X", {"X": "m,n"}, r"\frac{\partial}{\partial X_{ij}} \sum_{k,l} X_{kl}^2 = 2X_{ij}", True),
     # a · b of two vectors is their inner product (juxtaposed, they are multiplied elementwise)
     ("(w.T @ x)**2", "w", {"w": "n", "x": "n"}, r"\boxed{2 (w \cdot x)\, x}", True),
     ("(w.T @ x)**2", "w", {"w": "n", "x": "n"}, r"2 (w \cdot x)\, w", False),
