@@ -6,10 +6,9 @@ X is 2·10⁶ × 100 (1.6 GB) in blocks of 10⁵ rows, made block by block on th
 is used (``da.random``, never held whole: the workers stream it); two worker processes with one
 thread each. For each derivative: the median time of three ``client.compute`` runs for matcalc's
 code and for the hand-written one (both include making X), their ratio, and the largest relative
-difference from numpy's (numpy on the same X, made in this process). Memory: the workers are
-restarted before each version of each derivative, and the peak resident memory of each worker
-process (``VmHWM``, the high-water mark, reset after the restart; Linux) above its resident
-memory then is given in blocks (80 MB): what that computation held at once.
+difference from numpy's (numpy on the same X, made in this process). Memory: before each version
+of each derivative the workers' peak resident memory (``VmHWM``, Linux) is reset; the peak above
+the resident memory then is given in blocks (80 MB): what that computation held at once.
 
 Usage: ``python benchmarks/dask_glm.py [--rows 2000000] [--cols 100] [--chunk 100000]``.
 """
@@ -63,9 +62,7 @@ def _peak_mb() -> float:
 
 
 def timed(client, value, runs=3) -> tuple:
-    """``(median seconds, result, the workers' peak memory in MB above their baseline)``, on
-    freshly restarted workers."""
-    client.restart()
+    """``(median seconds, result, the workers' peak memory in MB above their resident memory before)``."""
     baseline = client.run(_reset_peak_mb)
     times, result = [], None
     for _ in range(runs):
@@ -109,7 +106,7 @@ def main():
                   f"| {', '.join(f'{mb / block:.1f}' for mb in held_mine)} "
                   f"| {', '.join(f'{mb / block:.1f}' for mb in held_theirs)} |")
         print(f"\n(X is {args.rows * args.cols * 8 / 1e6:.0f} MB, {-(-args.rows // args.chunk)} blocks of "
-              f"{block:.0f} MB; a worker's baseline after a restart is about 90 MB)")
+              f"{block:.0f} MB)")
 
 
 if __name__ == "__main__":
