@@ -727,6 +727,10 @@ class _Parser:
             return Node("num", tok.pos, tok.text)
         if tok.kind == "name":
             self.advance()
+            if tok.text == "d" and "d" not in self.names:   # d\mathbf{x}, d x: a differential, if declared
+                differential = self.differential(tok.pos)
+                if differential is not None:
+                    return differential
             if tok.text == "e" and "e" not in self.names and self.at("^"):   # e^{x}
                 self.advance()
                 argument = self.argument_group()
@@ -926,8 +930,25 @@ class _Parser:
         if word in _FUNCTION_WORDS:
             return self.application(_FUNCTION_WORDS[word], pos)
         if word == "d":
-            raise ParseError(_REFUSED[r"\partial"], self.text, pos)
+            differential = self.differential(pos)   # \mathrm{d}X: the differential of a declared X
+            if differential is None:
+                raise ParseError(_REFUSED[r"\partial"], self.text, pos)
+            return differential
         return self.subscripted(self.resolved(word, pos))
+
+    def differential(self, pos: int):
+        """After a ``d`` (``\\mathrm{d}``): ``dX`` where what follows is a name ``X`` and ``dX`` is
+        declared (``verify`` declares the differential of the variable), else None."""
+        k = self.i
+        if self.tokens[k].kind == "cmd" and self.tokens[k].text in _DROPPED_WRAPPERS \
+                and self.tokens[k + 1].text == "{" and self.tokens[k + 3].text == "}":
+            name, after = self.tokens[k + 2], k + 4   # d\mathbf{x}
+        else:
+            name, after = self.tokens[k], k + 1
+        if name.kind == "name" and "d" + name.text in self.names:
+            self.i = after
+            return Node("name", pos, "d" + name.text)
+        return None
 
     def resolved(self, name: str, pos: int) -> Node:
         """A name as declared: a Greek letter by any of its spellings; ``I`` the identity and ``1``

@@ -48,6 +48,7 @@ from . import expr as E
 from .api import check_distinct
 from .check import Sampler, Setting, largest_array
 from .derivative import Derivative, compute, derive, make_variables
+from .diff import differential_variable
 from .errors import MatcalcError, NotationWarning, ReadingWarning, ShapeError
 from .factor import factor
 from .limits import guarded
@@ -234,6 +235,9 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
     if program is not None:   # a claim may use the stage names and the backward signals (δh)
         variables.update(program.stage_vars)
         variables.update({var.name: var for var, _, _ in answer.signals.values()})
+    dx = differential_variable(answer.wrt)   # a claim may be the differential, d f = tr(Gᵀ dX)
+    if order == 1 and dx.name not in variables:
+        variables[dx.name] = dx
     if type(claimed).__module__.startswith("sympy."):   # a SymPy matrix expression: read as matcalc's
         from .sympy_bridge import from_sympy
         claimed = from_sympy(claimed, shapes)
@@ -255,6 +259,9 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
         claim = expand_signals(claim, answer.signals) if answer.signals else claim
         claim = program.inline_except(claim, answer.wrt.name) if answer.wrt.name in program.stage_vars \
             else program.inline(claim)
+    differential = dx in claim.free_vars
+    if differential:
+        claim = _from_differential(claim, dx, answer)
     check_distinct(answer.variables | claim.free_vars)   # the claim's x is the answer's x
     with np.errstate(all="ignore"):   # overflow and nan at extreme inputs are judged, not warned about
         verdict = Judge(answer, claim, text, variables, seed, trials).verdict()
@@ -264,7 +271,27 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
         verdict.message += f" (note: in the claim, {'; '.join(hints)})"
     if guesses:
         verdict.message += f" (read with a guess: {'; '.join(guesses)})"
+    if differential:
+        form = f"tr(Gᵀ {dx.name}), whose G" if answer.kind == "gradient" else f"J {dx.name}, whose J"
+        verdict.message += f" (the claim read as the differential d f = {form} is the {answer.kind.replace('jac', 'Jac')})"
     return verdict
+
+
+def _from_differential(claim: E.Expr, dx: E.Expr, answer: Derivative) -> E.Expr:
+    """The derivative a differential claim gives: ``G`` of ``d f = tr(Gᵀ dX)`` (the gradient of the
+    claim as a function of ``dX``), or the Jacobian ``J`` of ``d f = J dx``. A claim with a part free
+    of ``dX``, or not linear in it, is no differential: a ``MatcalcError``."""
+    claim = simplify(claim)
+    if claim.shape != answer.f.shape:
+        raise ShapeError(f"the claim is a differential of shape {shape_text(claim.shape)}, but f is "
+                         f"{shape_text(answer.f.shape)}")
+    if not E.is_zero(simplify(E.substitute(claim, {dx: E.zero(dx.shape)}))):
+        raise MatcalcError(f"the claim has {dx.name} in it, but also a part without it: a differential d f is "
+                           f"linear in {dx.name}")
+    _, _, result, _ = compute(claim, dx, 1)
+    if result.depends_on(dx):
+        raise MatcalcError(f"the claim has {dx.name} in it, but is not linear in it: a differential d f is")
+    return result
 
 
 class Judge:

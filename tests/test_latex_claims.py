@@ -76,6 +76,12 @@ CLAIMS = [
     ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"},
      r"\frac{\partial}{\partial x_k}\sum_{i,j}A_{ij}x_ix_j = \sum_j A_{kj}x_j + \sum_i A_{ik}x_i", True),
     ("trace(X.T @ X)", "X", {"X": "m,n"}, r"\frac{\partial}{\partial X_{ij}} \sum_{k,l} X_{kl}^2 = 2X_{ij}", True),
+    # a differential, d f = tr(Gᵀ dX) or d f = J dx: what multiplies dX is the claim
+    ("logdet(X)", "X", {"X": "n,n"}, r"\mathrm{d}\log\det X = \operatorname{tr}(X^{-1}\mathrm{d}X)", True),
+    ("logdet(X)", "X", {"X": "n,n"}, r"\mathrm{d}\log\det X = \operatorname{tr}(X^{-T}\mathrm{d}X)", False),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"df = x^T (A + A^T)\, dx", True),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"df = 2 x^T A\, d\mathbf{x}", False),
+    ("tanh(A @ x)", "x", {"x": "n", "A": "n,n"}, r"d f = (1 - \tanh^2(Ax)) \odot (A\,dx)", True),
     # a · b of two vectors is their inner product (juxtaposed, they are multiplied elementwise)
     ("(w.T @ x)**2", "w", {"w": "n", "x": "n"}, r"\boxed{2 (w \cdot x)\, x}", True),
     ("(w.T @ x)**2", "w", {"w": "n", "x": "n"}, r"2 (w \cdot x)\, w", False),
@@ -105,3 +111,14 @@ def test_a_guess_is_shown_in_the_verdict():
 def test_what_stays_unread_is_said(claim, message):
     with pytest.raises(ParseError, match=message):
         mc.parse(claim, {"x": "n", "y": "n"}, syntax="latex")
+
+
+def test_a_differential_claim_in_numpy_syntax_and_what_is_no_differential():
+    shapes = {"x": "n", "A": "n,n"}
+    f = mc.parse("x.T @ A @ x", shapes)
+    verdict = mc.verify(f, "x", "x.T @ (A + A.T) @ dx", shapes)
+    assert verdict.correct and "differential" in verdict.message
+    with pytest.raises(mc.MatcalcError, match="a part without it"):
+        mc.verify(f, "x", r"x^T A\, dx + 1", shapes, syntax="latex")
+    with pytest.raises(mc.MatcalcError, match="not linear"):
+        mc.verify(f, "x", r"dx^T dx", shapes, syntax="latex")
