@@ -272,8 +272,9 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
     if guesses:
         verdict.message += f" (read with a guess: {'; '.join(guesses)})"
     if differential:
-        form = f"tr(Gᵀ {dx.name}), whose G" if answer.kind == "gradient" else f"J {dx.name}, whose J"
-        verdict.message += f" (the claim read as the differential d f = {form} is the {answer.kind.replace('jac', 'Jac')})"
+        form = f"tr(Gᵀ {dx.name}), whose G is the gradient" if answer.kind == "gradient" \
+            else f"J {dx.name}, whose J is the Jacobian"
+        verdict.message += f" (the claim read as the differential d f = {form})"
     return verdict
 
 
