@@ -356,6 +356,7 @@ class Builder:
         self.decisions: dict = {}       # id(node) -> how a MATLAB * or ^ was read
         self.named: dict = {}           # id(node) -> whether the subtree mentions a name
         self.scalars_by_default = False   # lowercase undeclared names are scalars (no matrix operation)
+        self.softmax_axis = None          # the axis a softmax of a matrix is over where the text gives none
         self._fresh = 0
 
     # -- errors --------------------------------------------------------------------------------
@@ -847,7 +848,13 @@ class Builder:
             function = FUNCTIONS[node.text]
             if function.binary:
                 return function.build(*args)
-            return function.build(args[0], axis=node.axis) if node.axis is not None else function.build(args[0])
+            axis = node.axis
+            if axis is None and self.softmax_axis is not None and node.text in ("softmax", "log_softmax") \
+                    and 1 not in args[0].shape:   # softmax(X W) in a claim about f's softmax(X W, axis=1)
+                axis = self.softmax_axis
+                warnings.warn(ReadingWarning(f"{node.text} of a matrix is read along axis {axis}, as f takes it"),
+                              stacklevel=_caller_level())
+            return function.build(args[0], axis=axis) if axis is not None else function.build(args[0])
         except ShapeError as err:
             if err.position is not None:
                 raise
@@ -1093,13 +1100,15 @@ FUNCTION_NAMES = frozenset(FUNCTIONS)
 
 
 def build_expression(source: str, variables: dict, syntax: str = "numpy", infer: bool = True,
-                     derivative_by: str | None = None, shape=None, scalars: bool | None = None) -> E.Expr:
+                     derivative_by: str | None = None, shape=None, scalars: bool | None = None,
+                     softmax_axis: int | None = None) -> E.Expr:
     """Parse ``source`` and build it with the given variables (name -> Expr). Undeclared names
     get their shapes by inference (see ``Builder``) unless ``infer=False``; ``shape`` gives the
     dims the text leaves open (a bare ``I``, ``c 𝟏``); ``scalars``: whether undeclared lowercase
     names are scalars (by default: when the expression has no matrix operation; a program decides
-    it once for all its lines). In LaTeX a left side
-    (``\\nabla_X f = …``) that names another variable than ``derivative_by`` is an error."""
+    it once for all its lines); ``softmax_axis``: the axis a softmax of a matrix written without one
+    is over (a claim about a function that takes its softmax so; a ``ReadingWarning``). In LaTeX a
+    left side (``\\nabla_X f = …``) that names another variable than ``derivative_by`` is an error."""
     if syntax in ("latex", "text"):
         variables = {**_sizes_as_scalars(variables), **variables}
     reading, as_latex = _read(source, syntax, variables, guess_case=not infer)
@@ -1115,6 +1124,7 @@ def build_expression(source: str, variables: dict, syntax: str = "numpy", infer:
     builder = Builder(source, variables, unknown="infer" if infer else "error", conventions=True,
                       syntax=syntax, constants=constants)
     builder.scalars_by_default = not has_matrix_operations(tree, variables) if scalars is None else scalars
+    builder.softmax_axis = softmax_axis
     builder.run(tree, shape)
     inferred = {name: E.variable(name, builder.resolved(shape)) for name, shape in builder.inferred.items()
                 if isinstance(name, str)}

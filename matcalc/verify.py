@@ -247,7 +247,7 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
             warnings.simplefilter("always", NotationWarning)
             claim = claimed if isinstance(claimed, E.Expr) else build_expression(
                 claimed, variables, syntax, infer=False, derivative_by=answer.wrt.name,
-                shape=answer.expr.shape if answer.form == "matrix" else None)
+                shape=answer.expr.shape if answer.form == "matrix" else None, softmax_axis=_softmax_axis(answer.f))
     except ShapeError as err:
         return Verdict(False, "shape", "symbolic",
                        f"the claim does not type-check, so its shape cannot be right: {err.message}",
@@ -276,6 +276,12 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
             else f"J {dx.name}, whose J is the Jacobian"
         verdict.message += f" (the claim read as the differential d f = {form})"
     return verdict
+
+
+def _softmax_axis(f: E.Expr):
+    """The one axis ``f`` takes its softmaxes of matrices along, if it takes them along one."""
+    axes = {node.data for node in E.walk(f) if node.op in ("softmax", "log_softmax") and 1 not in node.shape}
+    return axes.pop() if len(axes) == 1 and None not in axes else None
 
 
 def _from_differential(claim: E.Expr, dx: E.Expr, answer: Derivative) -> E.Expr:

@@ -82,6 +82,11 @@ CLAIMS = [
     ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"df = x^T (A + A^T)\, dx", True),
     ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"df = 2 x^T A\, d\mathbf{x}", False),
     ("tanh(A @ x)", "x", {"x": "n", "A": "n,n"}, r"d f = (1 - \tanh^2(Ax)) \odot (A\,dx)", True),
+    # a softmax of a matrix along the axis f takes it along (a guess the verdict shows)
+    ("-sum(Y * log_softmax(X @ W, axis=1))", "W", {"X": "N,D", "W": "D,K", "Y": "N,K:onehot_rows"},
+     r"X^T(\hat{Y} - Y), \quad \text{where } \hat{Y} = \operatorname{softmax}(XW)", True),
+    ("-sum(Y * log_softmax(X @ W, axis=1))", "W", {"X": "N,D", "W": "D,K", "Y": "N,K:onehot_rows"},
+     r"X^T(Y - \hat{Y}), \quad \text{where } \hat{Y} = \operatorname{softmax}(XW)", False),
     # a · b of two vectors is their inner product (juxtaposed, they are multiplied elementwise)
     ("(w.T @ x)**2", "w", {"w": "n", "x": "n"}, r"\boxed{2 (w \cdot x)\, x}", True),
     ("(w.T @ x)**2", "w", {"w": "n", "x": "n"}, r"2 (w \cdot x)\, w", False),
