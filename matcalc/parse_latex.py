@@ -618,6 +618,9 @@ class _Parser:
             return Node("indexed", base.pos, base.text, [Node("index", group[1].pos, texts[1])])   # x^{(i)}: x_i
         if len(texts) == 3 and texts[0] + texts[2] in ("()", "[]") and base.kind == "name":   # W^{(1)}, W^{[1]}
             return self.named(base.text, texts[1], base.pos)
+        if len(texts) == 4 and texts[0] + texts[2] in ("()", "[]") and texts[3] in _TRANSPOSE_MARKS \
+                and base.kind == "name":   # W^{[2]T}: the layer's W, transposed
+            return Node("T", caret.pos, "'", [self.named(base.text, texts[1], base.pos)])
         if len(group) == 1 and group[0].kind == "name" and re.fullmatch("[A-Z]", texts[0]) \
                 and texts[0] not in self.names and base.kind == "name":   # z^{L}, Z^{O}: a layer's name
             return self.named(base.text, texts[0], base.pos)

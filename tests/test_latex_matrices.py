@@ -64,5 +64,6 @@ def test_a_layer_label_in_a_superscript_is_part_of_the_name():
     shapes = {"W1": "h,d", "x": "d", "b": "h"}
     assert mc.parse(r"W^{[1]} x + b", shapes, syntax="latex") == mc.parse("W1 @ x + b", shapes)
     assert mc.parse(r"W^{(1)} x", shapes, syntax="latex") == mc.parse("W1 @ x", shapes)
+    assert mc.parse(r"W^{[1]T} b", shapes, syntax="latex") == mc.parse("W1.T @ b", shapes)
     z = {"z": "n", "a": "n"}
     assert mc.parse(r"z^{L} \odot a^{L}", z, syntax="latex") == mc.parse("z * a", z)
