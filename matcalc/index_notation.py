@@ -245,6 +245,12 @@ class _Translator:
         if len(args) == 1 and function is not None and function.signature == "elementwise":
             arg = args[0]
             return _Value(Node("call", node.pos, node.text, [arg.node]), arg.axes, arg.entry)
+        if node.text == "sum" and node.axis is None and len(args) == 1:   # Σ over the entry of vᵢ: ⟨w, xᵢ⟩
+            total = args[0]
+            for label in total.entry:
+                if label is not None:
+                    total = self.summed(total, label, node)
+            return total
         if node.text == "norm2" and len(args) == 1:   # ‖vᵢ‖ = sqrt(Σ over the entry of vᵢ²)
             square = self.squared_norm(args[0], node)
             return _Value(Node("call", node.pos, "sqrt", [square.node]), square.axes, square.entry)

@@ -67,7 +67,7 @@ _UNICODE = {
     "ᵀ": "^{T}", "⁻¹": "^{-1}", "⁻ᵀ": "^{-T}", "²": "^{2}", "³": "^{3}", "⊙": r"\odot ", "∘": r"\circ ",
     "⊘": r"\oslash ", "⊗": r"\otimes ", "·": r"\cdot ", "⋅": r"\cdot ", "×": r"\times ", "−": "-", "–": "-",
     "‖": r"\| ", "∇": r"\nabla ", "∂": r"\partial ", "√": r"\sqrt ", "Σ": r"\sum ", "∑": r"\sum ", "′": "'",
-    "𝟏": r"\mathbf{1}", "’": "'",
+    "𝟏": r"\mathbf{1}", "’": "'", "⟨": r"\langle ", "⟩": r"\rangle ",
 }
 _GREEK_LETTERS = {char: macro[1:] for char, macro in GREEK_MACROS.items()}   # λ -> lambda
 _SPELLINGS: dict = {}   # a Greek letter -> the names matcalc prints as it (lambda: lam, lambda, lmbda, …)
@@ -521,7 +521,8 @@ class _Parser:
             if tok.text in ("‖", "|"):   # a norm opens here unless this one closes the current group
                 return not self.closers or self.closers[-1] != tok.text
             return False
-        return tok.kind == "cmd" and tok.text not in _PRODUCTS and tok.text not in (r"\}", r"\rbrack", r"\rparen")
+        return tok.kind == "cmd" and tok.text not in _PRODUCTS \
+            and tok.text not in (r"\}", r"\rbrack", r"\rparen", r"\rangle")
 
     def postfix(self) -> Node:
         node = self.primary()
@@ -808,6 +809,20 @@ class _Parser:
         difference = above if below.kind == "num" and below.text == "0" else Node("binop", pos, "sub", [above, below])
         return Node("call", pos, "step", [difference])
 
+    def inner_product(self, tok: _Token) -> Node:
+        self.closers.append(r"\rangle")
+        try:
+            left = self.expression()
+            self.expect(",", "between the two sides of an inner product")
+            right = self.expression()
+        finally:
+            self.closers.pop()
+        self.expect(r"\rangle", "to close the inner product")
+        if self.at("_"):   # ⟨A, B⟩_F
+            self.advance()
+            self.raw_group()
+        return Node("call", tok.pos, "sum", [Node("binop", tok.pos, "mul", [left, right])])
+
     def maximum(self, tok: _Token) -> Node:
         """``\\max(0, z)`` (or ``\\max\\{z, 0\\}``): the ReLU of z; other maxima are not read."""
         if not self.at("(", "[", r"\{"):
@@ -871,6 +886,8 @@ class _Parser:
             return Node("call", tok.pos, "sqrt", [self.argument_group()])
         if name == r"\max":   # \max(0, z): the ReLU
             return self.maximum(tok)
+        if name == r"\langle":   # ⟨A, B⟩: the sum of A ⊙ B (aᵀb of vectors, tr(AᵀB) of matrices)
+            return self.inner_product(tok)
         if name == r"\log" and (self.at(r"\det") or self.token.kind == "func" and self.token.text == "det"):
             self.advance()   # \log\det X: the log-determinant
             return self.application("logdet", tok.pos)

@@ -87,6 +87,11 @@ CLAIMS = [
      r"X^T(\hat{Y} - Y), \quad \text{where } \hat{Y} = \operatorname{softmax}(XW)", True),
     ("-sum(Y * log_softmax(X @ W, axis=1))", "W", {"X": "N,D", "W": "D,K", "Y": "N,K:onehot_rows"},
      r"X^T(Y - \hat{Y}), \quad \text{where } \hat{Y} = \operatorname{softmax}(XW)", False),
+    # inner products ⟨A, B⟩, also inside index sums
+    (LSQ, "w", LS, r"2 \sum_{i} (\langle w, x_i \rangle - y_i) x_i", True),
+    (LSQ, "w", LS, r"2 \sum_{i} (\langle w, x_i \rangle - y_i) w", False),
+    ("trace(A.T @ X)", "X", {"A": "n,n", "X": "n,n"}, r"\frac{\partial \langle A, X \rangle_F}{\partial X} = A", True),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"df = ⟨(A + A^T) x, dx⟩", True),
     # a · b of two vectors is their inner product (juxtaposed, they are multiplied elementwise)
     ("(w.T @ x)**2", "w", {"w": "n", "x": "n"}, r"\boxed{2 (w \cdot x)\, x}", True),
     ("(w.T @ x)**2", "w", {"w": "n", "x": "n"}, r"2 (w \cdot x)\, w", False),
