@@ -2,6 +2,8 @@
 pytrees of inputs, float32 kept; torch tensors that require grad (the closed form differentiated
 by autograd equals the generated Hessian), dtype and device kept, torch.compile. Skipped where the
 library is absent."""
+import shutil
+
 import numpy as np
 import pytest
 
@@ -91,6 +93,15 @@ def test_torch_compile_traces_the_generated_function(torch):
     compiled = torch.compile(lambda A, x: f(A=A, x=x), backend="aot_eager", fullgraph=False)
     A, x = torch.eye(3) * 2, torch.tensor([0.5, -1.0, 2.0])
     np.testing.assert_allclose(compiled(A, x).numpy(), f(A=A, x=x).numpy(), rtol=1e-6)
+
+
+@pytest.mark.skipif(shutil.which("g++") is None and shutil.which("c++") is None,
+                    reason="torch.compile's inductor backend compiles C++ (no compiler here)")
+def test_torch_compile_inductor_takes_the_whole_hessian_as_one_graph(torch):
+    hessian = mc.derive(LOSS, "w", SHAPES, order=2).to_torch()
+    compiled = torch.compile(lambda X, y, w: hessian(X=X, y=y, w=w), backend="inductor", fullgraph=True)
+    X, y, w = (torch.tensor(a) for a in _data(4))
+    np.testing.assert_allclose(compiled(X, y, w).numpy(), hessian(X=X, y=y, w=w).numpy(), rtol=1e-12, atol=1e-12)
 
 
 SHARDED = """
