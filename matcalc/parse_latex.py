@@ -161,7 +161,7 @@ def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset()
         sides.pop()   # 2 A^T A x - 2 A^T y = 0: the normal equations, a gradient set to zero
     claim = sides[-1].strip()
     row = False
-    label, indices = _label(sides[0], names) if len(sides) > 1 else (None, ())
+    label, indices, transposed = _label(sides[0], names) if len(sides) > 1 else (None, (), False)
     if not claim:
         raise ParseError("empty expression", text, len(text))
     matrix = entry_matrix(claim)
@@ -170,6 +170,8 @@ def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset()
             raise ParseError("the left side names one entry, the right side is a whole matrix", claim, 0)
         claim, indices, row = matrix
     tree = _Parser(claim, names, guess_case, indices, scalars, squares).parse()
+    if transposed:   # a claim about ∂f/∂Xᵀ: its transpose is the one about ∂f/∂X
+        tree = Node("T", 0, "'", [tree])
     bodies = [(name, _Parser(body.strip(), names).parse()) for name, body in defined]
     for _ in range(len(bodies)):   # s = σ(…) defined after its use, in any order: until none is left
         if not _uses(tree, {name for name, _ in bodies}):
@@ -294,21 +296,27 @@ def _definition_name(text: str, names) -> str:
 
 
 def _label(side: str, names) -> tuple:
-    """``(variable, indices)``: the variable a left side ``\\nabla_X f``, ``\\frac{\\partial f}{\\partial
-    X}`` or ``∂f/∂X`` names, if it is one of ``names``, and the indices of the entry it names
-    (``\\partial w_j``: ``("j",)``, ``\\partial W_{ij}``: ``("i", "j")``)."""
+    """``(variable, indices, transposed)``: the variable a left side ``\\nabla_X f``,
+    ``\\frac{\\partial f}{\\partial X}`` or ``∂f/∂X`` names, if it is one of ``names``, the indices of
+    the entry it names (``\\partial w_j``: ``("j",)``, ``\\partial W_{ij}``: ``("i", "j")``), and
+    whether it is the derivative w.r.t. the transpose (``\\partial X^\\top``: the claim is the
+    transpose of the one w.r.t. X). A derivative w.r.t. another expression of a variable
+    (``\\partial \\Sigma^{-1}``, ``\\partial \\sigma^2``) is refused: it is not the one asked for."""
     found = None
     m = re.search(r"\\nabla\s*_\s*(\{(?:[^{}]|\{[^{}]*\})*\}|\\?[A-Za-z]+)", side) \
         or re.search(r"\\nabla\s*(\\?[A-Za-z]+)", side)
     if m is not None:
         found = m.group(1)
     else:
-        m = _LAST_PARTIAL.search(side.strip()) or _OPERATOR_PARTIAL.search(side)
+        m = _LAST_PARTIAL.search(side.strip()) or _OPERATOR_PARTIAL.search(side) \
+            or ([None, *_DENOMINATOR.finditer(side)][-1])
         if m is not None:
             found = m.group(1)
     if found is None:
-        return None, ()
-    found = found.strip("{}")
+        return None, (), False
+    found = found.strip()
+    if found.startswith("{") and found.endswith("}"):   # \nabla_{X}: the braces' content
+        found = found[1:-1]
     entry = re.fullmatch(r"(.+?)\s*_\s*\{?\s*([a-z])\s*,?\s*([a-z])?\s*\}?", found)
     indices = ()
     if entry is not None and not entry.group(1).endswith("\\"):
@@ -316,14 +324,24 @@ def _label(side: str, names) -> tuple:
     try:
         tree = _Parser(found, names).parse()
     except ParseError:
-        return None, ()
+        return None, (), False
     if tree.kind == "name" and tree.text in names:
         numerator = _NUMERATOR_ENTRY.search(side)
         if len(indices) == 1 and numerator is not None and numerator.group(1) not in indices:
             indices = (numerator.group(1), indices[0])   # ∂p_i/∂z_j: the (i, j) entry of a Jacobian
-        return tree.text, indices
-    return None, ()
+        return tree.text, indices, False
+    if tree.kind == "T" and tree.children[0].kind == "name" and tree.children[0].text in names and not indices:
+        return tree.children[0].text, (), True   # ∂f/∂Xᵀ: the transpose of ∂f/∂X
+    if _uses(tree, set(names)):
+        raise ParseError(f"the left side is a derivative w.r.t. {found.strip()}, an expression of a variable; "
+                         "matcalc judges the derivative w.r.t. the variable itself (write that one)", side,
+                         side.find(found.strip()))
+    return None, (), False
 
+
+# the whole denominator of \frac{…}{\partial …}: ∂f/∂X^\top, ∂ℓ/∂\Sigma^{-1}
+_DENOMINATOR = re.compile(r"\\frac\s*\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}\s*\{\s*\\partial\s*"
+                          r"((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})+?)\s*\}")
 
 # the operator \frac{\partial}{\partial x_k} (applied to what follows it on the left side)
 _OPERATOR_PARTIAL = re.compile(r"\\frac\s*\{\s*\\partial\s*\}\s*\{\s*\\partial\s*"

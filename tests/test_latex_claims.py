@@ -92,6 +92,15 @@ CLAIMS = [
     (LSQ, "w", LS, r"2 \sum_{i} (\langle w, x_i \rangle - y_i) w", False),
     ("trace(A.T @ X)", "X", {"A": "n,n", "X": "n,n"}, r"\frac{\partial \langle A, X \rangle_F}{\partial X} = A", True),
     ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"df = ⟨(A + A^T) x, dx⟩", True),
+    # the left side's variable as written: ∂/∂Xᵀ is the transpose of ∂/∂X (was read as ∂/∂X: false "correct")
+    ("trace(A @ X @ B)", "X", {"A": "n,n", "X": "n,n", "B": "n,n"},
+     r"\frac{\partial \operatorname{tr}(AXB)}{\partial X^{T}} = A^\top B^\top", False),
+    ("trace(A @ X @ B)", "X", {"A": "n,n", "X": "n,n", "B": "n,n"},
+     r"\frac{\partial \operatorname{tr}(AXB)}{\partial X^{T}} = B A", True),
+    ("trace(A @ X @ B)", "X", {"A": "p,m", "X": "m,n", "B": "n,p"},
+     r"\nabla_{X^\top} \operatorname{tr}(AXB) = A^\top B^\top", False),
+    ("norm2(W @ x - y)**2", "W", {"W": "m,n", "x": "n", "y": "m"},
+     r"\frac{\partial L}{\partial W^\top} = 2x(Wx - y)^\top", True),
     # a · b of two vectors is their inner product (juxtaposed, they are multiplied elementwise)
     ("(w.T @ x)**2", "w", {"w": "n", "x": "n"}, r"\boxed{2 (w \cdot x)\, x}", True),
     ("(w.T @ x)**2", "w", {"w": "n", "x": "n"}, r"2 (w \cdot x)\, w", False),
@@ -121,6 +130,16 @@ def test_a_guess_is_shown_in_the_verdict():
 def test_what_stays_unread_is_said(claim, message):
     with pytest.raises(ParseError, match=message):
         mc.parse(claim, {"x": "n", "y": "n"}, syntax="latex")
+
+
+def test_a_derivative_by_another_expression_of_the_variable_is_refused_not_misread():
+    shapes = {"x": "n", "mu": "n", "Sigma": "n,n:spd"}
+    f = mc.parse("-0.5 * logdet(Sigma) - 0.5 * (x - mu).T @ inv(Sigma) @ (x - mu)", shapes)
+    for claim in (r"\frac{\partial \ell}{\partial \Sigma^{-1}} = -\frac{1}{2}\Sigma^{-1} "
+                  r"+ \frac{1}{2}\Sigma^{-1}(x-\mu)(x-\mu)^T\Sigma^{-1}",
+                  r"\frac{\partial \ell}{\partial \Sigma^{-1}} = \frac{1}{2}\Sigma"):
+        with pytest.raises(ParseError, match="expression of a variable"):
+            mc.verify(f, "Sigma", claim, shapes, syntax="latex")
 
 
 def test_a_differential_claim_in_numpy_syntax_and_what_is_no_differential():
