@@ -600,8 +600,9 @@ class Builder:
             return a
         if not final and not self.known(a):
             return None
-        if self.syntax in ("latex", "text") and self.known(a) and self.is_one(a[0]) != self.is_one(a[1]):
-            warnings.warn(ReadingWarning(f"a power of a vector ({self.text(a)}) is read elementwise "
+        if self.syntax in ("latex", "text") and self.known(a) and self.unifier.find(a[0]) != self.unifier.find(a[1]):
+            what = "vector" if self.is_one(a[0]) or self.is_one(a[1]) else "matrix that is not square"
+            warnings.warn(ReadingWarning(f"a power of a {what} ({self.text(a)}) is read elementwise "
                                          "(write \\|x\\|^2 or x^T x for the squared norm)"), stacklevel=_caller_level())
             self.decisions[id(node)] = "power"   # tanh(z)^2 of a vector: its entries squared
             return a
@@ -753,8 +754,9 @@ class Builder:
                 f"solve(A, B): A is {self.text(a)} and B {self.text(b)}; B needs as many rows as A"))
             return (a[0], b[1])
         dims = [self.unifier.find(d) for d in (*a, *b)]
-        if any(isinstance(d, DimVar) for d in dims):
-            self.shape_error(node, "kron needs the shapes of its arguments; declare them")
+        if any(isinstance(d, DimVar) for d in dims):   # (no claim is wrong for it: it is not read)
+            raise ParseError("kron needs the shapes of its arguments: a bare I or 1 in a Kronecker product has no "
+                             "size to read (write I_n, or declare the names)", self.source, node.pos)
         return (E._dim_product(dims[0], dims[2]), E._dim_product(dims[1], dims[3]))
 
     def decide_diag(self, node, shape, _, final):
@@ -995,6 +997,14 @@ def _read(source: str, syntax: str, variables: dict, guess_case: bool = False) -
             return read_latex(source, variables.keys(), scalars=_scalar_names(variables)), True
         except ParseError:
             raise err from None
+
+
+def claim_steps(source: str, variables: dict, syntax: str) -> tuple:
+    """The sides of a LaTeX claim between its left side and its last one (``\\nabla_x f = 2Ax =
+    (A + A^T) x``: ``("2Ax",)``), as written: steps of the derivation that ``verify`` also judges."""
+    if syntax not in ("latex", "text"):
+        return ()
+    return _read(source, syntax, {**_sizes_as_scalars(variables), **variables}, guess_case=True)[0].steps
 
 
 def _square_names(variables: dict) -> frozenset:

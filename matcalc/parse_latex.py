@@ -77,6 +77,7 @@ for _name, _macro in GREEK_LATEX.items():
 # function words -> matcalc's function: its own names, and the spellings of textbooks
 _FUNCTION_WORDS = {**{name: name for name, f in FUNCTIONS.items() if f.signature != "dims"},
                    "tr": "trace", "Tr": "trace", "Trace": "trace", "Diag": "diag", "ln": "log", "ReLU": "relu",
+                   "sgn": "sign",
                    "chol": "cholesky", "GELU": "gelu", "SiLU": "silu", "eigvals": "eigvalsh"}
 _FUNCTION_COMMANDS = {**{"\\" + name: name for name in ("exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh",
                                                          "arcsin", "arccos", "arctan", "det")},
@@ -89,6 +90,7 @@ _DROPPED_WRAPPERS = (r"\mathbf", r"\boldsymbol", r"\bm", r"\mathnormal", r"\vec"
                      r"\mathbb", r"\underline", r"\overline", r"\hat", r"\tilde", r"\bar", r"\boxed")
 _IGNORED = {r"\left", r"\right", r"\big", r"\Big", r"\bigg", r"\Bigg", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr",
             r"\biggl", r"\biggr", r"\,", r"\;", r"\:", r"\!", r"\ ", r"\quad", r"\qquad", r"\displaystyle",
+            r"\bf", r"\it", r"\sf", r"\cal",   # ({\bf A}: A)
             r"\textstyle", "&", r"\\", "~", r"\limits", r"\nolimits"}
 _PRODUCTS = {r"\cdot": "cdot", r"\times": "mtimes", "*": "mtimes", r"\odot": "mul", r"\circ": "mul",
              r"\oslash": "div", "/": "div", r"\otimes": "kron"}
@@ -108,6 +110,7 @@ _REFUSED = {
     r"\dots": "'…' is not read; write the matrix form",
 }
 _CONSTANT_ONES = "onecol"    # a column of ones (parse.Builder sizes it by its use)
+_SPACING_COMMANDS = {r"\,", r"\;", r"\:", r"\ ", r"\quad", r"\qquad", "~"}
 # the comparisons of an indicator 1{a > b}: which side is the larger
 _COMPARISONS = {">": ">", r"\gt": ">", r"\geq": ">", r"\ge": ">", "≥": ">", r"\geqslant": ">",
                 "<": "<", r"\lt": "<", r"\leq": "<", r"\le": "<", "≤": "<", r"\leqslant": "<"}
@@ -124,6 +127,7 @@ class Reading:
     label: str | None
     indices: tuple = ()
     row: bool = False   # the entries (of a matrix written as one row) make a row: the column of them transposed
+    steps: tuple = ()   # the sides between the left side and the last (∇f = 2Ax = (A + Aᵀ)x: "2Ax")
 
 
 @dataclass(frozen=True)
@@ -142,8 +146,9 @@ def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset()
     ``squares``: those that are square matrices (``|X|`` of one is its determinant)."""
     if len(source) > MAX_SOURCE_LENGTH:
         raise ParseError(f"input too long ({len(source)} characters; the limit is {MAX_SOURCE_LENGTH})")
-    text = _math_part(_normalized(source))
+    text = _typography(_math_part(_normalized(source)))
     main, definitions = _split_definitions(text)
+    main = _without_prose(main)
     names = set(names)
     defined_names = []
     for name_text, _ in definitions:
@@ -162,6 +167,10 @@ def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset()
     claim = sides[-1].strip()
     row = False
     label, indices, transposed = _label(sides[0], names) if len(sides) > 1 else (None, (), False)
+    if len(sides) > 1 and _AT_A_POINT.search(sides[0]):
+        raise ParseError("the left side is the derivative at a point; matcalc judges the derivative as a function "
+                         "of the variables (write ∇f, not ∇f(0))", text, 0)
+    steps = tuple(side.strip() for side in sides[1:-1]) if label is not None and not transposed else ()
     if not claim:
         raise ParseError("empty expression", text, len(text))
     matrix = entry_matrix(claim)
@@ -173,6 +182,10 @@ def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset()
     if transposed:   # a claim about ∂f/∂Xᵀ: its transpose is the one about ∂f/∂X
         tree = Node("T", 0, "'", [tree])
     bodies = [(name, _Parser(body.strip(), names).parse()) for name, body in defined]
+    for name, (written, _) in zip(defined_names, definitions):
+        if not _uses(tree, {name}) and not any(_uses(body, {name}) for _, body in bodies):
+            raise ParseError(f"the definition of {written.strip()} is not used in the claim (an entry's definition, "
+                             "D_{ii} = …, is not read: define the whole matrix or vector)", text, text.find(written))
     for _ in range(len(bodies)):   # s = σ(…) defined after its use, in any order: until none is left
         if not _uses(tree, {name for name, _ in bodies}):
             break
@@ -180,7 +193,28 @@ def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset()
             tree = _substitute(tree, name, body)
     if _uses(tree, {name for name, _ in bodies}):
         raise ParseError("the definitions after the claim refer to each other in a circle", text, len(main))
-    return Reading(tree, claim, label, indices, row)
+    return Reading(tree, claim, label, indices, row, steps)
+
+
+# a left side at a point: \nabla f(0), f'(\mathbf{0})
+_AT_A_POINT = re.compile(r"(?:\\nabla|')[^=]*?\(\s*(?:\\mathbf\s*\{\s*0\s*\}|\\boldsymbol\s*\{\s*0\s*\}|[0-9.]+)"
+                         r"\s*\)\s*$")
+
+
+def _typography(text: str) -> str:
+    """Spacing and fonts that change nothing: ``\\mkern-1.5mu``, the T of a transpose in a font
+    (``X^{\\mathsf{T}}``, ``X^{-\\mathrm{T}}``, ``X^{-\\rm T}``)."""
+    text = re.sub(r"\\mkern\s*-?[0-9.]+\s*mu", "", text)
+    return re.sub(r"\\(?:mathrm|mathsf|textsf|textrm)\s*\{\s*T\s*\}|\\(?:rm|sf)\s*T\b|\\mathsf\s+T\b", "T", text)
+
+
+def _without_prose(main: str) -> str:
+    """The claim without words after it: ``\\quad (\\text{by the chain rule})``, ``\\text{ where }
+    (\\cdot)^T \\text{ denotes transposition}`` (what defines no name)."""
+    main = re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\\(?:text|mathrm|mbox)\s*\{\s*,?\s*where\s*\}.*$", "", main, flags=re.S) \
+        if not re.search(r"\\text\s*\{\s*,?\s*where\s*\}[^=]*=", main) else main
+    return re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\(?\s*\\(?:text|mbox)\s*\{[^{}]*[A-Za-z]\s+[A-Za-z][^{}]*\}\s*\)?"
+                  r"\s*[.,;]?\s*$", "", main)
 
 
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
@@ -416,11 +450,19 @@ class _Parser:
 
     # -- tokens ------------------------------------------------------------------------------------
     def _tokenize(self, text: str) -> list:
+        """The tokens of ``text``; ``self.spaced`` gets the positions of those that follow a spacing
+        command (``\\,``, ``\\;``, ``\\quad``): the end of an unbracketed function's argument."""
         tokens = []
+        self.spaced = set()
+        spacing = False
         for m in _TOKEN.finditer(text):
             kind, value, pos = m.lastgroup, m.group(), m.start()
             if kind == "space" or (kind in ("cmd", "sym") and value in _IGNORED):
+                spacing = spacing or value in _SPACING_COMMANDS
                 continue
+            if spacing:
+                self.spaced.add(pos)
+                spacing = False
             if kind == "cmd" and value == r"\|":
                 tokens.append(_Token("sym", "‖", pos))
             elif kind == "cmd" and value in (r"\lVert", r"\rVert", r"\Vert"):
@@ -515,6 +557,9 @@ class _Parser:
                 self.advance()
                 right = self.signed()
                 op = _PRODUCTS[tok.text]
+                if op == "kron":   # I ⊗ Aᵀ A: Kronecker's product binds looser than a juxtaposition
+                    right = right if not self.starts_operand() else \
+                        Node("binop", tok.pos, "mtimes", [right, self.adjacent_product()])
                 node = Node("call", tok.pos, "kron", [node, right]) if op == "kron" \
                     else Node("binop", tok.pos, op, [node, right])
             elif self.starts_operand():
@@ -1009,13 +1054,17 @@ class _Parser:
         if self.at("'"):
             self.advance()
             prime = True
+        elif self.at("^") and [t.text for t in self.tokens[self.i + 1:self.i + 4]] in (
+                ["{", r"\prime", "}"], [r"\prime", *[t.text for t in self.tokens[self.i + 2:self.i + 4]]]):
+            self.i += 4 if self.tokens[self.i + 1].text == "{" else 2   # \sigma^{\prime}
+            prime = True
         if self.at("^") and not prime and FUNCTIONS[function].signature == "elementwise":
             caret = self.advance()   # \tanh^2(x): the power of the value, as sin²x is
             exponent = self.argument_group()
             if exponent.kind != "num" or not exponent.text.isdigit():
                 self.error(f"a power of a function other than a positive whole one ({function}^{{-1}}: its "
                            f"inverse?) is not read; write ({function}(x))^k", caret.pos)
-            return Node("binop", caret.pos, "mpower", [self.application(function, pos), exponent])
+            return Node("binop", caret.pos, "pow", [self.application(function, pos), exponent])   # elementwise
         if self.at("(", "["):
             args = self.arguments()
         elif self.at("{"):
@@ -1063,8 +1112,8 @@ class _Parser:
     def adjacent_product(self) -> Node:
         """What an unbracketed function reads: the product of the operands that follow it."""
         node = self.postfix()
-        while self.starts_operand() and self.token.kind != "func":
-            tok = self.token
+        while self.starts_operand() and self.token.kind != "func" and self.token.pos not in self.spaced:
+            tok = self.token   # (\det X \, X^{-T}: a space ends the argument)
             node = Node("binop", tok.pos, "mtimes", [node, self.postfix()])
         return node
 

@@ -53,7 +53,7 @@ from .errors import MatcalcError, NotationWarning, ReadingWarning, ShapeError
 from .factor import factor
 from .limits import guarded
 from .ops import operation_key
-from .parse import build_expression
+from .parse import build_expression, claim_steps
 from .printing.latex import prose, to_latex
 from .printing.numpy import NumpyFunction
 from .printing.text import to_text
@@ -267,6 +267,10 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
         verdict = Judge(answer, claim, text, variables, seed, trials).verdict()
     if program is not None and verdict.claimed is not None:   # shown in the user's names
         verdict.claimed = program.rename(verdict.claimed)
+    if verdict.correct and program is None and isinstance(claimed, str):
+        wrong_step = _wrong_step(claimed, answer, variables, syntax, seed, trials)
+        if wrong_step is not None:
+            return wrong_step
     if hints and not verdict.correct:
         verdict.message += f" (note: in the claim, {'; '.join(hints)})"
     if guesses:
@@ -276,6 +280,26 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
             else f"J {dx.name}, whose J is the Jacobian"
         verdict.message += f" (the claim read as the differential d f = {form})"
     return verdict
+
+
+def _wrong_step(claimed: str, answer: Derivative, variables: dict, syntax: str, seed, trials):
+    """The verdict on the first readable step before the last side of a LaTeX chain
+    (``\\nabla_x f = 2Ax = (A + A^T) x``) that is not equal to the answer, or None."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for step in claim_steps(claimed, variables, syntax):
+            try:
+                claim = build_expression(step, variables, syntax, infer=False,
+                                         shape=answer.expr.shape if answer.form == "matrix" else None,
+                                         softmax_axis=_softmax_axis(answer.f))
+            except MatcalcError:
+                continue   # (a step that needs the definitions after the claim, or words: not judged)
+            with np.errstate(all="ignore"):
+                verdict = Judge(answer, claim, step, variables, seed, trials).verdict()
+            if not verdict.correct:
+                verdict.message = f"the last side is right, but the step before it, {step}, is not: {verdict.message}"
+                return verdict
+    return None
 
 
 def _softmax_axis(f: E.Expr):

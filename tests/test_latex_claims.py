@@ -101,6 +101,17 @@ CLAIMS = [
      r"\nabla_{X^\top} \operatorname{tr}(AXB) = A^\top B^\top", False),
     ("norm2(W @ x - y)**2", "W", {"W": "m,n", "x": "n", "y": "m"},
      r"\frac{\partial L}{\partial W^\top} = 2x(Wx - y)^\top", True),
+    # a space ends an unbracketed argument; ⊗ binds looser than a juxtaposition; fonts and prose
+    ("det(X)", "X", {"X": "n,n"}, r"\det X \, X^{-\top}", True),
+    ("logdet(X)**2", "X", {"X": "n,n"}, r"2\log\det X \, X^{-\top}", True),
+    ("logdet(X)", "X", {"X": "n,n"}, r"X^{-\mathrm{T}}", True),
+    ("sum(tanh(X @ W))", "W", {"X": "N,d", "W": "d,k"}, r"X^\top\left(1 - \tanh(XW)^2\right)", True),
+    ("sum(sigmoid(W @ x))", "W", {"W": "m,n", "x": "n"}, r"\sigma^{\prime}(Wx)\,x^\top", True),
+    (LSQ, "w", LS, r"2{\bf X}^T({\bf X}{\bf w}-{\bf y}) \quad (\text{by the chain rule})", True),
+    (LSQ, "w", LS, r"2X^T(Xw - y), \text{ where } (\cdot)^T \text{ denotes transposition}", True),
+    # every step of a chain is judged, not only the last side
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"\nabla_x f = 2Ax = (A + A^\top)x", False),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"\nabla_x f = Ax + A^\top x = (A + A^\top)x", True),
     # a · b of two vectors is their inner product (juxtaposed, they are multiplied elementwise)
     ("(w.T @ x)**2", "w", {"w": "n", "x": "n"}, r"\boxed{2 (w \cdot x)\, x}", True),
     ("(w.T @ x)**2", "w", {"w": "n", "x": "n"}, r"2 (w \cdot x)\, w", False),
@@ -115,6 +126,13 @@ def test_a_hand_derivation_in_latex_is_read_and_judged_truly(f, wrt, shapes, cla
     assert verdict.correct is right, verdict.message
 
 
+def test_a_kronecker_hessian_binds_looser_than_a_juxtaposition():
+    shapes = {"A": "m,n", "X": "n,p", "B": "m,p"}
+    f = mc.parse("norm2(A @ X - B)**2", shapes)
+    assert mc.verify(f, "X", r"2\, I_p \otimes A^\top A", shapes, syntax="latex", order=2).correct
+    assert not mc.verify(f, "X", r"2\, I_p \otimes A A^\top", shapes, syntax="latex", order=2).correct
+
+
 def test_a_guess_is_shown_in_the_verdict():
     verdict = mc.verify(mc.parse("tanh(x)", {"x": "n"}), "x", r"\mathrm{diag}(1 - \tanh(x)^2)", {"x": "n"},
                         syntax="latex")
@@ -122,6 +140,9 @@ def test_a_guess_is_shown_in_the_verdict():
 
 
 @pytest.mark.parametrize("claim, message", [
+    (r"\nabla f(0) = x", "at a point"),
+    (r"x^T D x, \quad D_{ii} = x_i", "not used"),
+    (r"I \otimes x", "no size to read"),
     (r"a, \quad a = b, \quad b = a", "circle"),
     (r"\max(x, y)", "the ReLU"),
     (r"\mathbb{1}(x = y)", "two indices"),
