@@ -54,6 +54,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 
 from .errors import ParseError, ReadingWarning
@@ -181,6 +182,8 @@ def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset()
     tree = _Parser(claim, names, guess_case, indices, scalars, squares).parse()
     if transposed:   # a claim about ∂f/∂Xᵀ: its transpose is the one about ∂f/∂X
         tree = Node("T", 0, "'", [tree])
+    if indices and r"\sum" not in claim and _einstein_letters(claim, names):   # A_{kj} x_j: summed over j
+        tree = _implicit_sums(tree, set(indices), claim)
     bodies = [(name, _Parser(body.strip(), names).parse()) for name, body in defined]
     for name, (written, _) in zip(defined_names, definitions):
         if not _uses(tree, {name}) and not any(_uses(body, {name}) for _, body in bodies):
@@ -337,12 +340,18 @@ def _label(side: str, names) -> tuple:
     transpose of the one w.r.t. X). A derivative w.r.t. another expression of a variable
     (``\\partial \\Sigma^{-1}``, ``\\partial \\sigma^2``) is refused: it is not the one asked for."""
     found = None
+    bare = _ENTRY_ONLY.fullmatch(side.strip())   # \partial_k f, \partial_k \partial_l f, H_{ij}: an entry, no variable
+    if bare is not None and (bare.group("name") or "") not in names:
+        return None, tuple(i for i in bare.group("i", "j", "k", "l") if i), False
+    second = _SECOND_PARTIALS.search(side)   # \frac{\partial^2 f}{\partial x_i \partial x_j}
+    if second is not None and second.group(1) == second.group(3) and second.group(1).lstrip("\\") in names:
+        return second.group(1).lstrip("\\"), (second.group(2), second.group(4)), False
     m = re.search(r"\\nabla\s*_\s*(\{(?:[^{}]|\{[^{}]*\})*\}|\\?[A-Za-z]+)", side) \
         or re.search(r"\\nabla\s*(\\?[A-Za-z]+)", side)
     if m is not None:
         found = m.group(1)
     else:
-        m = _LAST_PARTIAL.search(side.strip()) or _OPERATOR_PARTIAL.search(side) \
+        m = _LAST_PARTIAL.search(side.strip()) or _OPERATOR_PARTIAL.search(side) or _SUBSCRIPT_PARTIAL.search(side) \
             or ([None, *_DENOMINATOR.finditer(side)][-1])
         if m is not None:
             found = m.group(1)
@@ -373,6 +382,15 @@ def _label(side: str, names) -> tuple:
     return None, (), False
 
 
+# left sides that name an entry only: \partial_k f, \partial_k \partial_l f, H_{ij}, J_{ij}
+_ENTRY_ONLY = re.compile(r"\\partial_\s*\{?\s*(?P<i>[a-z])\s*\}?\s*(?:\\partial_\s*\{?\s*(?P<j>[a-z])\s*\}?\s*)?"
+                         r"[A-Za-z](?:\s*\([^()]*\))?|(?P<name>[A-Z])_\s*\{\s*(?P<k>[a-z])\s*,?\s*(?P<l>[a-z])\s*\}")
+# \frac{\partial^2 f}{\partial x_i \partial x_j}: the (i, j) entry of a Hessian
+_SECOND_PARTIALS = re.compile(r"\\frac\s*\{\s*\\partial\s*\^\s*\{?2\}?[^{}]*\}\s*\{\s*\\partial\s*(\\?[A-Za-z]+)\s*_\s*"
+                              r"\{?\s*([a-z])\s*\}?\s*\\partial\s*(\\?[A-Za-z]+)\s*_\s*\{?\s*([a-z])\s*\}?\s*\}")
+# \partial_{X_{ij}} (…): the operator, by an entry
+_SUBSCRIPT_PARTIAL = re.compile(r"\\partial_\s*\{\s*(\\?[A-Za-z]+\s*_\s*\{?\s*[a-z]\s*,?\s*[a-z]?\s*\}?)\s*\}")
+
 # the whole denominator of \frac{…}{\partial …}: ∂f/∂X^\top, ∂ℓ/∂\Sigma^{-1}
 _DENOMINATOR = re.compile(r"\\frac\s*\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}\s*\{\s*\\partial\s*"
                           r"((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})+?)\s*\}")
@@ -393,6 +411,49 @@ _LAST_PARTIAL = re.compile(r"\\partial\s*((?:\\[A-Za-z]+\s*\{[^{}]*\})|\\?[A-Za-
 def _spellings(letter: str):
     """The names a Greek letter may be declared as (``\\varphi`` as ``phi``), or ``None``."""
     return _SPELLINGS.get(letter) or _SPELLINGS.get(letter.removeprefix("var"))
+
+
+def _einstein_letters(text: str, names) -> set:
+    """The letters that subscript entries in ``text`` (``A_{kj} x_j``: k, j), but no declared names:
+    with a left side naming an entry and no ``\\sum``, a letter repeated in a product is summed over
+    (Einstein's convention)."""
+    letters = set()
+    for m in re.finditer(r"_\s*(?:\{\s*([a-z])\s*,?\s*([a-z])?\s*\}|([a-z]))", text):
+        letters.update(letter for letter in m.groups() if letter)
+    return {letter for letter in letters if letter not in names}
+
+
+_PRODUCT_OPS = ("mtimes", "mul", "cdot", "matmul", "div")
+
+
+def _implicit_sums(tree: Node, free: set, text: str) -> Node:
+    """``tree`` with Einstein's sums written out: in each product, an index that occurs twice
+    (and is not ``free``) is summed there (``W_{ik} exp(W_{ij} x_j)``: Σᵢ W_{ik} exp(Σⱼ W_{ij} x_j))."""
+    def visit(node: Node, top: bool) -> tuple:
+        product = node.kind == "binop" and node.text in _PRODUCT_OPS or node.kind == "neg"
+        if node.kind == "indexed":
+            return node, Counter(child.text for child in node.children)
+        if node.kind == "entry":
+            inner, counts = visit(node.children[0], True)
+            return Node("entry", node.pos, node.text, [inner, *node.children[1:]], node.axis), \
+                counts + Counter(child.text for child in node.children[1:])
+        if node.kind == "binop" and node.text in ("add", "sub"):
+            parts = [visit(child, True) for child in node.children]
+            counts = Counter(set().union(*(c.keys() for _, c in parts)))
+            return Node(node.kind, node.pos, node.text, [p for p, _ in parts], node.axis), counts
+        parts = [visit(child, not product) for child in node.children]
+        counts = sum((c for _, c in parts), Counter())
+        node = Node(node.kind, node.pos, node.text, [p for p, _ in parts], node.axis) if parts else node
+        if product and top:
+            for letter, times in sorted(counts.items()):
+                if times > 2 and letter not in free:   # (a free index is an entry's: its products are entrywise)
+                    raise ParseError(f"the index {letter} occurs {times} times in one product (Einstein's "
+                                     "convention sums an index that occurs twice)", text, node.pos)
+                if times == 2 and letter not in free:
+                    node = Node("isum", node.pos, letter, [node])
+                    del counts[letter]
+        return node, counts
+    return visit(tree, True)[0]
 
 
 def _uses(tree: Node, names: set) -> bool:
@@ -447,6 +508,8 @@ class _Parser:
         # subscript is an index wherever it stands (outside its sum: free, refused unless named)
         self.index_letters = set(free) | {letter for group in _SUM_INDICES.findall(text)
                                           for letter in re.findall("[a-z]", group.split("=")[0])}
+        self.einstein = _einstein_letters(text, self.names) if free and r"\sum" not in text else set()
+        self.index_letters |= self.einstein
 
     # -- tokens ------------------------------------------------------------------------------------
     def _tokenize(self, text: str) -> list:

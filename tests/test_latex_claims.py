@@ -112,6 +112,18 @@ CLAIMS = [
     # every step of a chain is judged, not only the last side
     ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"\nabla_x f = 2Ax = (A + A^\top)x", False),
     ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"\nabla_x f = Ax + A^\top x = (A + A^\top)x", True),
+    # Einstein's convention: with a left side naming an entry and no \sum, a repeated index is summed
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"\frac{\partial f}{\partial x_k} = A_{kj}x_j + x_iA_{ik}", True),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"\partial_k f = 2A_{kj}x_j", False),
+    ("trace(A @ X @ B)", "X", {"A": "n,n", "X": "n,n", "B": "n,n"},
+     r"\frac{\partial f}{\partial X_{kl}} = A_{ik}B_{li}", True),
+    ("trace(A @ X @ B)", "X", {"A": "n,n", "X": "n,n", "B": "n,n"},
+     r"\frac{\partial f}{\partial X_{kl}} = A_{ki}B_{il}", False),
+    ("sum(exp(W @ x))", "x", {"W": "m,n", "x": "n"}, r"\frac{\partial f}{\partial x_k} = W_{ik}\exp(W_{ij}x_j)", True),
+    ("norm2(X - U @ V.T)**2", "U", {"X": "m,n", "U": "m,r", "V": "n,r"},
+     r"\frac{\partial L}{\partial U_{ik}} = -2(X_{ij} - U_{il}V_{jl})V_{jk}", True),
+    ("norm2(X)**2", "X", {"X": "m,n"},
+     r"\partial_{X_{ij}}(X_{kl}X_{kl}) = 2X_{kl}\delta_{ik}\delta_{jl} = 2X_{ij}", True),
     # a · b of two vectors is their inner product (juxtaposed, they are multiplied elementwise)
     ("(w.T @ x)**2", "w", {"w": "n", "x": "n"}, r"\boxed{2 (w \cdot x)\, x}", True),
     ("(w.T @ x)**2", "w", {"w": "n", "x": "n"}, r"2 (w \cdot x)\, w", False),
@@ -131,6 +143,15 @@ def test_a_kronecker_hessian_binds_looser_than_a_juxtaposition():
     f = mc.parse("norm2(A @ X - B)**2", shapes)
     assert mc.verify(f, "X", r"2\, I_p \otimes A^\top A", shapes, syntax="latex", order=2).correct
     assert not mc.verify(f, "X", r"2\, I_p \otimes A A^\top", shapes, syntax="latex", order=2).correct
+
+
+def test_hessian_entries_by_their_left_side():
+    shapes = {"x": "n", "A": "n,n"}
+    f = mc.parse("x.T @ A @ x", shapes)
+    for claim in (r"\frac{\partial^2 f}{\partial x_i \partial x_j} = A_{ij} + A_{ji}", r"H_{ij} = A_{ij} + A_{ji}",
+                  r"\partial_k\partial_l f = A_{kl} + A_{lk}"):
+        assert mc.verify(f, "x", claim, shapes, syntax="latex", order=2).correct, claim
+    assert not mc.verify(f, "x", r"H_{ij} = 2A_{ij}", shapes, syntax="latex", order=2).correct
 
 
 def test_a_guess_is_shown_in_the_verdict():
