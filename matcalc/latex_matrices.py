@@ -88,6 +88,8 @@ def entry_matrix(claim: str):
                   for r in range(len(rows))]
     column_labels = [_shared_label([shown[(r, c)] for r in range(len(rows)) if (r, c) in shown], bound, claim,
                                    "column") for c in range(width)]
+    _in_order(row_labels, claim, "row")
+    _in_order(column_labels, claim, "column")
     if len(rows) == 1 and any(label is not None for label in column_labels):   # a row: its columns are i
         row_labels, column_labels = column_labels, [None]
         shown = {(c, 0): cell for (_, c), cell in shown.items()}
@@ -120,6 +122,24 @@ def entry_matrix(claim: str):
     if re.sub(r"\s+", "", _relabelled(off_text, {j: i}, bound)) == re.sub(r"\s+", "", diagonal_text):
         return f"{sign}({off_text})", free, False   # one pattern everywhere
     return f"{sign}((1 - 1_{{{i}={j}}}) ({off_text}) + 1_{{{i}={j}}} ({diagonal_text}))", free, False
+
+
+def _in_order(labels: list, claim: str, kind: str):
+    """Refuse labels that do not run 1, 2, … (or 0, 1, …) and end at the size: ``x_2, x_1`` (a
+    permutation), ``x_1, …, x_{n-1}`` (one short), ``x_2, …, x_{n+1}`` (shifted) would read as x."""
+    shown = [label for label in labels if label is not None]
+    numbers = []
+    while len(numbers) < len(shown) and shown[len(numbers)].isdigit():
+        numbers.append(int(shown[len(numbers)]))
+    ends = [re.fullmatch(r"([A-Za-z]+)(?:-([0-9]+))?", label) for label in shown[len(numbers):]]
+    offsets = [int(m.group(2) or 0) for m in ends if m is not None]
+    starts = bool(numbers) and numbers[0] in (0, 1) and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    ends_well = all(m is not None for m in ends) and len({m.group(1) for m in ends}) <= 1 and (
+        not offsets or offsets == list(range(offsets[0], offsets[0] - len(offsets), -1))
+        and offsets[-1] <= (0 if numbers and numbers[0] == 1 else 1))   # …, n (from 1); …, n − 1 or n (from 0)
+    if shown and not (starts and ends_well):
+        raise ParseError(f"the {kind}s shown are labelled {', '.join(shown)}: a matrix written entry by entry is "
+                         f"read when they run 1, 2, …, n (or 0, 1, …, n − 1) in order", claim, 0)
 
 
 def _only(found: dict) -> str:

@@ -979,7 +979,7 @@ def _number(text: str):
     return num.to_number(value) if exponent else value
 
 
-def _read(source: str, syntax: str, variables: dict, guess_case: bool = False) -> tuple:
+def _read(source: str, syntax: str, variables: dict, guess_case: bool = False, fixed=frozenset()) -> tuple:
     """``(reading, whether the LaTeX reader read it)``: a ``parse_latex.Reading`` (the tree, the
     text its positions are in, the variable a LaTeX left side names and the indices of the entry
     it names). Where the numpy reader stops at a unicode character (``xᵀ A x``, ``σ(W x) ⊙ h``,
@@ -987,7 +987,8 @@ def _read(source: str, syntax: str, variables: dict, guess_case: bool = False) -
     from .parse_latex import Reading, read_latex
     if syntax in ("latex", "text"):   # (the text form is read as the LaTeX it stands for)
         return read_latex(source, variables.keys(), guess_case, _scalar_names(variables),
-                          _square_names(variables)), True
+                          _square_names(variables), {name: v.shape for name, v in variables.items()
+                                                     if isinstance(v, E.Expr) and v.op == "var"}, fixed), True
     try:
         return Reading(parse(source, syntax), source, None), False
     except ParseError as err:
@@ -1111,22 +1112,27 @@ FUNCTION_NAMES = frozenset(FUNCTIONS)
 
 def build_expression(source: str, variables: dict, syntax: str = "numpy", infer: bool = True,
                      derivative_by: str | None = None, shape=None, scalars: bool | None = None,
-                     softmax_axis: int | None = None) -> E.Expr:
+                     softmax_axis: int | None = None, jacobian: bool = False, fixed=frozenset()) -> E.Expr:
     """Parse ``source`` and build it with the given variables (name -> Expr). Undeclared names
     get their shapes by inference (see ``Builder``) unless ``infer=False``; ``shape`` gives the
     dims the text leaves open (a bare ``I``, ``c 𝟏``); ``scalars``: whether undeclared lowercase
     names are scalars (by default: when the expression has no matrix operation; a program decides
     it once for all its lines); ``softmax_axis``: the axis a softmax of a matrix written without one
     is over (a claim about a function that takes its softmax so; a ``ReadingWarning``). In LaTeX a
-    left side (``\\nabla_X f = …``) that names another variable than ``derivative_by`` is an error."""
+    left side (``\\nabla_X f = …``) that names another variable than ``derivative_by`` is an error;
+    one by ``X^\\top`` makes the claim the transpose of the gradient by X, unless the claim is a
+    ``jacobian`` (∂y/∂xᵀ is the Jacobian as matcalc writes it). ``fixed``: names that a LaTeX
+    definition after the claim may not give a value (the function's variables)."""
     if syntax in ("latex", "text"):
         variables = {**_sizes_as_scalars(variables), **variables}
-    reading, as_latex = _read(source, syntax, variables, guess_case=not infer)
+    reading, as_latex = _read(source, syntax, variables, guess_case=not infer, fixed=fixed)
     tree, source, label = reading.tree, reading.text, reading.label
     if as_latex and (reading.indices or has_index_notation(tree)):
         tree = matrix_form(tree, variables, source, reading.indices)
         if reading.row:   # a matrix written as one row of entries: the column of them, transposed
             tree = Node("T", tree.pos, "'", [tree])
+    if reading.by_transpose and not jacobian:   # ∂f/∂Xᵀ of a scalar f: the transpose of ∂f/∂X
+        tree = Node("T", tree.pos, "'", [tree])
     if derivative_by is not None and label is not None and label != derivative_by:
         raise MatcalcError(f"the claim is written as the derivative w.r.t. {label}, "
                            f"but the derivative asked for is w.r.t. {derivative_by}")

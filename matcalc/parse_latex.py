@@ -129,6 +129,7 @@ class Reading:
     indices: tuple = ()
     row: bool = False   # the entries (of a matrix written as one row) make a row: the column of them transposed
     steps: tuple = ()   # the sides between the left side and the last (∇f = 2Ax = (A + Aᵀ)x: "2Ax")
+    by_transpose: bool = False   # the left side is by Xᵀ (∂f/∂Xᵀ: for a scalar f, the transposed gradient)
 
 
 @dataclass(frozen=True)
@@ -138,19 +139,27 @@ class _Token:
     pos: int
 
 
-def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset(), squares=frozenset()) -> Reading:
+def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset(), squares=frozenset(),
+               shapes=None, fixed=frozenset()) -> Reading:
     """The expression in the LaTeX ``source`` (see the module docstring); ``names`` are the
     declared variable names, which decide how runs of letters split. ``guess_case``: where only
     names are allowed (a claim), an undeclared letter whose other case is declared is read as that
     (``W^t x_i`` beside a declared ``w``), with a ``ReadingWarning``. ``scalars``: the declared
     names that are scalars (``w_1`` of a scalar ``w`` is a layer's ``w``; of a vector, an entry);
-    ``squares``: those that are square matrices (``|X|`` of one is its determinant)."""
+    ``squares``: those that are square matrices (``|X|`` of one is its determinant); ``shapes``: the
+    declared names' shapes (a sum's range is checked against what its index runs over); ``fixed``:
+    the names no definition after the claim may give a value (the function's variables)."""
     if len(source) > MAX_SOURCE_LENGTH:
         raise ParseError(f"input too long ({len(source)} characters; the limit is {MAX_SOURCE_LENGTH})")
     text = _typography(_math_part(_normalized(source)))
     main, definitions = _split_definitions(text)
+    tail = text[len(main):]   # the definitions, as written (a step of a chain is read with them)
     main = _without_prose(main)
     names = set(names)
+    for name_text, _ in definitions:   # x = (AᵀA)⁻¹Aᵀb after a claim about x: not a definition to substitute
+        if name_text.strip() in fixed:
+            raise ParseError(f"{name_text.strip()} is a variable: what follows the claim may define new names only",
+                             text, text.find(name_text))
     defined_names = []
     for name_text, _ in definitions:
         if _DECORATED.search(name_text):   # \hat{y}, a^{(1)}: written as a fresh plain name wherever it occurs
@@ -171,7 +180,10 @@ def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset()
     if len(sides) > 1 and _AT_A_POINT.search(sides[0]):
         raise ParseError("the left side is the derivative at a point; matcalc judges the derivative as a function "
                          "of the variables (write ∇f, not ∇f(0))", text, 0)
-    steps = tuple(side.strip() for side in sides[1:-1]) if label is not None and not transposed else ()
+    # the steps of a chain, each as a claim of its own (with the left side and the definitions): the left
+    # side is the first side where it names the derivative, else the first side is a step too
+    first = 1 if label is not None or indices or transposed else 0
+    steps = tuple(f"{sides[0]} = {side}{tail}" if first else f"{side}{tail}" for side in sides[first:-1])
     if not claim:
         raise ParseError("empty expression", text, len(text))
     matrix = entry_matrix(claim)
@@ -179,9 +191,7 @@ def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset()
         if indices:
             raise ParseError("the left side names one entry, the right side is a whole matrix", claim, 0)
         claim, indices, row = matrix
-    tree = _Parser(claim, names, guess_case, indices, scalars, squares).parse()
-    if transposed:   # a claim about ∂f/∂Xᵀ: its transpose is the one about ∂f/∂X
-        tree = Node("T", 0, "'", [tree])
+    tree = _Parser(claim, names, guess_case, indices, scalars, squares, shapes).parse()
     if indices and r"\sum" not in claim and _einstein_letters(claim, names):   # A_{kj} x_j: summed over j
         tree = _implicit_sums(tree, set(indices), claim)
     bodies = [(name, _Parser(body.strip(), names).parse()) for name, body in defined]
@@ -196,7 +206,7 @@ def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset()
             tree = _substitute(tree, name, body)
     if _uses(tree, {name for name, _ in bodies}):
         raise ParseError("the definitions after the claim refer to each other in a circle", text, len(main))
-    return Reading(tree, claim, label, indices, row, steps)
+    return Reading(tree, claim, label, indices, row, steps, transposed)
 
 
 # a left side at a point: \nabla f(0), f'(\mathbf{0})
@@ -216,6 +226,9 @@ def _without_prose(main: str) -> str:
     (\\cdot)^T \\text{ denotes transposition}`` (what defines no name)."""
     main = re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\\(?:text|mathrm|mbox)\s*\{\s*,?\s*where\s*\}.*$", "", main, flags=re.S) \
         if not re.search(r"\\text\s*\{\s*,?\s*where\s*\}[^=]*=", main) else main
+    # a reason after the claim (\quad \text{since } A = A^\top): words, not a side of the equation
+    main = re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\(?\s*\\(?:text|mathrm|mbox)\s*\{\s*,?\s*(?:since|because|as|if|when|"
+                  r"assuming|i\.e\.|by)\b[^{}]*\}.*$", "", main, flags=re.S)
     return re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\(?\s*\\(?:text|mbox)\s*\{[^{}]*[A-Za-z]\s+[A-Za-z][^{}]*\}\s*\)?"
                   r"\s*[.,;]?\s*$", "", main)
 
@@ -258,7 +271,7 @@ _DEFINED_NAME = (r"(?:\\(?:hat|bar|tilde|vec|mathbf|boldsymbol|bm)\s*\{\s*\\?[A-
 _WORD = r"\\(?:text|mathrm|mbox|textrm)\s*\{\s*[,;]?\s*(?:where|with|for|and)\s*:?\s*\}\s*"
 _SPACING = r"(?:\\(?:quad|qquad|[;,:! ])\s*|~\s*)"
 _DEFINITION_START = re.compile(
-    rf"(?P<separator>[,;]\s*{_SPACING}*(?:{_WORD}{_SPACING}*|(?:where|with|for)\s+)?"
+    rf"(?P<separator>(?<!\\)[,;]\s*{_SPACING}*(?:{_WORD}{_SPACING}*|(?:where|with|for)\s+)?"
     rf"|{_SPACING}*\\q?quad\s*{_SPACING}*(?:{_WORD}{_SPACING}*)?|{_WORD}{_SPACING}*|\bwhere\b\s*)"
     rf"(?P<name>{_DEFINED_NAME})\s*:?=(?!=)")
 _DECORATED = re.compile(r"\\(?:hat|bar|tilde|vec)\b|\^")
@@ -493,11 +506,12 @@ class _Parser:
     """Recursive descent over LaTeX tokens, making ``parse.Node`` trees."""
 
     def __init__(self, text: str, names, guess_case: bool = False, free=(), scalars=frozenset(),
-                 squares=frozenset()):
+                 squares=frozenset(), shapes=None):
         self.text = text
         self.names = set(names)
         self.scalars = set(scalars)
         self.squares = set(squares)
+        self.shapes = dict(shapes or {})   # declared name -> its shape (what a sum's index runs over)
         self.guess_case = guess_case
         self.tokens = self._tokenize(text)
         self.i = 0
@@ -805,25 +819,65 @@ class _Parser:
             self.error("a sum needs its index (\\sum_i …)", tok.pos)
         self.advance()
         group = self.raw_group()
+        lower = ""
         if any(t.text == "=" for t in group):
-            group = group[:[t.text for t in group].index("=")]   # i=1: the index
+            split = [t.text for t in group].index("=")
+            group, lower = group[:split], "".join(t.text for t in group[split + 1:])   # i=1: the index, its start
         indices = [t for t in group if t.text != ","]
         for index in indices:
             if index.kind != "name" or len(index.text) != 1:
                 self.error(f"the index of a sum is a letter (\\sum_i), got {index.text!r}", index.pos)
         if not indices:
             self.error("a sum needs its index (\\sum_i …)", tok.pos)
+        upper = ""
         if self.at("^"):   # the end of the range: the size of what the index runs over
-            self.advance()
-            self.raw_group()
+            caret = self.advance()
+            upper = "".join(t.text for t in self.raw_group())
         self.indices.extend(index.text for index in indices)
         try:
             summand = self.term()
         finally:
             del self.indices[len(self.indices) - len(indices):]
+        if lower or upper:
+            for index in indices:
+                self.check_range(index.text, lower, upper, summand, tok.pos if not upper else caret.pos)
         for index in reversed(indices):
             summand = Node("isum", tok.pos, index.text, [summand])
         return summand
+
+    def check_range(self, index: str, lower: str, upper: str, summand: Node, pos: int):
+        """Refuse a sum over part of what its index runs over (``\\sum_{i=1}^{N-1}``, ``\\sum_{i=2}^{N}``,
+        ``\\sum_{i=1}^{D}`` where i counts the N rows): read as the whole sum, it would be another claim."""
+        if lower not in ("", "0", "1"):
+            self.error(f"the sum over {index} starts at {lower}: a sum over part of the range is not read", pos)
+        sizes = {size for size in self.sizes_indexed(index, summand) if size != 1}
+        if not upper or len(sizes) != 1:
+            return
+        size = str(next(iter(sizes)))
+        if upper.replace(" ", "") != (f"{size}-1" if lower == "0" else size):
+            self.error(f"the sum over {index} runs from {lower or 1} to {upper}, but {index} counts {size} entries: "
+                       "a sum over part of the range is not read", pos)
+
+    def sizes_indexed(self, index: str, tree: Node) -> list:
+        """The sizes of the axes ``index`` subscripts in ``tree`` (by the declared shapes)."""
+        sizes, stack = [], [tree]
+        while stack:
+            node = stack.pop()
+            stack.extend(node.children)
+            if node.kind != "indexed":
+                continue
+            letters = [child.text for child in node.children]
+            name = node.text if node.text in self.shapes else node.text.swapcase()
+            shape = self.shapes.get(name)
+            if shape is None or index not in letters:
+                continue
+            if len(letters) == 2:
+                sizes.append(shape[letters.index(index)])
+            elif 1 in shape and shape != (1, 1):
+                sizes.append(shape[0] if shape[1] == 1 else shape[1])
+            else:
+                sizes.append(shape[0])   # x_i: the i-th row of X
+        return sizes
 
     def subscripted(self, node: Node) -> Node:
         """A name followed by ``_{…}``: the name it stands for, or, inside a sum over ``i``, the

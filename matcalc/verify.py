@@ -236,7 +236,7 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
         variables.update(program.stage_vars)
         variables.update({var.name: var for var, _, _ in answer.signals.values()})
     dx = differential_variable(answer.wrt)   # a claim may be the differential, d f = tr(Gᵀ dX)
-    if order == 1 and dx.name not in variables:
+    if order == 1 and dx.name not in variables and "d" not in variables:   # (a variable d: d x is d times x)
         variables[dx.name] = dx
     if type(claimed).__module__.startswith("sympy."):   # a SymPy matrix expression: read as matcalc's
         from .sympy_bridge import from_sympy
@@ -247,7 +247,8 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
             warnings.simplefilter("always", NotationWarning)
             claim = claimed if isinstance(claimed, E.Expr) else build_expression(
                 claimed, variables, syntax, infer=False, derivative_by=answer.wrt.name,
-                shape=answer.expr.shape if answer.form == "matrix" else None, softmax_axis=_softmax_axis(answer.f))
+                shape=answer.expr.shape if answer.form == "matrix" else None, softmax_axis=_softmax_axis(answer.f),
+                jacobian=answer.kind == "jacobian", fixed=frozenset(v.name for v in answer.variables))
     except ShapeError as err:
         return Verdict(False, "shape", "symbolic",
                        f"the claim does not type-check, so its shape cannot be right: {err.message}",
@@ -289,11 +290,15 @@ def _wrong_step(claimed: str, answer: Derivative, variables: dict, syntax: str, 
         warnings.simplefilter("ignore")
         for step in claim_steps(claimed, variables, syntax):
             try:
-                claim = build_expression(step, variables, syntax, infer=False,
+                claim = build_expression(step, variables, syntax, infer=False, derivative_by=answer.wrt.name,
                                          shape=answer.expr.shape if answer.form == "matrix" else None,
-                                         softmax_axis=_softmax_axis(answer.f))
+                                         softmax_axis=_softmax_axis(answer.f), jacobian=answer.kind == "jacobian",
+                                         fixed=frozenset(v.name for v in answer.variables))
+                dx = differential_variable(answer.wrt)
+                if dx in claim.free_vars:   # d f = 2 xᵀ A dx = …: a step that is a differential
+                    claim = _from_differential(claim, dx, answer)
             except MatcalcError:
-                continue   # (a step that needs the definitions after the claim, or words: not judged)
+                continue   # (a step with words, or one no claim could be: not judged)
             with np.errstate(all="ignore"):
                 verdict = Judge(answer, claim, step, variables, seed, trials).verdict()
             if not verdict.correct:

@@ -193,3 +193,46 @@ def test_a_differential_claim_in_numpy_syntax_and_what_is_no_differential():
         mc.verify(f, "x", r"x^T A\, dx + 1", shapes, syntax="latex")
     with pytest.raises(mc.MatcalcError, match="not linear"):
         mc.verify(f, "x", r"dx^T dx", shapes, syntax="latex")
+
+
+# Claims a review found judged "correct" while wrong (each now read truly or refused), 2026-12-02
+REVIEWED = [
+    ("0.5 * x * x", "x", {"x": "2"}, r"\begin{pmatrix} x_2 & 0 \\ 0 & x_1 \end{pmatrix}", "labelled 2, 1"),
+    ("0.5 * norm2(x)**2", "x", {"x": "n"}, r"(x_2, x_3, \ldots, x_n, x_1)^T", "labelled 2, 3, n, 1"),
+    ("0.5 * norm2(x)**2", "x", {"x": "n"}, r"(x_1, \ldots, x_{n-1})^T", "labelled 1, n-1"),
+    ("A @ x", "x", {"A": "2,2", "x": "2"}, r"\begin{pmatrix} A_{22} & A_{21} \\ A_{12} & A_{11} \end{pmatrix}",
+     "labelled 2, 1"),
+    (LSQ, "w", LS, r"2 \sum_{i=1}^{N-1} x_i (w^T x_i - y_i)", "part of the range"),
+    (LSQ, "w", LS, r"2 \sum_{i=2}^{N} x_i (w^T x_i - y_i)", "part of the range"),
+    (LSQ, "w", LS, r"2 \sum_{i=0}^{N} x_i (w^T x_i - y_i)", "part of the range"),
+    (LSQ, "w", LS, r"2 \sum_{i=1}^{D} x_i (w^T x_i - y_i)", "part of the range"),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"},
+     r"\frac{\partial f}{\partial x_k} = \sum_{j=1}^{k} A_{kj}x_j + \sum_i A_{ik}x_i", "part of the range"),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n", "b": "n"}, r"A^T(Ax-b), \quad x = (A^TA)^{-1}A^Tb", "variable"),
+]
+
+
+@pytest.mark.parametrize("f, wrt, shapes, claim, message", REVIEWED, ids=[r[3][:40] for r in REVIEWED])
+def test_what_a_review_found_read_as_something_else_is_refused(f, wrt, shapes, claim, message):
+    with pytest.raises(ParseError, match=message):
+        mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex")
+
+
+@pytest.mark.parametrize("f, wrt, shapes, claim, right", [
+    ("A @ x", "x", {"x": "n", "A": "m,n"}, r"\frac{\partial (Ax)}{\partial x^T} = A", True),   # ∂y/∂xᵀ: the Jacobian
+    ("A @ x", "x", {"x": "n", "A": "m,n"}, r"\frac{\partial (Ax)}{\partial x^T} = A^T", False),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"},
+     r"\frac{\partial f}{\partial x_k} = 2A_{kj}x_j = A_{kj}x_j + A_{jk}x_j", False),
+    ("norm2(W @ x - y)**2", "W", {"W": "m,n", "x": "n", "y": "m"},
+     r"\frac{\partial L}{\partial W^\top} = 2(Wx-y)x^\top = 2x(Wx-y)^\top", False),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"\nabla f = 2Ax = (A + A^\top)x", False),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"2 A x = (A + A^\top)x", False),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"f'(x) = 2Ax = (A + A^\top)x", False),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"df = 2x^T A\, dx = x^T (A + A^T)\, dx", False),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"df = x^T A\, dx + x^T A^T dx = x^T (A + A^T)\, dx", True),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"2Ax, \quad \text{since } A = A^\top", False),
+])
+def test_what_a_review_found_is_judged_truly(f, wrt, shapes, claim, right):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex").correct is right
