@@ -1048,6 +1048,7 @@ class _Parser:
             self.advance()
             self.raw_group()
         if bar == "|" and inner.kind == "name" and inner.text in self.squares:   # |X|, |Σ|: the determinant
+            warnings.warn(ReadingWarning(f"|{inner.text}| of a square matrix is read as its determinant"), stacklevel=2)
             return Node("call", open_tok.pos, "det", [inner])
         return Node("call", open_tok.pos, "norm2" if bar == "‖" else "abs", [inner])
 

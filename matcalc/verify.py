@@ -247,8 +247,9 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
             warnings.simplefilter("always", NotationWarning)
             claim = claimed if isinstance(claimed, E.Expr) else build_expression(
                 claimed, variables, syntax, infer=False, derivative_by=answer.wrt.name,
-                shape=answer.expr.shape if answer.form == "matrix" else None, softmax_axis=_softmax_axis(answer.f),
-                jacobian=answer.kind == "jacobian", fixed=frozenset(v.name for v in answer.variables))
+                shape=answer.expr.shape if answer.form == "matrix" and not _mentions(claimed, dx) else None,
+                softmax_axis=_softmax_axis(answer.f), jacobian=answer.kind == "jacobian",
+                fixed=frozenset(v.name for v in answer.variables))
     except ShapeError as err:
         return Verdict(False, "shape", "symbolic",
                        f"the claim does not type-check, so its shape cannot be right: {err.message}",
@@ -305,6 +306,15 @@ def _wrong_step(claimed: str, answer: Derivative, variables: dict, syntax: str, 
                 verdict.message = f"the last side is right, but the step before it, {step}, is not: {verdict.message}"
                 return verdict
     return None
+
+
+def _mentions(claimed, dx: E.Expr) -> bool:
+    """Whether a claim's text may be a differential (``dx``, ``\\mathrm{d}x``, ``d\\mathbf{x}``): its shape
+    is then that of f, not the derivative's, and a bare ``𝟏`` in it is sized by its use."""
+    if not isinstance(claimed, str):
+        return False
+    compact = claimed.replace(" ", "")
+    return dx.name in compact or r"\mathrm{d}" in compact or r"d\mathbf" in compact or r"d\boldsymbol" in compact
 
 
 def _softmax_axis(f: E.Expr):

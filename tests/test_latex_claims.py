@@ -184,6 +184,13 @@ def test_a_derivative_by_another_expression_of_the_variable_is_refused_not_misre
             mc.verify(f, "Sigma", claim, shapes, syntax="latex")
 
 
+def test_a_bare_ones_vector_in_a_differential_is_sized_by_its_use_and_det_is_said():
+    shapes = {"x": "n"}
+    assert mc.verify(mc.parse("sum(x)", shapes), "x", r"df = \mathbf{1}^T dx", shapes, syntax="latex").correct
+    verdict = mc.verify(mc.parse("det(A)", {"A": "n,n"}), "A", r"|A| A^{-T}", {"A": "n,n"}, syntax="latex")
+    assert verdict.correct and "determinant" in verdict.message
+
+
 def test_a_differential_claim_in_numpy_syntax_and_what_is_no_differential():
     shapes = {"x": "n", "A": "n,n"}
     f = mc.parse("x.T @ A @ x", shapes)
