@@ -661,7 +661,7 @@ class _Parser:
             if tok.text in ("‖", "|"):   # a norm opens here unless this one closes the current group
                 return not self.closers or self.closers[-1] != tok.text
             return False
-        return tok.kind == "cmd" and tok.text not in _PRODUCTS \
+        return tok.kind == "cmd" and tok.text not in _PRODUCTS and tok.text not in _COMPARISONS \
             and tok.text not in (r"\}", r"\rbrack", r"\rparen", r"\rangle")
 
     def postfix(self) -> Node:
@@ -696,6 +696,9 @@ class _Parser:
         """``1_{i=j}``: Kronecker's delta (the identity's entries); another subscript on a number
         is refused."""
         texts = [t.text for t in group]
+        if node.text == "1" and len(group) == 1 and group[0].kind == "name" \
+                and group[0].text not in self.index_letters:   # 1_N: a vector of N ones
+            return Node("call", node.pos, "ones", [Node("name", group[0].pos, group[0].text)])
         if node.text == "1" and len(texts) == 3 and texts[1] == "=" and all(
                 t.kind == "name" and t.text in self.indices for t in (group[0], group[2])):
             return Node("indexed", node.pos, "delta", [Node("index", group[0].pos, texts[0]),
@@ -1083,11 +1086,12 @@ class _Parser:
         if name in _APPLIED_GREEK and (self.at("(", "[", "'") or name[1:] not in self.names):
             return self.application(_APPLIED_GREEK[name], tok.pos)
         if name in _DROPPED_WRAPPERS:
-            if self.at("{") and [t.text for t in self.tokens[self.i:self.i + 3]] == ["{", "1", "}"]:
+            if self.at("{") and [t.text for t in self.tokens[self.i:self.i + 3]] in (["{", "1", "}"], ["{", "I", "}"]):
+                one = self.tokens[self.i + 1].text == "1"
                 self.i += 3
-                if self.comparison_ahead():   # \mathbb{1}(z > 0), \mathbb{1}_{z > 0}: an indicator
+                if self.comparison_ahead():   # \mathbb{1}(z > 0), \mathbb{I}(z > 0), \mathbb{1}_{z > 0}: an indicator
                     return self.indicator(tok.pos)
-                return Node("name", tok.pos, _CONSTANT_ONES)
+                return Node("name", tok.pos, _CONSTANT_ONES) if one else self.subscripted(self.resolved("I", tok.pos))
             if self.at("{") and [t.text for t in self.tokens[self.i:self.i + 3]] == ["{", "0", "}"]:
                 self.i += 3
                 return Node("num", tok.pos, "0")
