@@ -1112,7 +1112,8 @@ FUNCTION_NAMES = frozenset(FUNCTIONS)
 
 def build_expression(source: str, variables: dict, syntax: str = "numpy", infer: bool = True,
                      derivative_by: str | None = None, shape=None, scalars: bool | None = None,
-                     softmax_axis: int | None = None, jacobian: bool = False, fixed=frozenset()) -> E.Expr:
+                     softmax_axis: int | None = None, jacobian: bool = False, fixed=frozenset(),
+                     order: int | None = None) -> E.Expr:
     """Parse ``source`` and build it with the given variables (name -> Expr). Undeclared names
     get their shapes by inference (see ``Builder``) unless ``infer=False``; ``shape`` gives the
     dims the text leaves open (a bare ``I``, ``c 𝟏``); ``scalars``: whether undeclared lowercase
@@ -1122,7 +1123,8 @@ def build_expression(source: str, variables: dict, syntax: str = "numpy", infer:
     left side (``\\nabla_X f = …``) that names another variable than ``derivative_by`` is an error;
     one by ``X^\\top`` makes the claim the transpose of the gradient by X, unless the claim is a
     ``jacobian`` (∂y/∂xᵀ is the Jacobian as matcalc writes it). ``fixed``: names that a LaTeX
-    definition after the claim may not give a value (the function's variables)."""
+    definition after the claim may not give a value (the function's variables). ``order``: the
+    derivative's order, which a left side that names one (``f'(t) =``, ``\\nabla^2 f =``) must match."""
     if syntax in ("latex", "text"):
         variables = {**_sizes_as_scalars(variables), **variables}
     reading, as_latex = _read(source, syntax, variables, guess_case=not infer, fixed=fixed)
@@ -1133,6 +1135,9 @@ def build_expression(source: str, variables: dict, syntax: str = "numpy", infer:
             tree = Node("T", tree.pos, "'", [tree])
     if reading.by_transpose and not jacobian:   # ∂f/∂Xᵀ of a scalar f: the transpose of ∂f/∂X
         tree = Node("T", tree.pos, "'", [tree])
+    if order is not None and reading.order is not None and reading.order != order:
+        raise MatcalcError(f"the left side is a {'first' if reading.order == 1 else 'second'} derivative, but the "
+                           f"{'gradient or Jacobian' if order == 1 else 'Hessian'} is asked for (order={order})")
     if derivative_by is not None and label is not None and label != derivative_by:
         raise MatcalcError(f"the claim is written as the derivative w.r.t. {label}, "
                            f"but the derivative asked for is w.r.t. {derivative_by}")

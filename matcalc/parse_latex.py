@@ -129,6 +129,7 @@ class Reading:
     indices: tuple = ()
     row: bool = False   # the entries (of a matrix written as one row) make a row: the column of them transposed
     steps: tuple = ()   # the sides between the left side and the last (∇f = 2Ax = (A + Aᵀ)x: "2Ax")
+    order: int | None = None   # the order of the derivative the left side names (f'(t): 1, ∇²f: 2), where it says
     by_transpose: bool = False   # the left side is by Xᵀ (∂f/∂Xᵀ: for a scalar f, the transposed gradient)
 
 
@@ -206,12 +207,26 @@ def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset()
             tree = _substitute(tree, name, body)
     if _uses(tree, {name for name, _ in bodies}):
         raise ParseError("the definitions after the claim refer to each other in a circle", text, len(main))
-    return Reading(tree, claim, label, indices, row, steps, transposed)
+    return Reading(tree, claim, label, indices, row, steps, by_transpose=transposed,
+                   order=_order_named(sides[0]) if len(sides) > 1 else None)
 
 
 # a left side at a point: \nabla f(0), f'(\mathbf{0})
 _AT_A_POINT = re.compile(r"(?:\\nabla|')[^=]*?\(\s*(?:\\mathbf\s*\{\s*0\s*\}|\\boldsymbol\s*\{\s*0\s*\}|[0-9.]+)"
                          r"\s*\)\s*$")
+
+
+def _order_named(side: str):
+    """The order of the derivative a left side names, where it is plain: 2 for ``\\nabla^2 f``,
+    ``f''``, ``\\frac{\\partial^2 f}{…}``, ``\\frac{d^2 f}{…}``; 1 for one ``\\nabla``, one prime, or one
+    ``\\frac{\\partial f}{\\partial x}``; else None."""
+    compact = re.sub(r"\s+", "", side)
+    if re.search(r"\\nabla\^\{?2|\\partial\^\{?2|''|\\frac\{(?:\\mathrm\{d\}|d)\^\{?2", compact):
+        return 2
+    if compact.count(r"\nabla") == 1 and r"\nabla^" not in compact or re.fullmatch(r"[A-Za-z]+'(\(.*\))?", compact) \
+            or compact.count(r"\partial") == 2 and re.match(r"\\frac\{\\partial[^{}]*\}\{\\partial[^{}]*\}$", compact):
+        return 1
+    return None
 
 
 def _typography(text: str) -> str:

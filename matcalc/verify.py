@@ -249,7 +249,7 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
                 claimed, variables, syntax, infer=False, derivative_by=answer.wrt.name,
                 shape=answer.expr.shape if answer.form == "matrix" and not _mentions(claimed, dx) else None,
                 softmax_axis=_softmax_axis(answer.f), jacobian=answer.kind == "jacobian",
-                fixed=frozenset(v.name for v in answer.variables))
+                fixed=frozenset(v.name for v in answer.variables), order=order)
     except ShapeError as err:
         return Verdict(False, "shape", "symbolic",
                        f"the claim does not type-check, so its shape cannot be right: {err.message}",

@@ -158,6 +158,19 @@ def test_hessian_entries_by_their_left_side():
     assert not mc.verify(f, "x", r"H_{ij} = 2A_{ij}", shapes, syntax="latex", order=2).correct
 
 
+def test_a_left_side_naming_another_order_is_refused():
+    t = {"t": ""}
+    f = mc.parse("t**3", t)
+    with pytest.raises(mc.MatcalcError, match="first derivative"):
+        mc.verify(f, "t", r"f'(t) = 6t", t, syntax="latex", order=2)
+    with pytest.raises(mc.MatcalcError, match="second derivative"):
+        mc.verify(f, "t", r"f''(t) = 3t^2", t, syntax="latex")
+    assert mc.verify(f, "t", r"f''(t) = 6t", t, syntax="latex", order=2).correct
+    shapes = {"x": "n", "A": "n,n"}
+    assert mc.verify(mc.parse("x.T @ A @ x", shapes), "x", r"\nabla^2 f = A + A^\top", shapes, syntax="latex",
+                     order=2).correct
+
+
 def test_a_guess_is_shown_in_the_verdict():
     verdict = mc.verify(mc.parse("tanh(x)", {"x": "n"}), "x", r"\mathrm{diag}(1 - \tanh(x)^2)", {"x": "n"},
                         syntax="latex")
