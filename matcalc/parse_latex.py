@@ -1149,6 +1149,14 @@ class _Parser:
         """``\\operatorname{tr}``, ``\\mathrm{invden}``, ``\\text{Tr}``: a function or a name."""
         if word in _FUNCTION_WORDS:
             return self.application(_FUNCTION_WORDS[word], pos)
+        if word == "sech":   # sech² x = 1 − tanh² x (tanh's derivative, written in tanh: its canonical form)
+            tanh = self.application("tanh", pos)
+            power = tanh.children[1] if tanh.kind == "binop" and tanh.text == "pow" else Node("num", pos, "1")
+            tanh = tanh.children[0] if tanh.kind == "binop" and tanh.text == "pow" else tanh
+            square = Node("binop", pos, "sub", [Node("num", pos, "1"),
+                                                Node("binop", pos, "pow", [tanh, Node("num", pos, "2")])])
+            half = Node("binop", pos, "div", [power, Node("num", pos, "2")])   # sechᵏ = (1 − tanh²)^(k/2)
+            return square if power.text == "2" else Node("binop", pos, "pow", [square, half])
         if word == "d":
             differential = self.differential(pos)   # \mathrm{d}X: the differential of a declared X
             if differential is None:
@@ -1255,9 +1263,11 @@ class _Parser:
         return node
 
     def derivative(self, function: str, args: list, pos: int) -> Node:
-        if len(args) != 1 or function not in ("sigmoid", "tanh", "relu"):
+        if len(args) != 1 or function not in ("sigmoid", "tanh", "relu", "softplus"):
             self.error(f"the derivative {function}' is not read; write it out", pos)
         x = args[0]
+        if function == "softplus":   # softplus' = σ
+            return Node("call", pos, "sigmoid", [x])
         value = Node("call", pos, function, [x])
         if function == "sigmoid":   # σ' = σ ⊙ (1 − σ)
             return Node("binop", pos, "mul", [value, Node("binop", pos, "sub", [Node("num", pos, "1"), value])])

@@ -51,6 +51,9 @@ CLAIMS = [
     (MLPR, "W1", MLP, r"((W_2^\top (W_2 \operatorname{relu}(W_1 x) - y)) \odot \mathbb{I}(W_1 x > 0)) x^\top", True),
     (MLPR, "W1", MLP, r"((W_2^\top (W_2 \operatorname{relu}(W_1 x) - y)) \odot \mathbb{1}(W_1 x \le 0)) x^\top", False),
     ("sum(X @ w)", "w", LS, r"X^T 1_N", True),
+    ("sum(tanh(W @ x))", "x", {"W": "m,n", "x": "n"}, r"W^T \operatorname{sech}^2(Wx)", True),
+    ("sum(tanh(W @ x))", "x", {"W": "m,n", "x": "n"}, r"W^T \operatorname{sech}(Wx)", False),
+    ("sum(softplus(x))", "x", {"x": "n"}, r"\operatorname{softplus}'(x)", True),
     # powers of functions, and two columns side by side
     (MLPT, "W1", MLP, r"2\left[W_2^T(W_2\tanh(W_1x) - y) \odot (1 - \tanh^2(W_1 x))\right]x^T", True),
     (MLPS, "W1", MLP, r"\left[W_2^T(W_2\sigma(W_1x) - y) \odot \sigma(W_1x)(1 - \sigma(W_1x))\right] x^T", True),
