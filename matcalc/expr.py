@@ -561,11 +561,11 @@ _NOT_PLAIN_FACTORS = frozenset({"const", "mul", "zero", "ones"})
 def mul(*factors) -> Expr:
     """The elementwise (Hadamard) product, with broadcasting; scaling by a scalar included."""
     factors = [as_expr(f) for f in factors]
-    if len(factors) == 2:   # c ⊙ e for a constant c ≠ 0, 1 and an e that is no product: (c, e) as it stands
+    if len(factors) == 2:
         c, other = factors if factors[0].op == "const" else factors[::-1]
         if c.op == "const" and other.op not in _NOT_PLAIN_FACTORS and c.data != 0 and c.data != 1:
-            return _node("mul", (c, other), other.shape)
-    if len(factors) == 2:   # a product built a few factors at a time (a chain rule, stage by stage)
+            return _node("mul", (c, other), other.shape)   # c ⊙ e, e no product: (c, e) as it stands
+        # a product built a few factors at a time (a chain rule, stage by stage)
         big, small = factors if len(factors[0].args) >= len(factors[1].args) else factors[::-1]
         quick = _mul_into_product(big, small)
         if quick is not None:

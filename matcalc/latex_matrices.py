@@ -30,7 +30,8 @@ _MATRIX = re.compile(r"^\s*(?P<sign>-)?\s*(?:\\left\s*[(\[]|[(\[])?\s*\\begin\s*
                      r"\s*(?P<transposed>\^\s*(?:\{\s*(?:T|\\top|\\intercal)\s*\}|T|\\top))?\s*$", re.S)
 _ELLIPSES = re.compile(r"\\[cldv]?dots|\\ddots|\.\.\.|…|⋯|⋮|⋱|\\cdot\s*\\cdot\s*\\cdot")
 _SUBSCRIPT = re.compile(r"_\s*(?:\{(?P<group>[^{}]*)\}|(?P<one>[A-Za-z0-9]))")
-_SUM_INDEX = re.compile(r"\\sum\s*_\s*(?:\{([^{}]*)\}|([A-Za-z]))")
+# the index group of a sum: \sum_i, \sum_{i=1}, \sum_{i,j}, \sum\limits_i
+_SUM_INDICES = re.compile(r"\\sum\s*(?:\\limits\s*)?_\s*(\{[^{}]*\}|[A-Za-z])")
 _INDEX_PAIRS = (("i", "j"), ("k", "l"), ("p", "q"), ("r", "s"))
 
 
@@ -44,21 +45,31 @@ def _tuple_as_matrix(claim: str):
     m = _TUPLE.match(claim)
     if m is None or not _ELLIPSES.search(m.group("body")):
         return None
-    cells = _top_level_commas(re.sub(r"\\right\s*$", "", m.group("body").strip()))
+    cells = [cell.strip() for cell in top_level_split(re.sub(r"\\right\s*$", "", m.group("body").strip()), ",")]
     if len(cells) < 3:
         return None
     return (f"{m.group('sign') or ''}\\begin{{pmatrix}} {' & '.join(cells)} \\end{{pmatrix}}"
             f"{m.group('transposed') or ''}")
 
 
-def _top_level_commas(text: str) -> list:
+def top_level_split(text: str, separator: str) -> list:
+    """``text`` split at ``separator`` outside every bracket and brace (and not after a backslash)."""
     parts, depth, start = [], 0, 0
-    for k, ch in enumerate(text):
-        depth += ch in "({[" and 1 or ch in ")}]" and -1 or 0
-        if ch == "," and depth == 0:
-            parts.append(text[start:k])
-            start = k + 1
-    return [p.strip() for p in parts + [text[start:]]]
+    for i, ch in enumerate(text):
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        elif ch == separator and depth == 0 and text[i - 1:i] != "\\":
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p for p in parts if p.strip()] or [""]
+
+
+def sum_indices(text: str) -> set:
+    """The letters ``text`` sums over (``\\sum_{i=1}^N``: i; ``\\sum_{i,j}``: i, j)."""
+    return {letter for group in _SUM_INDICES.findall(text) for letter in re.findall("[a-z]", group.split("=")[0])}
 
 
 def entry_matrix(claim: str):
@@ -77,7 +88,7 @@ def entry_matrix(claim: str):
     rows = [row for row in rows if not all(_is_ellipsis(cell) for cell in row)]
     if not rows:
         raise ParseError("a matrix with no entries", claim, 0)
-    bound = {letter for group in _SUM_INDEX.findall(body) for letter in re.findall("[A-Za-z]", "".join(group))}
+    bound = sum_indices(body)
     i, j = next((pair for pair in _INDEX_PAIRS if not any(re.search(rf"(?<![A-Za-z\\]){x}(?![A-Za-z])", body)
                                                          for x in pair)), (None, None))
     if i is None:

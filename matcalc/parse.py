@@ -986,16 +986,14 @@ def _read(source: str, syntax: str, variables: dict, guess_case: bool = False, f
     ``‖x‖²``), the text is read as matcalc's text form."""
     from .parse_latex import Reading, read_latex
     if syntax in ("latex", "text"):   # (the text form is read as the LaTeX it stands for)
-        return read_latex(source, variables.keys(), guess_case, _scalar_names(variables),
-                          _square_names(variables), {name: v.shape for name, v in variables.items()
-                                                     if isinstance(v, E.Expr) and v.op == "var"}, fixed), True
+        return read_latex(source, variables.keys(), guess_case, _shapes(variables), fixed), True
     try:
         return Reading(parse(source, syntax), source, None), False
     except ParseError as err:
         if syntax != "numpy" or source.isascii():
             raise
         try:
-            return read_latex(source, variables.keys(), scalars=_scalar_names(variables)), True
+            return read_latex(source, variables.keys(), shapes=_shapes(variables)), True
         except ParseError:
             raise err from None
 
@@ -1008,9 +1006,6 @@ def claim_steps(source: str, variables: dict, syntax: str) -> tuple:
     return _read(source, syntax, {**_sizes_as_scalars(variables), **variables}, guess_case=True)[0].steps
 
 
-def _square_names(variables: dict) -> frozenset:
-    return frozenset(name for name, v in variables.items() if getattr(v, "shape", SCALAR) != SCALAR
-                     and v.shape[0] == v.shape[1])
 
 
 def _sizes_as_scalars(variables: dict) -> dict:
@@ -1020,8 +1015,9 @@ def _sizes_as_scalars(variables: dict) -> dict:
     return {d: E.dim_value(d) for d in sorted(dims) if d not in variables and re.fullmatch("[A-Za-z]+", d)}
 
 
-def _scalar_names(variables: dict) -> frozenset:
-    return frozenset(name for name, v in variables.items() if getattr(v, "shape", None) == SCALAR)
+def _shapes(variables: dict) -> dict:
+    """The shapes of the names in scope (variables, stages, sizes), for the LaTeX reader."""
+    return {name: v.shape for name, v in variables.items() if hasattr(v, "shape")}
 
 
 def guess_syntax(source: str) -> str:

@@ -58,7 +58,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from .errors import ParseError, ReadingWarning
-from .latex_matrices import entry_matrix
+from .latex_matrices import entry_matrix, sum_indices, top_level_split
 from .ops import FUNCTIONS
 from .parse import MAX_DEPTH, MAX_SOURCE_LENGTH, Node
 from .printing.latex import GREEK_LATEX, GREEK_MACROS
@@ -140,16 +140,15 @@ class _Token:
     pos: int
 
 
-def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset(), squares=frozenset(),
-               shapes=None, fixed=frozenset()) -> Reading:
+def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=frozenset()) -> Reading:
     """The expression in the LaTeX ``source`` (see the module docstring); ``names`` are the
     declared variable names, which decide how runs of letters split. ``guess_case``: where only
     names are allowed (a claim), an undeclared letter whose other case is declared is read as that
-    (``W^t x_i`` beside a declared ``w``), with a ``ReadingWarning``. ``scalars``: the declared
-    names that are scalars (``w_1`` of a scalar ``w`` is a layer's ``w``; of a vector, an entry);
-    ``squares``: those that are square matrices (``|X|`` of one is its determinant); ``shapes``: the
-    declared names' shapes (a sum's range is checked against what its index runs over); ``fixed``:
-    the names no definition after the claim may give a value (the function's variables)."""
+    (``W^t x_i`` beside a declared ``w``), with a ``ReadingWarning``. ``shapes``: the declared
+    names' shapes, where known (``w_1`` of a scalar ``w`` is a layer's ``w``, of a vector an entry;
+    ``|X|`` of a square matrix is its determinant; a sum's range is checked against what its index
+    runs over); ``fixed``: the names no definition after the claim may give a value (the
+    function's variables)."""
     if len(source) > MAX_SOURCE_LENGTH:
         raise ParseError(f"input too long ({len(source)} characters; the limit is {MAX_SOURCE_LENGTH})")
     text = _typography(_math_part(_normalized(source)))
@@ -172,7 +171,7 @@ def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset()
         defined_names.append(name)
     defined = [(name, body) for name, (_, body) in zip(defined_names, definitions)]
     names |= set(defined_names)
-    sides = [side for side in _top_level_split(main, "=")]
+    sides = top_level_split(main, "=")
     while len(sides) > 1 and sides[-1].strip() in ("0", "{0}", r"\mathbf{0}", r"\boldsymbol{0}"):
         sides.pop()   # 2 A^T A x - 2 A^T y = 0: the normal equations, a gradient set to zero
     claim = sides[-1].strip()
@@ -192,7 +191,7 @@ def read_latex(source: str, names, guess_case: bool = False, scalars=frozenset()
         if indices:
             raise ParseError("the left side names one entry, the right side is a whole matrix", claim, 0)
         claim, indices, row = matrix
-    tree = _Parser(claim, names, guess_case, indices, scalars, squares, shapes).parse()
+    tree = _Parser(claim, names, guess_case, indices, shapes).parse()
     if indices and r"\sum" not in claim and _einstein_letters(claim, names):   # A_{kj} x_j: summed over j
         tree = _implicit_sums(tree, set(indices), claim)
     bodies = [(name, _Parser(body.strip(), names).parse()) for name, body in defined]
@@ -331,21 +330,6 @@ def _renamed(text: str, name_text: str, name: str) -> str:
     pattern = r"\s*".join(re.escape(ch) for ch in compact)
     lead = r"(?<![A-Za-z\\])" if compact[0].isalpha() else ""
     return re.sub(lead + pattern, lambda m: f" {name} ", text)
-
-
-def _top_level_split(text: str, separator: str) -> list:
-    """``text`` split at ``separator`` outside every bracket and brace."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch in "({[":
-            depth += 1
-        elif ch in ")}]":
-            depth -= 1
-        elif ch == separator and depth == 0 and text[i - 1:i] != "\\":
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return [p for p in parts if p.strip()] or [""]
 
 
 def _definition_name(text: str, names) -> str:
@@ -505,9 +489,6 @@ def _substitute(tree: Node, name: str, value: Node) -> Node:
     return Node(tree.kind, tree.pos, tree.text, [_substitute(c, name, value) for c in tree.children], tree.axis)
 
 
-# the index group of a sum: \sum_i, \sum_{i=1}, \sum_{i,j}
-_SUM_INDICES = re.compile(r"\\sum\s*(?:\\limits\s*)?_\s*(\{[^{}]*\}|[A-Za-z])")
-
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
   | (?P<cmd>\\(?:[A-Za-z]+\*?|.))
@@ -520,13 +501,12 @@ _TOKEN = re.compile(r"""
 class _Parser:
     """Recursive descent over LaTeX tokens, making ``parse.Node`` trees."""
 
-    def __init__(self, text: str, names, guess_case: bool = False, free=(), scalars=frozenset(),
-                 squares=frozenset(), shapes=None):
+    def __init__(self, text: str, names, guess_case: bool = False, free=(), shapes=None):
         self.text = text
         self.names = set(names)
-        self.scalars = set(scalars)
-        self.squares = set(squares)
-        self.shapes = dict(shapes or {})   # declared name -> its shape (what a sum's index runs over)
+        self.shapes = dict(shapes or {})   # declared name -> its shape
+        self.scalars = {name for name, shape in self.shapes.items() if shape == (1, 1)}
+        self.squares = {name for name, (rows, cols) in self.shapes.items() if rows == cols != 1}
         self.guess_case = guess_case
         self.tokens = self._tokenize(text)
         self.i = 0
@@ -535,8 +515,7 @@ class _Parser:
         self.indices: list = list(free)   # the entry's indices, and those of the sums open now (\sum_i …: i)
         # every letter the text uses as an index (in a sum, or the entry its left side names): such a
         # subscript is an index wherever it stands (outside its sum: free, refused unless named)
-        self.index_letters = set(free) | {letter for group in _SUM_INDICES.findall(text)
-                                          for letter in re.findall("[a-z]", group.split("=")[0])}
+        self.index_letters = set(free) | sum_indices(text)
         self.einstein = _einstein_letters(text, self.names) if free and r"\sum" not in text else set()
         self.index_letters |= self.einstein
 

@@ -246,10 +246,7 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
         with warnings.catch_warnings(record=True) as caught:   # a hint (x.T * A: '@' meant?) for the verdict
             warnings.simplefilter("always", NotationWarning)
             claim = claimed if isinstance(claimed, E.Expr) else build_expression(
-                claimed, variables, syntax, infer=False, derivative_by=answer.wrt.name,
-                shape=answer.expr.shape if answer.form == "matrix" and not _mentions(claimed, dx) else None,
-                softmax_axis=_softmax_axis(answer.f), jacobian=answer.kind == "jacobian",
-                fixed=frozenset(v.name for v in answer.variables), order=order)
+                claimed, variables, syntax, **_reading(claimed, answer, dx, order))
     except ShapeError as err:
         return Verdict(False, "shape", "symbolic",
                        f"the claim does not type-check, so its shape cannot be right: {err.message}",
@@ -270,7 +267,7 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
     if program is not None and verdict.claimed is not None:   # shown in the user's names
         verdict.claimed = program.rename(verdict.claimed)
     if verdict.correct and program is None and isinstance(claimed, str):
-        wrong_step = _wrong_step(claimed, answer, variables, syntax, seed, trials)
+        wrong_step = _wrong_step(claimed, answer, variables, syntax, seed, trials, dx, order)
         if wrong_step is not None:
             return wrong_step
     if hints and not verdict.correct:
@@ -284,18 +281,23 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
     return verdict
 
 
-def _wrong_step(claimed: str, answer: Derivative, variables: dict, syntax: str, seed, trials):
+def _reading(text: str, answer: Derivative, dx: E.Expr, order: int) -> dict:
+    """How ``build_expression`` reads a claim about ``answer`` (``dx``: the differential it may use)."""
+    return dict(infer=False, derivative_by=answer.wrt.name,
+                shape=answer.expr.shape if answer.form == "matrix" and not _mentions(text, dx) else None,
+                softmax_axis=_softmax_axis(answer.f), jacobian=answer.kind == "jacobian",
+                fixed=frozenset(v.name for v in answer.variables), order=order)
+
+
+def _wrong_step(claimed: str, answer: Derivative, variables: dict, syntax: str, seed, trials, dx: E.Expr,
+                order: int):
     """The verdict on the first readable step before the last side of a LaTeX chain
     (``\\nabla_x f = 2Ax = (A + A^T) x``) that is not equal to the answer, or None."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for step in claim_steps(claimed, variables, syntax):
             try:
-                claim = build_expression(step, variables, syntax, infer=False, derivative_by=answer.wrt.name,
-                                         shape=answer.expr.shape if answer.form == "matrix" else None,
-                                         softmax_axis=_softmax_axis(answer.f), jacobian=answer.kind == "jacobian",
-                                         fixed=frozenset(v.name for v in answer.variables))
-                dx = differential_variable(answer.wrt)
+                claim = build_expression(step, variables, syntax, **_reading(step, answer, dx, order))
                 if dx in claim.free_vars:   # d f = 2 xᵀ A dx = …: a step that is a differential
                     claim = _from_differential(claim, dx, answer)
             except MatcalcError:
