@@ -601,9 +601,10 @@ class Builder:
         if not final and not self.known(a):
             return None
         if self.syntax in ("latex", "text") and self.known(a) and self.unifier.find(a[0]) != self.unifier.find(a[1]):
-            what = "vector" if self.is_one(a[0]) or self.is_one(a[1]) else "matrix that is not square"
-            warnings.warn(ReadingWarning(f"a power of a {what} ({self.text(a)}) is read elementwise "
-                                         "(write \\|x\\|^2 or x^T x for the squared norm)"), stacklevel=_caller_level())
+            vector = self.is_one(a[0]) or self.is_one(a[1])
+            warnings.warn(ReadingWarning(
+                f"a power of a {'vector' if vector else 'matrix that is not square'} ({self.text(a)}) is read "
+                f"elementwise{' (the squared norm is ‖x‖² or xᵀx)' if vector else ''}"), stacklevel=_caller_level())
             self.decisions[id(node)] = "power"   # tanh(z)^2 of a vector: its entries squared
             return a
         self.unify(node, a[0], a[1], lambda: f"a matrix power needs a square matrix, got {self.text(a)}; "

@@ -305,7 +305,8 @@ def _wrong_step(claimed: str, answer: Derivative, variables: dict, syntax: str, 
             with np.errstate(all="ignore"):
                 verdict = Judge(answer, claim, step, variables, seed, trials).verdict()
             if not verdict.correct:
-                verdict.message = f"the last side is right, but the step before it, {step}, is not: {verdict.message}"
+                verdict.message = f"the last side is right, but a step before it, {to_text(claim)}, is not: " \
+                                  f"{verdict.message}"
                 return verdict
     return None
 
