@@ -980,14 +980,15 @@ def _number(text: str):
     return num.to_number(value) if exponent else value
 
 
-def _read(source: str, syntax: str, variables: dict, guess_case: bool = False, fixed=frozenset()) -> tuple:
+def _read(source: str, syntax: str, variables: dict, guess_case: bool = False, fixed=frozenset(),
+          context=None) -> tuple:
     """``(reading, whether the LaTeX reader read it)``: a ``parse_latex.Reading`` (the tree, the
     text its positions are in, the variable a LaTeX left side names and the indices of the entry
     it names). Where the numpy reader stops at a unicode character (``xᵀ A x``, ``σ(W x) ⊙ h``,
     ``‖x‖²``), the text is read as matcalc's text form."""
     from .parse_latex import Reading, read_latex
     if syntax in ("latex", "text"):   # (the text form is read as the LaTeX it stands for)
-        return read_latex(source, variables.keys(), guess_case, _shapes(variables), fixed), True
+        return read_latex(source, variables.keys(), guess_case, _shapes(variables), fixed, context), True
     try:
         return Reading(parse(source, syntax), source, None), False
     except ParseError as err:
@@ -999,12 +1000,13 @@ def _read(source: str, syntax: str, variables: dict, guess_case: bool = False, f
             raise err from None
 
 
-def claim_steps(source: str, variables: dict, syntax: str) -> tuple:
+def claim_steps(source: str, variables: dict, syntax: str, context=None) -> tuple:
     """The sides of a LaTeX claim between its left side and its last one (``\\nabla_x f = 2Ax =
     (A + A^T) x``: ``("2Ax",)``), as written: steps of the derivation that ``verify`` also judges."""
     if syntax not in ("latex", "text"):
         return ()
-    return _read(source, syntax, {**_sizes_as_scalars(variables), **variables}, guess_case=True)[0].steps
+    return _read(source, syntax, {**_sizes_as_scalars(variables), **variables}, guess_case=True,
+                 context=context)[0].steps
 
 
 
@@ -1110,7 +1112,7 @@ FUNCTION_NAMES = frozenset(FUNCTIONS)
 def build_expression(source: str, variables: dict, syntax: str = "numpy", infer: bool = True,
                      derivative_by: str | None = None, shape=None, scalars: bool | None = None,
                      softmax_axis: int | None = None, jacobian: bool = False, fixed=frozenset(),
-                     order: int | None = None) -> E.Expr:
+                     order: int | None = None, context: E.Expr | None = None) -> E.Expr:
     """Parse ``source`` and build it with the given variables (name -> Expr). Undeclared names
     get their shapes by inference (see ``Builder``) unless ``infer=False``; ``shape`` gives the
     dims the text leaves open (a bare ``I``, ``c 𝟏``); ``scalars``: whether undeclared lowercase
@@ -1121,10 +1123,12 @@ def build_expression(source: str, variables: dict, syntax: str = "numpy", infer:
     one by ``X^\\top`` makes the claim the transpose of the gradient by X, unless the claim is a
     ``jacobian`` (∂y/∂xᵀ is the Jacobian as matcalc writes it). ``fixed``: names that a LaTeX
     definition after the claim may not give a value (the function's variables). ``order``: the
-    derivative's order, which a left side that names one (``f'(t) =``, ``\\nabla^2 f =``) must match."""
+    derivative's order, which a left side that names one (``f'(t) =``, ``\\nabla^2 f =``) must match.
+    ``context``: the function a LaTeX claim is about (an undefined ``p(\\mathbf{a})`` is its one part
+    that is a function of a alone)."""
     if syntax in ("latex", "text"):
         variables = {**_sizes_as_scalars(variables), **variables}
-    reading, as_latex = _read(source, syntax, variables, guess_case=not infer, fixed=fixed)
+    reading, as_latex = _read(source, syntax, variables, guess_case=not infer, fixed=fixed, context=context)
     tree, source, label = reading.tree, reading.text, reading.label
     if as_latex and (reading.indices or has_index_notation(tree)):
         tree = matrix_form(tree, variables, source, reading.indices)

@@ -57,11 +57,14 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass
 
+from . import expr as E
 from .errors import ParseError, ReadingWarning
 from .latex_matrices import entry_matrix, sum_indices, top_level_split
 from .ops import FUNCTIONS
 from .parse import MAX_DEPTH, MAX_SOURCE_LENGTH, Node
-from .printing.latex import GREEK_LATEX, GREEK_MACROS
+from .printing.infix import GREEK as GREEK_CHARACTERS
+from .printing.latex import GREEK_LATEX, GREEK_MACROS, to_latex
+from .printing.text import to_text
 
 # unicode that people paste, as the LaTeX it stands for (before NFKC, which would turn ² into 2)
 _UNICODE = {
@@ -140,15 +143,16 @@ class _Token:
     pos: int
 
 
-def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=frozenset()) -> Reading:
-    """The expression in the LaTeX ``source`` (see the module docstring); ``names`` are the
+def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=frozenset(), context=None) -> Reading:
+    r"""The expression in the LaTeX ``source`` (see the module docstring); ``names`` are the
     declared variable names, which decide how runs of letters split. ``guess_case``: where only
     names are allowed (a claim), an undeclared letter whose other case is declared is read as that
     (``W^t x_i`` beside a declared ``w``), with a ``ReadingWarning``. ``shapes``: the declared
     names' shapes, where known (``w_1`` of a scalar ``w`` is a layer's ``w``, of a vector an entry;
     ``|X|`` of a square matrix is its determinant; a sum's range is checked against what its index
     runs over); ``fixed``: the names no definition after the claim may give a value (the
-    function's variables)."""
+    function's variables); ``context``: the function a claim is about, whose parts an undefined
+    function of its variables stands for (``p_i(\mathbf{a})`` beside ``‖softmax(a) − y‖²``)."""
     if len(source) > MAX_SOURCE_LENGTH:
         raise ParseError(f"input too long ({len(source)} characters; the limit is {MAX_SOURCE_LENGTH})")
     text = _typography(_math_part(_normalized(source)))
@@ -176,7 +180,14 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
         sides.pop()   # 2 A^T A x - 2 A^T y = 0: the normal equations, a gradient set to zero
     claim = sides[-1].strip()
     row = False
-    label, indices, transposed = _label(sides[0], names) if len(sides) > 1 else (None, (), False)
+    label, indices, transposed = _label(sides[0], names, guess_case) if len(sides) > 1 else (None, (), False)
+    if guess_case and not indices and r"\begin" not in claim:   # (a claim: = 2 \sum_i (p_i - y_i) p_i (1_{i=j} - p_j))
+        indices = _free_indices(claim, names)
+        if indices:
+            free = ", ".join(indices)
+            warnings.warn(ReadingWarning(f"{free}, free in the claim, is read as the index of its entries"), stacklevel=2)
+    if len(sides) > 1:
+        claim = _without_other_functions(claim, sides[0], names)
     if len(sides) > 1 and _AT_A_POINT.search(sides[0]):
         raise ParseError("the left side is the derivative at a point; matcalc judges the derivative as a function "
                          "of the variables (write ∇f, not ∇f(0))", text, 0)
@@ -191,7 +202,9 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
         if indices:
             raise ParseError("the left side names one entry, the right side is a whole matrix", claim, 0)
         claim, indices, row = matrix
-    tree = _Parser(claim, names, guess_case, indices, shapes).parse()
+    claim = _with_missing_opener(claim, lambda text: _Parser(text, names, guess_case, indices, shapes, context),
+                                 set(indices))
+    tree = _Parser(claim, names, guess_case, indices, shapes, context).parse()
     if indices and r"\sum" not in claim and _einstein_letters(claim, names):   # A_{kj} x_j: summed over j
         tree = _implicit_sums(tree, set(indices), claim)
     bodies = [(name, _Parser(body.strip(), names).parse()) for name, body in defined]
@@ -344,7 +357,7 @@ def _definition_name(text: str, names) -> str:
     return base + (m.group(2) or "")
 
 
-def _label(side: str, names) -> tuple:
+def _label(side: str, names, guess_case: bool = False) -> tuple:
     """``(variable, indices, transposed)``: the variable a left side ``\\nabla_X f``,
     ``\\frac{\\partial f}{\\partial X}`` or ``∂f/∂X`` names, if it is one of ``names``, the indices of
     the entry it names (``\\partial w_j``: ``("j",)``, ``\\partial W_{ij}``: ``("i", "j")``), and
@@ -377,7 +390,9 @@ def _label(side: str, names) -> tuple:
     if entry is not None and not entry.group(1).endswith("\\"):
         found, indices = entry.group(1), tuple(i for i in entry.groups()[1:] if i)
     try:
-        tree = _Parser(found, names).parse()
+        with warnings.catch_warnings():   # (a case guessed here is guessed, and shown, in the claim too)
+            warnings.simplefilter("ignore", ReadingWarning)
+            tree = _Parser(found, names, guess_case).parse()
     except ParseError:
         return None, (), False
     if tree.kind == "name" and tree.text in names:
@@ -392,6 +407,112 @@ def _label(side: str, names) -> tuple:
                          "matcalc judges the derivative w.r.t. the variable itself (write that one)", side,
                          side.find(found.strip()))
     return None, (), False
+
+
+def _with_missing_opener(claim: str, parser, free: set) -> str:
+    """``claim`` with the ``(`` that one unmatched ``)`` lacks, where exactly one place for it gives
+    a reading (``\frac{1}{n}\\sum_i \\sigma(y_i β^T x_i) - 1).y_i x_i``: only ``(`` before σ leaves no
+    index outside its sum), with a ``ReadingWarning``; the claim as it is where no ``)`` is unmatched.
+    The ``(`` opens at the level of the ``)``, not between a command or ``^`` and its argument;
+    ``parser`` makes a ``_Parser`` of a text, ``free``: the indices the left side names."""
+    parens = braces = 0
+    close = None
+    starts = []   # (position, the parens' and braces' depth there) of each token that may start an operand
+    previous = None
+    for m in _TOKEN.finditer(claim):
+        if m.lastgroup == "space":
+            continue
+        text = m.group()
+        if braces == 0 and parens == 0 and text not in "+-^_=,.)}" and (
+                previous is None or previous.lastgroup != "cmd" and previous.group() not in ("^", "_")):
+            starts.append(m.start())
+        if text == "(":
+            parens += 1
+        elif text == ")":
+            parens -= 1
+            if parens < 0:
+                close = m.start()
+                break
+        elif text == "{":
+            braces += 1
+        elif text == "}":
+            braces -= 1
+        previous = m
+    if close is None:
+        return claim
+    readings = []
+    for start in starts:
+        repaired = f"{claim[:start]}({claim[start:]}"
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ReadingWarning)
+                tree = parser(repaired).parse()
+        except ParseError:
+            continue
+        if not _unbound_indices(tree, free):
+            readings.append(repaired)
+    if len(readings) != 1:
+        raise ParseError("a ')' closes no '('" + (f", and a '(' fits at {len(readings)} places: write it" if readings
+                                                  else ""), claim, close)
+    shown = " ".join(readings[0].split())
+    warnings.warn(ReadingWarning(f"the ')' that closes no '(' is read as closing one that opens here: {shown}"),
+                  stacklevel=2)
+    return readings[0]
+
+
+def _unbound_indices(tree: Node, free: set) -> set:
+    """The indices of entries in ``tree`` that no sum around them, nor the left side, binds."""
+    unbound, stack = set(), [(tree, frozenset(free))]
+    while stack:
+        node, bound = stack.pop()
+        if node.kind == "isum":
+            bound = bound | {node.text}
+        if node.kind == "indexed" and node.text != "delta" or node.kind == "entry":
+            unbound |= {c.text for c in node.children if c.kind == "index"} - bound
+        stack.extend((child, bound) for child in node.children)
+    return unbound
+
+
+# \frac{\partial L}{\partial w} or \nabla_w L: a derivative, the function's name and the variable's as written
+_DERIVATIVE_TERM = re.compile(r"\\frac\s*\{\s*\\partial\s*(?P<function>(?:[^{}]|\{[^{}]*\})+?)\s*\}\s*\{\s*\\partial\s*"
+                              r"(?P<by>(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})+?)\s*\}"
+                              r"|\\nabla\s*_\s*(?P<by2>\{(?:[^{}]|\{[^{}]*\})*\}|\\?[A-Za-z]+)\s*(?P<function2>\\?[A-Za-z]+"
+                              r"(?:\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))?)")
+
+
+def _without_other_functions(claim: str, left: str, names) -> str:
+    """The claim without a term that is the derivative, by the left side's variable, of another
+    function than the left side's, one it never defines (``∂L_r/∂w = ∂L/∂w + 2λw`` of a regularized
+    ``L_r = L + λ‖w‖²``): the derivative of the rest of a loss, which f leaves out — so the claim is
+    judged as the derivative of f, and a ``ReadingWarning`` says so. Such a term is added (``+``),
+    whole; a claim that is nothing else is refused."""
+    own = _DERIVATIVE_TERM.search(left)
+    if own is None:
+        return claim
+    own_function, own_by = _function_and_variable(own)
+    for m in list(_DERIVATIVE_TERM.finditer(claim))[::-1]:
+        function, by = _function_and_variable(m)
+        if by != own_by or function == own_function or function.lstrip("\\") in names \
+                or not re.fullmatch(r"\\?[A-Za-z]+(?:_\{?[A-Za-z0-9]+\}?)?", function) or _depth_at(claim, m.start()):
+            continue
+        before, after = claim[:m.start()].rstrip(), claim[m.end():].lstrip()
+        if not (before == "" or before.endswith("+")) or not (after == "" or after[0] in "+-"):
+            continue
+        rest = before[:-1].rstrip() + (" " + after if before else after.lstrip("+"))
+        if not rest.strip():
+            raise ParseError(f"the claim is the derivative of {function}, a function it does not define", claim,
+                             m.start())
+        warnings.warn(ReadingWarning(f"{m.group().strip()}, of a function {function} the claim does not define, "
+                                     "is read as the derivative of the rest of the loss, which f leaves out"),
+                      stacklevel=2)
+        claim = rest.strip()
+    return claim
+
+
+def _function_and_variable(m: re.Match) -> tuple:
+    """The function and the variable of a ``_DERIVATIVE_TERM`` match, without spaces."""
+    function, by = m.group("function") or m.group("function2"), m.group("by") or m.group("by2")
+    return re.sub(r"\s+", "", function), re.sub(r"\s+", "", by)
 
 
 # left sides that name an entry only: \partial_k f, \partial_k \partial_l f, H_{ij}, J_{ij}
@@ -418,6 +539,53 @@ _NUMERATOR_ENTRY = re.compile(r"\\frac\s*\{\s*\\partial\s*(?:[^{}]|\{[^{}]*\})*?
 # the variable of the last ∂ of a left side: ∂x, \partial \mathbf{x}, \partial w_1, ending the side or its {…}
 _LAST_PARTIAL = re.compile(r"\\partial\s*((?:\\[A-Za-z]+\s*\{[^{}]*\})|\\?[A-Za-z]+(?:\s*_\s*\{?[A-Za-z0-9]+\}?)?)"
                            r"\s*\}?\s*$")
+
+
+def _free_indices(claim: str, names) -> tuple:
+    r"""The letters a claim leaves free where its left side names no entry: those that subscript
+    what a summed letter subscripts too (``\sum_i (p_i - y_i) p_i (1_{i=j} - p_j)``: j, beside i), in
+    the order they first occur. The claim is then the matrix of those entries."""
+    summed = sum_indices(claim)
+    if not summed:
+        return ()
+    uses = [(m.group(1), [c for c in m.group(2) or m.group(3) if c.isalpha()], m.start())
+            for m in re.finditer(r"(\\?[A-Za-z]+|1|\))\s*_\s*(?:\{([^{}]*)\}|([a-z]))", claim)]
+    indexed_by_summed = {base for base, letters, _ in uses if summed & set(letters)}
+    free = []
+    for base, letters, _ in uses:
+        for letter in letters:
+            if letter not in summed and letter not in names and letter not in free \
+                    and (base in indexed_by_summed and len(letter) == 1):
+                free.append(letter)
+    return tuple(free)
+
+
+# what a part of f an undefined p(a) may stand for is not: arithmetic and structure
+_NOT_FUNCTIONS = {"const", "var", "eye", "ones", "zero", "add", "mul", "matmul", "pow", "matpow", "T", "kron", "vec",
+                  "unvec", "commutation"}
+
+
+def _parts_of(f: E.Expr, variables: frozenset) -> list:
+    """The parts of ``f`` (not f itself) that apply a function to exactly ``variables``:
+    ``softmax(a)`` in ``‖softmax(a) − y‖²``; a log-softmax holds a softmax too."""
+    parts = []
+    for node in E.walk(f):
+        if node is f or node.op in _NOT_FUNCTIONS or node.free_vars != variables:
+            continue
+        if node.op == "log_softmax":   # log softmax(z): the softmax of z is a part as well
+            parts.append(E.softmax(node.args[0], node.data))
+        parts.append(node)
+    return list(dict.fromkeys(parts))
+
+
+def _placed(tree: Node, pos: int) -> Node:
+    """``tree`` with every node at ``pos`` (a part of f put where the claim names it)."""
+    return Node(tree.kind, pos, tree.text, [_placed(c, pos) for c in tree.children], tree.axis)
+
+
+# a Greek letter's Latin counterpart, where a claim writes β for the b declared (a guess, said)
+_LATIN = {"alpha": "a", "beta": "b", "gamma": "g", "kappa": "k", "lambda": "l", "mu": "m", "nu": "n", "xi": "x",
+          "rho": "r", "tau": "t", "phi": "f", "omega": "w", "Gamma": "G", "Lambda": "L", "Sigma": "S"}
 
 
 def _spellings(letter: str):
@@ -501,8 +669,9 @@ _TOKEN = re.compile(r"""
 class _Parser:
     """Recursive descent over LaTeX tokens, making ``parse.Node`` trees."""
 
-    def __init__(self, text: str, names, guess_case: bool = False, free=(), shapes=None):
+    def __init__(self, text: str, names, guess_case: bool = False, free=(), shapes=None, context=None):
         self.text = text
+        self.context = context   # the function the claim is about (an undefined p(a) is a part of it)
         self.names = set(names)
         self.shapes = dict(shapes or {})   # declared name -> its shape
         self.scalars = {name for name, shape in self.shapes.items() if shape == (1, 1)}
@@ -635,6 +804,13 @@ class _Parser:
                     else Node("binop", tok.pos, op, [node, right])
             elif self.starts_operand():
                 node = Node("binop", tok.pos, "mtimes", [node, self.postfix()])
+            elif tok.kind == "sym" and tok.text == "." and self.tokens[self.i + 1].kind != "end":
+                self.advance()   # (σ(z) − 1).y x: the dot of a product, typed as a period
+                if not self.starts_operand():
+                    self.i -= 1
+                    return node
+                warnings.warn(ReadingWarning("'.' between two factors is read as the product ·"), stacklevel=2)
+                node = Node("binop", tok.pos, "cdot", [node, self.signed()])
             else:
                 return node
 
@@ -851,6 +1027,8 @@ class _Parser:
         if not upper or len(sizes) != 1:
             return
         size = str(next(iter(sizes)))
+        if self.guess_case and upper.swapcase() == size and upper not in self.names:
+            upper = size   # \sum_{i=1}^{n} of N rows, with n undeclared (read as N where it stands alone: said)
         if upper.replace(" ", "") != (f"{size}-1" if lower == "0" else size):
             self.error(f"the sum over {index} runs from {lower or 1} to {upper}, but {index} counts {size} entries: "
                        "a sum over part of the range is not read", pos)
@@ -916,6 +1094,11 @@ class _Parser:
                 self.advance()
                 argument = self.argument_group()
                 return Node("call", tok.pos, "exp", [argument])
+            if self.context is not None and tok.text not in self.names and _spellings(tok.text) is None \
+                    and tok.text.swapcase() not in self.names:
+                part = self.undefined_function(tok)
+                if part is not None:
+                    return part
             return self.subscripted(self.resolved(tok.text, tok.pos))
         if tok.kind == "func":
             self.advance()
@@ -939,6 +1122,46 @@ class _Parser:
                 return self.norm(tok.text)
             self.error(f"unexpected {tok.text!r}: expected a name, a number or a bracket")
         return self.command()
+
+    def undefined_function(self, tok: _Token):
+        r"""``p(\mathbf{a})`` or ``p_i(\mathbf{a})`` of an undefined p, applied to variables of the
+        function the claim is about: the one part of that function that is a function of those
+        variables alone (``softmax(a)`` inside ``‖softmax(a) − y‖²``), with a ``ReadingWarning``; its
+        entry i where subscripted. None (nothing read) where what follows is no such application; a
+        ``ParseError`` where f has no such part, or several."""
+        start = self.i
+        subscript = []
+        if self.at("_"):
+            self.advance()
+            subscript = [t for t in self.raw_group() if t.text != ","]
+        if not self.at("(") or any(t.text not in self.index_letters for t in subscript):
+            self.i = start
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ReadingWarning)
+            try:
+                args = self.arguments()
+            except ParseError:
+                self.i = start
+                return None
+        variables = {v.name: v for v in self.context.free_vars}
+        if not args or any(not isinstance(a, Node) or a.kind != "name" or a.text not in variables for a in args):
+            self.i = start
+            return None
+        wanted = frozenset(variables[a.text] for a in args)
+        parts = _parts_of(self.context, wanted)
+        written = ", ".join(a.text for a in args)
+        if len(parts) != 1:
+            shown = "; ".join(to_text(p) for p in parts) or "none"
+            self.error(f"{tok.text}({written}) is not defined, and f has {len(parts)} parts that are functions of "
+                       f"{written} alone ({shown}): define {tok.text}", tok.pos)
+        part = parts[0]
+        warnings.warn(ReadingWarning(f"{tok.text}({written}) is read as {to_text(part)}, the one function of "
+                                     f"{written} alone in f ({tok.text} is not defined)"), stacklevel=2)
+        node = _placed(_Parser(to_latex(part), self.names).parse(), tok.pos)
+        if subscript:
+            return Node("entry", tok.pos, "", [node] + [Node("index", t.pos, t.text) for t in subscript])
+        return node
 
     def comparison_ahead(self) -> bool:
         """Whether the bracket (or ``_{…}``) that starts here holds a comparison at its top level."""
@@ -1163,6 +1386,11 @@ class _Parser:
         for candidate in _spellings(name) or (name,):
             if candidate in self.names:
                 return Node("name", pos, candidate)
+        latin = _LATIN.get(name)
+        if self.guess_case and latin in self.names and not any(n in self.names for n in _spellings(name) or ()):
+            letter = GREEK_CHARACTERS.get(name, name)
+            warnings.warn(ReadingWarning(f"{letter} is read as {latin} ({letter} is not declared)"), stacklevel=2)
+            return Node("name", pos, latin)
         indexed = self.at("_") and self.tokens[self.i + 1].text in self.indices   # x_i: a row of X, no guess
         if self.guess_case and len(name) == 1 and name.swapcase() in self.names and name not in ("I", "e") \
                 and not indexed:

@@ -286,7 +286,7 @@ def _reading(text: str, answer: Derivative, dx: E.Expr, order: int) -> dict:
     return dict(infer=False, derivative_by=answer.wrt.name,
                 shape=answer.expr.shape if answer.form == "matrix" and not _mentions(text, dx) else None,
                 softmax_axis=_softmax_axis(answer.f), jacobian=answer.kind == "jacobian",
-                fixed=frozenset(v.name for v in answer.variables), order=order)
+                fixed=frozenset(v.name for v in answer.variables), order=order, context=answer.f)
 
 
 def _wrong_step(claimed: str, answer: Derivative, variables: dict, syntax: str, seed, trials, dx: E.Expr,
@@ -295,7 +295,7 @@ def _wrong_step(claimed: str, answer: Derivative, variables: dict, syntax: str, 
     (``\\nabla_x f = 2Ax = (A + A^T) x``) that is not equal to the answer, or None."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for step in claim_steps(claimed, variables, syntax):
+        for step in claim_steps(claimed, variables, syntax, answer.f):
             try:
                 claim = build_expression(step, variables, syntax, **_reading(step, answer, dx, order))
                 if dx in claim.free_vars:   # d f = 2 xᵀ A dx = …: a step that is a differential
@@ -797,6 +797,9 @@ class Judge:
             return self.make(False, "transpose", "numeric",
                              "the claim is the transpose of the answer (with samples as rows instead of columns, "
                              "or the gradient w.r.t. the transposed variable?)")
+        sized = self.size_factor()
+        if sized is not None:
+            return sized
         ratio = _exact_ratio(self.claim, self.answer.expr) or _common_ratio(samples)
         if ratio is not None:
             if ratio == -1:
@@ -818,6 +821,34 @@ class Judge:
                          f"the claim differs from the answer, {answer_text}, in a way none of the usual "
                          "mistakes explains",
                          counterexample=self.counterexample(samples))
+
+    def size_factor(self):
+        """The verdict where the claim is ``k dᵖ`` times the answer at every size tried (d a size the
+        claim or the answer names, p = ±1, k a plain number): a 1/N written where f has the number ⅕
+        is right only where N = 5. None where it is not."""
+        dims = sorted({node.data for e in (self.claim, self.answer.expr) for node in E.walk(e) if node.op == "dim"})
+        ratios = [(s.setting.size_map, _ratio_of(s.truth, s.claim)) for s in self._all
+                  if np.all(np.isfinite(s.truth)) and np.all(np.isfinite(s.claim))]
+        if not dims or any(r is None for _, r in ratios) or len({sizes.get(d) for d in dims
+                                                                for sizes, _ in ratios}) < 2:
+            return None
+        for d in dims:
+            for power in (1, -1):
+                factors = {_nice(r / sizes[d] ** power) for sizes, r in ratios if d in sizes}
+                factor = factors.pop() if len(factors) == 1 else None
+                if factor is None or factor == 0:
+                    continue
+                top = d if factor.numerator == 1 else f"{factor.numerator}{d}"
+                written = (top if factor.denominator == 1 else f"{top}/{factor.denominator}") if power == 1 \
+                    else f"{_fraction_text(factor)}/{d}"
+                where = factor ** -1 if power == 1 else factor
+                at = f"only where {d} = {_fraction_text(where)}" if where > 0 and where.denominator == 1 \
+                    else "at no size"
+                return self.make(False, "factor", "numeric",
+                                 f"the claim is off by a factor that depends on the size {d}: it is {written} times "
+                                 f"the answer, so it is right {at} (a size written where f has a fixed number, or "
+                                 "the reverse?)", counterexample=self.found)
+        return None
 
     def term_diagnosis(self, samples):
         """Write the answer (then the claim) as a sum of terms and fit the other to them: as
@@ -1235,6 +1266,15 @@ def _exact_ratio(claim: E.Expr, answer: E.Expr):
     if rest0 is None or rest1 is not rest0 or c0 == 0 or c1 == c0:
         return None
     return Fraction(c1) / Fraction(c0)
+
+
+def _ratio_of(t: np.ndarray, c: np.ndarray):
+    """``r`` where ``c`` is ``r`` times ``t`` (``t`` not zero), else None."""
+    tt = float(np.sum(t * t))
+    if tt == 0 or not np.isfinite(tt):
+        return None
+    r = float(np.sum(c * t)) / tt
+    return r if np.isfinite(r) and _relative(c, r * t) <= 1e-7 else None
 
 
 def _common_ratio(samples):

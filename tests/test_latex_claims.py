@@ -263,3 +263,72 @@ def test_what_a_review_found_is_judged_truly(f, wrt, shapes, claim, right):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex").correct is right
+
+
+# What real posts do that no convention covers, read with the guess said (2026-12-02, second session)
+REG = {"W": "m,n", "lam": ""}
+SOFT = {"a": "K", "y": "K"}
+LOGIT = {"X": "N,D", "y": "N", "b": "D"}
+
+
+@pytest.mark.parametrize("f, wrt, shapes, claim, right, said", [
+    # the derivative of the rest of a loss, which f leaves out (L_r = L + λ‖W‖²)
+    ("lam * norm2(W)**2", "W", REG, r"\frac{\partial L_r}{\partial W} = \frac{\partial L}{\partial W} + 2\lambda W",
+     True, "rest of the loss"),
+    ("lam * norm2(W)**2", "W", REG, r"\nabla_W L_r = \nabla_W L + \lambda W", False, "rest of the loss"),
+    ("lam * norm2(W)**2", "W", REG, r"\frac{\partial L_r}{\partial w_{ij}} = \frac{\partial L}{\partial w_{ij}} + "
+                                    r"2\lambda w_{ij}", True, "rest of the loss"),
+    # an undefined p(a): the one function of a alone inside f
+    ("norm2(softmax(a) - y)**2", "a", SOFT,
+     r"=2 \sum_i (p_i(\mathbf{a}) - y_i) p_i(\mathbf{a}) (1_{i=j} - p_j(\mathbf{a}))", True, "softmax(a)"),
+    ("norm2(softmax(a) - y)**2", "a", SOFT,
+     r"=2 \sum_i (p_i(\mathbf{a}) - y_i) p_i(\mathbf{a}) (1_{i=j} + p_j(\mathbf{a}))", False, "softmax(a)"),
+    ("sum(sigmoid(a) * y)", "a", SOFT, r"\frac{\partial f}{\partial a_j} = y_j s_j(a)(1 - s_j(a))", True, "σ(a)"),
+    ("sum(sigmoid(a) * y)", "a", SOFT, r"y \odot s(a)", False, "σ(a)"),
+    # a free index where no left side names it: the claim is the vector of those entries
+    ("norm2(softmax(a) - y)**2", "a", SOFT, r"\sum_i 2(p_i - y_i) p_i (\delta_{ij} - p_j), \quad p = "
+                                            r"\operatorname{softmax}(a)", True, None),
+    # one ')' that closes no '(', where one place for it gives a reading; '.' as a product; β for b
+    ("-0.2 * sum(log(sigmoid(y * (X @ b))))", "b", LOGIT,
+     r"\frac{1}{5} \sum_{i=1}^{N} \sigma(y_i b^{T}x_i) -1 ).y_ix_i", True, "closes no '('"),
+    ("-0.2 * sum(log(sigmoid(y * (X @ b))))", "b", LOGIT,
+     r"\frac{1}{5} \sum_{i=1}^{N} \sigma(y_i\beta^{T}x_i) +1 ) y_ix_i", False, "β is read as b"),
+    ("-0.2 * sum(log(sigmoid(y * (X @ b))))", "b", LOGIT,
+     r"\frac{1}{5} \sum_{i=1}^{N} (\sigma(y_i b^{T}x_i) -1 ).y_ix_i", True, "'.' between two factors"),
+])
+def test_what_no_convention_covers_is_read_with_the_guess_said(f, wrt, shapes, claim, right, said):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        verdict = mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex")
+    assert verdict.correct is right, verdict.message
+    assert said is None or said in verdict.message
+
+
+@pytest.mark.parametrize("f, wrt, shapes, claim, message", [
+    ("lam * norm2(W)**2", "W", REG, r"\frac{\partial L_r}{\partial W} = \frac{\partial L}{\partial W}",
+     "does not define"),
+    ("lam * norm2(W)**2", "W", REG, r"\frac{\partial L}{\partial W} = \frac{\partial L}{\partial W} + 2\lambda W",
+     "derivative inside"),
+    ("lam * norm2(W)**2", "W", REG, r"\frac{\partial L_r}{\partial W} = 2\lambda W - \frac{\partial L}{\partial W}",
+     "derivative inside"),
+    ("-y.T @ log_softmax(a)", "a", SOFT, r"p(a) - y", "2 parts"),
+    ("sum(log(sigmoid(a)))", "a", SOFT, r"1 - s(a)", r"σ\(a\); log\(σ\(a\)\)"),
+    ("sum(log(sigmoid(a)))", "a", SOFT, r"\sum_i (a_i + b_i) - 1)", "closes no"),
+    ("-0.2 * sum(log(sigmoid(y * (X @ b))))", "b", LOGIT, r"\sigma(X b) - 1) \odot y", "fits at 2 places"),
+])
+def test_what_no_convention_covers_and_fits_no_one_way_is_refused(f, wrt, shapes, claim, message):
+    with pytest.raises(mc.MatcalcError, match=message):
+        mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex")
+
+
+def test_a_size_where_f_has_a_number_is_right_at_that_size_only():
+    f = mc.parse("-0.2 * sum(log(sigmoid(y * (X @ b))))", LOGIT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        verdict = mc.verify(f, "b", r"\nabla \mathcal{L}(\beta) = \frac{1}{n} \sum_{i=1}^{n} \sigma(y_i\beta^{T}x_i) "
+                                    r"-1 ).y_ix_i", LOGIT, syntax="latex")
+        plain = mc.verify(f, "b", r"\frac{1}{N} X^T ((\sigma(y \odot Xb) - 1) \odot y)", LOGIT, syntax="latex")
+    for v in (verdict, plain):
+        assert not v.correct and v.category == "factor"
+        assert "5/N times the answer" in v.message and "only where N = 5" in v.message
+    assert "n is read as N" in verdict.message
