@@ -185,7 +185,8 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
         indices = _free_indices(claim, names)
         if indices:
             free = ", ".join(indices)
-            warnings.warn(ReadingWarning(f"{free}, free in the claim, is read as the index of its entries"), stacklevel=2)
+            warnings.warn(ReadingWarning(f"{free}, free in the claim, is read as the index of its entries"),
+                          stacklevel=2)
     if len(sides) > 1:
         claim = _without_other_functions(claim, sides[0], names)
     if len(sides) > 1 and _AT_A_POINT.search(sides[0]):
