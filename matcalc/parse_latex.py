@@ -155,6 +155,10 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
     function of its variables stands for (``p_i(\mathbf{a})`` beside ``‖softmax(a) − y‖²``)."""
     if len(source) > MAX_SOURCE_LENGTH:
         raise ParseError(f"input too long ({len(source)} characters; the limit is {MAX_SOURCE_LENGTH})")
+    code = _PYTHON_CODE.search(source)
+    if code is not None:
+        raise ParseError(f"this is Python code ({code.group().strip()}), not LaTeX: give the claim as one expression "
+                         "in numpy syntax (syntax=\"numpy\")", source, code.start())
     text = _typography(_math_part(_normalized(source)))
     main, definitions = _split_definitions(text)
     tail = text[len(main):]   # the definitions, as written (a step of a chain is read with them)
@@ -223,6 +227,9 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
     return Reading(tree, claim, label, indices, row, steps, by_transpose=transposed,
                    order=_order_named(sides[0]) if len(sides) > 1 else None)
 
+
+# what only Python code has: a module's or an object's attribute, an update in place, a comment
+_PYTHON_CODE = re.compile(r"\b(?:np|numpy|torch|self)\.[A-Za-z_]+|[A-Za-z0-9_\])]\s*[-+*/]=(?!=)|(?:^|\n)\s*#|\s#\s")
 
 # a left side at a point: \nabla f(0), f'(\mathbf{0})
 _AT_A_POINT = re.compile(r"(?:\\nabla|')[^=]*?\(\s*(?:\\mathbf\s*\{\s*0\s*\}|\\boldsymbol\s*\{\s*0\s*\}|[0-9.]+)"
@@ -579,6 +586,41 @@ def _parts_of(f: E.Expr, variables: frozenset) -> list:
     return list(dict.fromkeys(parts))
 
 
+def _layers(f: E.Expr) -> dict:
+    """The layers of ``f`` where it is a network ``a_l = φ(W_l a_{l-1} (+ b_l))`` with weights
+    numbered from 1 (``W1``, ``w_2``; each in one product): ``{"L": the last layer, "z": {l:
+    pre-activation}, "a": {l: activation, 0: the input}}``, else ``{}``."""
+    weights = {}
+    for v in f.free_vars:
+        m = re.fullmatch(r"[wW]_?([0-9])", v.name)
+        if m is not None:
+            weights[int(m.group(1))] = v
+    if not weights or sorted(weights) != list(range(1, len(weights) + 1)):
+        return {}
+    nodes = E.walk(f)
+    z, a = {}, {}
+    for number, weight in sorted(weights.items()):
+        products = [n for n in nodes if n.op in ("matmul", "mul") and weight in n.args]
+        if len(products) != 1:
+            return {}
+        product = products[0]
+        others = [arg for arg in product.args if arg is not weight]
+        layer_input = others[0] if len(others) == 1 else E.mul(*others)
+        if number == 1:
+            a[0] = layer_input
+        elif layer_input is not a[number - 1]:
+            return {}
+        pre = product
+        for parent in nodes:   # + b_l: the layer's bias
+            bias = [arg for arg in parent.args if arg.op == "var" and re.fullmatch(rf"b_?{number}", arg.name)]
+            if parent.op == "add" and product in parent.args and bias:
+                pre = E.add(product, bias[0])
+        z[number] = pre
+        applied = [n for n in nodes if n.op == "fn" and n.args == (pre,)]
+        a[number] = applied[0] if len(applied) == 1 else pre
+    return {"L": len(weights), "z": z, "a": a}
+
+
 def _placed(tree: Node, pos: int) -> Node:
     """``tree`` with every node at ``pos`` (a part of f put where the claim names it)."""
     return Node(tree.kind, pos, tree.text, [_placed(c, pos) for c in tree.children], tree.axis)
@@ -688,6 +730,7 @@ class _Parser:
         self.index_letters = set(free) | sum_indices(text)
         self.einstein = _einstein_letters(text, self.names) if free and r"\sum" not in text else set()
         self.index_letters |= self.einstein
+        self._layers = None   # the layers of the network f is, where it is one (``layers``)
 
     # -- tokens ------------------------------------------------------------------------------------
     def _tokenize(self, text: str) -> list:
@@ -933,6 +976,9 @@ class _Parser:
             return Node("indexed", base.pos, base.text, [Node("index", group[1].pos, texts[1])])   # x^{(i)}: x_i
         if len(texts) == 3 and texts[0] + texts[2] in ("()", "[]") and base.kind == "name":   # W^{(1)}, W^{[1]}
             return self.named(base.text, texts[1], base.pos)
+        if len(texts) == 5 and texts[0] + texts[4] in ("()", "[]") and base.kind == "name" \
+                and re.fullmatch(r"L-[0-9]", "".join(texts[1:4])):   # a^{(L-1)}: a layer counted from the last
+            return self.named(base.text, "".join(texts[1:4]), base.pos)
         if len(texts) == 4 and texts[0] + texts[2] in ("()", "[]") and texts[3] in _TRANSPOSE_MARKS \
                 and base.kind == "name":   # W^{[2]T}: the layer's W, transposed
             return Node("T", caret.pos, "'", [self.named(base.text, texts[1], base.pos)])
@@ -965,15 +1011,55 @@ class _Parser:
         self.expect("}", "to close the group")
         return node
 
+    @property
+    def layers(self) -> dict:
+        if self._layers is None:
+            self._layers = _layers(self.context) if self.context is not None else {}
+        return self._layers
+
+    def layer_number(self, sub: str, pos: int) -> str:
+        """A layer's label counted from the last, ``L``, ``L-1``, ``L-2`` (L not declared), as its
+        number in the network f is (``w_{L-1}`` of w1, w2: ``w_1``); other labels as they are."""
+        m = re.fullmatch(r"L(?:-([0-9]))?", sub)
+        if m is None or "L" in self.names or not self.layers:
+            return sub
+        last = self.layers["L"]
+        number = last - int(m.group(1) or 0)
+        if number < 0:
+            self.error(f"{sub} is before the first layer (L = {last}, the last layer of f)", pos)
+        warnings.warn(ReadingWarning(f"L is read as {last}, the last layer of f"), stacklevel=2)
+        return str(number)
+
+    def layer_part(self, base: str, sub: str, pos: int):
+        """``z_1``, ``a^{(2)}``, ``h_1`` (none declared) of a network f: the pre-activation ``z``
+        of that layer, or its activation ``a`` (or ``h``; ``a_0`` is the input), with a
+        ``ReadingWarning``; else None."""
+        kind = {"z": "z", "a": "a", "h": "a"}.get(base)
+        if kind is None or not sub.isdigit() or not self.layers or base + sub in self.names \
+                or f"{base}_{sub}" in self.names:
+            return None
+        part = self.layers[kind].get(int(sub))
+        if part is None:
+            return None
+        what = "the input" if kind == "a" and sub == "0" else \
+            f"layer {sub}'s {'pre-activation' if kind == 'z' else 'activation'}"
+        warnings.warn(ReadingWarning(f"{base}_{sub} is read as {to_text(part)}, {what} in f ({base}_{sub} is not "
+                                     "defined)"), stacklevel=2)
+        return _placed(_Parser(to_latex(part), self.names).parse(), pos)
+
     def named(self, base: str, sub: str, pos: int) -> Node:
         """``W_1``, ``W_{1}``, ``W^{(1)}``: the declared one of ``W1``, ``W_1``; else ``W`` if that
         is declared and the subscript a letter (a sample, a layer: ``w_n x`` for ``w x``) or one
         digit (a layer: ``W_1`` of a network declared with one ``W``; any digits for a scalar);
         else ``W1``. Two digits on a vector or matrix (``A_{12}``) would be an entry: refused
         (inside index notation any number is: ``y_1`` beside ``y_i``)."""
+        sub = self.layer_number(sub, pos)
         for candidate in (base + sub, f"{base}_{sub}"):
             if candidate in self.names:
                 return Node("name", pos, candidate)
+        part = self.layer_part(base, sub, pos)
+        if part is not None:
+            return part
         if base in ("I", _CONSTANT_ONES) and base not in self.names:   # I_n, \mathbf{1}_N: of that size
             size = Node("name", pos, sub) if re.fullmatch("[A-Za-z]+", sub) else Node("num", pos, sub)
             return Node("call", pos, "eye" if base == "I" else "ones", [size])
@@ -1067,6 +1153,9 @@ class _Parser:
                 and any(t.text in self.index_letters for t in subscripts):   # (an index not summed: refused later)
             return Node("indexed", node.pos, node.text, [Node("index", t.pos, t.text) for t in subscripts])
         sub = "".join(t.text for t in group if t.kind in ("num", "name", "word"))
+        written = "".join(t.text for t in group)
+        if re.fullmatch(r"L-[0-9]", written) and "L" not in self.names and self.layers:   # w_{L-1}: a layer
+            return self.named(node.text, written, node.pos)
         if self.index_letters and node.text in self.names and f"{node.text}{sub}" not in self.names \
                 and f"{node.text}_{sub}" not in self.names:
             self.error(f"{node.text}_{sub}: a single entry is not read in index notation; write {node.text}_i "

@@ -332,3 +332,48 @@ def test_a_size_where_f_has_a_number_is_right_at_that_size_only():
         assert not v.correct and v.category == "factor"
         assert "5/N times the answer" in v.message and "only where N = 5" in v.message
     assert "n is read as N" in verdict.message
+
+
+CHAIN = {"w1": "", "w2": "", "a": "", "y": ""}
+CHAINF = "(sigmoid(w2 * sigmoid(w1 * a)) - y)**2"
+NET = {"W1": "h,n", "W2": "m,h", "b1": "h", "b2": "m", "x": "n", "y": "m"}
+NETF = "0.5 * norm2(W2 @ sigmoid(W1 @ x + b1) + b2 - y)**2"
+
+
+@pytest.mark.parametrize("f, wrt, shapes, claim, right", [
+    # a network's names, never defined: z_l = W_l a_{l-1} + b_l, a_l = σ(z_l), a_0 the input; L the last layer
+    (CHAINF, "w1", CHAIN, r"\frac{\partial C}{\partial w_{L-1}} = 2(a_L - y)\sigma'(z_L) w_L \sigma'(z_{L-1}) a_{L-2}",
+     True),
+    (CHAINF, "w1", CHAIN, r"\frac{Co}{dw_{L-1}} = a_{L-2} \sigma'(z_{L-1}) \sigma'(w_L a_{L-1}) w_L", False),
+    (CHAINF, "w1", CHAIN, r"2(a^{(L)} - y)\sigma'(z^{(L)}) w^{(L)} \sigma'(z^{(L-1)}) a^{(L-2)}", True),
+    (CHAINF, "w2", CHAIN, r"2(a^{(2)} - y)\sigma'(z^{(2)}) a^{(1)}", True),
+    (NETF, "W1", NET, r"\frac{\partial L}{\partial W_1} = \left[W_2^T (a_2 - y) \odot h_1 \odot (1 - h_1)\right] a_0^T",
+     True),
+    (NETF, "W2", NET, r"\frac{\partial L}{\partial W_2} = (z_2 - y) a_1^T", True),
+    (NETF, "W2", NET, r"\frac{\partial L}{\partial W_2} = (z_2 - y) z_1^T", False),
+])
+def test_a_networks_layer_names_are_read_as_its_parts(f, wrt, shapes, claim, right):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        verdict = mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex")
+    assert verdict.correct is right, verdict.message
+    assert "layer" in verdict.message
+
+
+def test_the_mistake_in_a_chain_of_layer_names_is_named():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        verdict = mc.verify(mc.parse(CHAINF, CHAIN), "w1", r"a_{L-2} \sigma'(z_{L-1}) \sigma'(w_L a_{L-1}) w_L", CHAIN,
+                            syntax="latex")
+    assert not verdict.correct and "misses a factor 2 (σ(w₂ σ(a w₁)) − y)" in verdict.message
+    assert "z_1 is read as a w₁, layer 1's pre-activation" in verdict.message
+
+
+@pytest.mark.parametrize("claim, message", [
+    (r"2(a_L - y)\sigma'(z_{L-3})", "before the first layer"),
+    ("delta = np.dot(self.weights[k].T, delta)", r"Python code \(np.dot\)"),
+    ("w1 -= lr * a", "Python code"),
+])
+def test_what_is_no_network_name_or_no_latex_is_said(claim, message):
+    with pytest.raises(ParseError, match=message):
+        mc.verify(mc.parse(CHAINF, CHAIN), "w1", claim, CHAIN, syntax="latex")
