@@ -1233,7 +1233,12 @@ def expand_terms(e: E.Expr) -> list:
         return [build(*c) for c in combos]
     if e.op == "T":
         return [E.transpose(t) for t in expand_terms(e.args[0])]
+    if e.op in _LINEAR:   # diag(1 − t∘²): diag(1) − diag(t∘²), each judged by its own size
+        return [E.rebuild(e, [t]) for t in expand_terms(e.args[0])]
     return [e]
+
+
+_LINEAR = ("diag", "diagvec", "trace", "sum", "vec")   # the operations of one operand that are linear
 
 
 def _relative(got, want) -> float:

@@ -116,6 +116,14 @@ def test_right_claims_that_differ_in_form_are_numerically_consistent(f, wrt, cla
     assert "entries of magnitude 0.001 to 1000" in v.message and "so this is not a proof" in v.message
 
 
+def test_a_term_that_cancels_inside_a_linear_operation_is_judged_by_its_parts():
+    # 1 − tanh(x)∘² rounds to 0 at |x| ~ 1000 while 1/cosh(x)∘² is ~1e-113: inside diag, the difference is
+    # judged against the sizes of 1 and tanh², not against the 0 they cancel to (was a false "wrong")
+    v = mc.verify("tanh(x)", "x", "diag(1 / cosh(x)**2)", shapes=X)
+    assert v.correct and v.points >= 7, str(v)
+    assert not mc.verify("tanh(x)", "x", "diag(1 / cosh(x))", shapes=X).correct
+
+
 def test_a_claim_equal_after_cancelling_is_proved():
     v = mc.verify("x.T @ x", "x", "2*x + relu(x - 50) - relu(x - 50)", shapes=X)
     assert v.correct and v.proved and v.method == "symbolic"
