@@ -461,10 +461,10 @@ class Builder:
             for d in right:
                 self.unify(node, d, 1, lambda: f"{what} must be a scalar, got {self.text(right)}")
             return left
-        decide = {"mtimes": self.decide_mtimes, "cdot": self.decide_mtimes,
+        decide = {"mtimes": self.decide_mtimes, "cdot": self.decide_mtimes, "period": self.decide_mtimes,
                   "mpower": self.decide_mpower}.get(op, self.decide_elementwise)
         shape = self.decide_or_defer(decide, node, left, right)
-        if op in ("mtimes", "cdot") and self.decisions.get(id(node)) != "inner":
+        if op in ("mtimes", "cdot", "period") and self.decisions.get(id(node)) != "inner":
             # a scaling or a matrix product, undecided: what both readings agree on
             if self.surely_not_scalar(left):
                 self.unify(node, shape[0], left[0], lambda: "internal: inconsistent shapes")
@@ -577,6 +577,9 @@ class Builder:
                 and any(self.is_one(a[k]) and self.is_one(b[k])
                         and self.unifier.find(a[1 - k]) == self.unifier.find(b[1 - k]) for k in (0, 1)):
             # σ(z)(1 − σ(z)): two columns side by side, which no matrix product fits; a · b: their inner product
+            if node.text == "period":   # (a.b: a dot product, or MATLAB's elementwise one?)
+                raise ParseError(f"'.' between two vectors ({self.text(a)}): their inner product (\\cdot) or "
+                                 "their elementwise product (\\odot)? Write one", self.source, node.pos)
             if node.text == "cdot":
                 warnings.warn(ReadingWarning(f"a · b of two vectors ({self.text(a)}) is read as their inner product "
                                              "(no matrix product fits)"), stacklevel=_caller_level())
@@ -894,7 +897,7 @@ class Builder:
 
     def construct_binop(self, node: Node, args) -> E.Expr:
         op = node.text
-        if op in ("mtimes", "cdot"):
+        if op in ("mtimes", "cdot", "period"):
             decision = self.decisions.get(id(node))
             if decision == "inner":   # a · b of two columns (or rows): aᵀ b (a bᵀ)
                 a, b = args

@@ -137,6 +137,16 @@ class Reading:
 
 
 @dataclass(frozen=True)
+class _Context:
+    """What a claim is read beside: the function ``f`` it is about, the name it gives f (``∇f``: f;
+    ``∂L/∂W``: L), and what a network's letters name there (``kinds``: ``a`` the activation, or,
+    with ``h`` beside it and no ``z``, the pre-activation)."""
+    f: object
+    own: str
+    kinds: dict
+
+
+@dataclass(frozen=True)
 class _Token:
     kind: str   # "cmd", "name", "func", "num", "sym", "end"
     text: str
@@ -191,15 +201,16 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
             free = ", ".join(indices)
             warnings.warn(ReadingWarning(f"{free}, free in the claim, is read as the index of its entries"),
                           stacklevel=2)
-    if len(sides) > 1:
-        claim = _without_other_functions(claim, sides[0], names)
+    if len(sides) > 1 and context is not None:
+        claim = _without_other_functions(claim, sides[0], names, context)
     if len(sides) > 1 and _AT_A_POINT.search(sides[0]):
         raise ParseError("the left side is the derivative at a point; matcalc judges the derivative as a function "
                          "of the variables (write ∇f, not ∇f(0))", text, 0)
     # the steps of a chain, each as a claim of its own (with the left side and the definitions): the left
     # side is the first side where it names the derivative, else the first side is a step too
     first = 1 if label is not None or indices or transposed else 0
-    steps = tuple(f"{sides[0]} = {side}{tail}" if first else f"{side}{tail}" for side in sides[first:-1])
+    steps = tuple(f"{sides[0]} = {side}{tail}" if first else f"{side}{tail}" for side in sides[first:-1]
+                  if not re.search(r"\\partial|\\nabla", side))   # (∂L/∂a ∂a/∂z …: the chain rule, not a value)
     if not claim:
         raise ParseError("empty expression", text, len(text))
     matrix = entry_matrix(claim)
@@ -207,9 +218,11 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
         if indices:
             raise ParseError("the left side names one entry, the right side is a whole matrix", claim, 0)
         claim, indices, row = matrix
-    claim = _with_missing_opener(claim, lambda text: _Parser(text, names, guess_case, indices, shapes, context),
+    about = _Context(context, _function_named(sides[0]) if len(sides) > 1 else "f", _layer_kinds(text)) \
+        if context is not None else None
+    claim = _with_missing_opener(claim, lambda text: _Parser(text, names, guess_case, indices, shapes, about),
                                  set(indices))
-    tree = _Parser(claim, names, guess_case, indices, shapes, context).parse()
+    tree = _Parser(claim, names, guess_case, indices, shapes, about).parse()
     if indices and r"\sum" not in claim and _einstein_letters(claim, names):   # A_{kj} x_j: summed over j
         tree = _implicit_sums(tree, set(indices), claim)
     bodies = [(name, _Parser(body.strip(), names).parse()) for name, body in defined]
@@ -488,39 +501,52 @@ _DERIVATIVE_TERM = re.compile(r"\\frac\s*\{\s*\\partial\s*(?P<function>(?:[^{}]|
                               r"(?:\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))?)")
 
 
-def _without_other_functions(claim: str, left: str, names) -> str:
+def _without_other_functions(claim: str, left: str, names, f) -> str:
     """The claim without a term that is the derivative, by the left side's variable, of another
     function than the left side's, one it never defines (``∂L_r/∂w = ∂L/∂w + 2λw`` of a regularized
-    ``L_r = L + λ‖w‖²``): the derivative of the rest of a loss, which f leaves out — so the claim is
-    judged as the derivative of f, and a ``ReadingWarning`` says so. Such a term is added (``+``),
-    whole; a claim that is nothing else is refused."""
+    ``L_r = L + λ‖w‖²``): the derivative of the rest of a loss, which ``f`` leaves out — so the claim
+    is judged as the derivative of f, and a ``ReadingWarning`` says so. One such term, added (``+``)
+    whole, where f is one term (a sum could hold L's part: refused); a claim that is nothing else
+    is refused."""
     own = _DERIVATIVE_TERM.search(left)
     if own is None:
         return claim
     own_function, own_by = _function_and_variable(own)
-    for m in list(_DERIVATIVE_TERM.finditer(claim))[::-1]:
-        function, by = _function_and_variable(m)
-        if by != own_by or function == own_function or function.lstrip("\\") in names \
-                or not re.fullmatch(r"\\?[A-Za-z]+(?:_\{?[A-Za-z0-9]+\}?)?", function) or _depth_at(claim, m.start()):
-            continue
-        before, after = claim[:m.start()].rstrip(), claim[m.end():].lstrip()
-        if not (before == "" or before.endswith("+")) or not (after == "" or after[0] in "+-"):
-            continue
-        rest = before[:-1].rstrip() + (" " + after if before else after.lstrip("+"))
-        if not rest.strip():
-            raise ParseError(f"the claim is the derivative of {function}, a function it does not define", claim,
-                             m.start())
-        warnings.warn(ReadingWarning(f"{m.group().strip()}, of a function {function} the claim does not define, "
-                                     "is read as the derivative of the rest of the loss, which f leaves out"),
-                      stacklevel=2)
-        claim = rest.strip()
-    return claim
+    others = [m for m in _DERIVATIVE_TERM.finditer(claim) if _function_and_variable(m)[1] == own_by
+              and _function_and_variable(m)[0] != own_function and _depth_at(claim, m.start()) == 0]
+    if not others:
+        return claim
+    m = others[0]
+    function = _function_and_variable(m)[0]
+    before, after = claim[:m.start()].rstrip(), claim[m.end():].lstrip()
+    plain = re.fullmatch(r"\\?[A-Za-z]+(?:_[A-Za-z0-9]+)?", function) and function.lstrip("\\") not in names
+    added = (before == "" or before.endswith("+")) and (after == "" or after[0] in "+-")
+    if len(others) > 1 or not plain or not added:
+        return claim   # (refused where it is read: a derivative inside the expression)
+    rest = (before[:-1].rstrip() + " " + after if before else after.lstrip("+")).strip()
+    if not rest:
+        raise ParseError(f"the claim is the derivative of {function}, a function it does not define", claim, m.start())
+    if f.op == "add":
+        raise ParseError(f"the claim has the derivative of {function}, a function it does not define, and f is a sum "
+                         f"of {len(f.args)} terms: write what that derivative is", claim, m.start())
+    warnings.warn(ReadingWarning(f"{m.group().strip()}, of a function {function} the claim does not define, "
+                                 "is read as the derivative of the rest of the loss, which f leaves out"), stacklevel=2)
+    return rest
+
+
+def _function_named(left: str) -> str:
+    """The name a left side gives the function it differentiates (``\\nabla_x f``: f;
+    ``\\frac{\\partial L}{\\partial W}``: L; ``f'(x)``: f), else ``"f"``."""
+    m = _DERIVATIVE_TERM.search(left) or re.search(r"\\nabla\s*(?P<function2>[A-Za-z]+)", left) \
+        or re.search(r"(?P<function2>[A-Za-z]+)\s*'", left)
+    return re.sub(r"[^A-Za-z].*", "", (m.group("function") if "function" in m.groupdict() and m.group("function")
+                                       else m.group("function2")).lstrip("\\")) if m is not None else "f"
 
 
 def _function_and_variable(m: re.Match) -> tuple:
     """The function and the variable of a ``_DERIVATIVE_TERM`` match, without spaces."""
     function, by = m.group("function") or m.group("function2"), m.group("by") or m.group("by2")
-    return re.sub(r"\s+", "", function), re.sub(r"\s+", "", by)
+    return re.sub(r"[\s{}]+", "", function), re.sub(r"\s+", "", by)   # (L_{r} is L_r)
 
 
 # left sides that name an entry only: \partial_k f, \partial_k \partial_l f, H_{ij}, J_{ij}
@@ -550,9 +576,9 @@ _LAST_PARTIAL = re.compile(r"\\partial\s*((?:\\[A-Za-z]+\s*\{[^{}]*\})|\\?[A-Za-
 
 
 def _free_indices(claim: str, names) -> tuple:
-    r"""The letters a claim leaves free where its left side names no entry: those that subscript
-    what a summed letter subscripts too (``\sum_i (p_i - y_i) p_i (1_{i=j} - p_j)``: j, beside i), in
-    the order they first occur. The claim is then the matrix of those entries."""
+    r"""The letter a claim leaves free where its left side names no entry: one that subscripts
+    what a summed letter subscripts too (``\sum_i (p_i - y_i) p_i (1_{i=j} - p_j)``: j, beside i). The
+    claim is then the vector of those entries; two such letters are refused (which is the row?)."""
     summed = sum_indices(claim)
     if not summed:
         return ()
@@ -565,20 +591,25 @@ def _free_indices(claim: str, names) -> tuple:
             if letter not in summed and letter not in names and letter not in free \
                     and (base in indexed_by_summed and len(letter) == 1):
                 free.append(letter)
+    if len(free) > 1:   # which is the row? Only a left side (∂f/∂X_{ij}) says
+        raise ParseError(f"{' and '.join(free)} are free in the claim, and no left side says which indexes the rows: "
+                         f"write one (\\frac{{\\partial f}}{{\\partial X_{{{''.join(free)}}}}} = …)", claim, 0)
     return tuple(free)
 
 
-# what a part of f an undefined p(a) may stand for is not: arithmetic and structure
-_NOT_FUNCTIONS = {"const", "var", "eye", "ones", "zero", "add", "mul", "matmul", "pow", "matpow", "T", "kron", "vec",
-                  "unvec", "commutation"}
+# what an activation may be (a network's last layer: a softmax too)
+_VECTOR_FUNCTIONS = ("fn", "softmax", "log_softmax")
 
 
 def _parts_of(f: E.Expr, variables: frozenset) -> list:
-    """The parts of ``f`` (not f itself) that apply a function to exactly ``variables``:
-    ``softmax(a)`` in ``‖softmax(a) − y‖²``; a log-softmax holds a softmax too."""
+    """The parts of ``f`` that give probabilities of exactly ``variables``: a softmax or a σ of a
+    vector or matrix (``softmax(a)`` in ``‖softmax(a) − y‖²``; a log-softmax holds a softmax too).
+    What else an undefined p(a) might be — a scalar function, another elementwise one (h(a) beside
+    relu(a): its derivative?) — is not guessed."""
     parts = []
     for node in E.walk(f):
-        if node is f or node.op in _NOT_FUNCTIONS or node.free_vars != variables:
+        if node.free_vars != variables or node.shape == (1, 1) or not (
+                node.op in ("softmax", "log_softmax") or node.op == "fn" and node.data == "sigmoid"):
             continue
         if node.op == "log_softmax":   # log softmax(z): the softmax of z is a part as well
             parts.append(E.softmax(node.args[0], node.data))
@@ -587,9 +618,11 @@ def _parts_of(f: E.Expr, variables: frozenset) -> list:
 
 
 def _layers(f: E.Expr) -> dict:
-    """The layers of ``f`` where it is a network ``a_l = φ(W_l a_{l-1} (+ b_l))`` with weights
-    numbered from 1 (``W1``, ``w_2``; each in one product): ``{"L": the last layer, "z": {l:
-    pre-activation}, "a": {l: activation, 0: the input}}``, else ``{}``."""
+    """The layers of ``f`` where it is plainly a network ``a_l = φ(W_l a_{l-1} (+ b_l))``, weights
+    numbered from 1 (``W1``, ``w_2``), each in one product of two factors, each layer's input the
+    last one's activation: ``{"L": the last layer, "z": {l: pre-activation}, "a": {l: activation,
+    0: the input}}``; φ is an elementwise function, or at the last layer a softmax, or nothing where
+    the last layer is compared with a target (``W_2 h + b_2 − y``). Else ``{}``: nothing is guessed."""
     weights = {}
     for v in f.free_vars:
         m = re.fullmatch(r"[wW]_?([0-9])", v.name)
@@ -598,27 +631,55 @@ def _layers(f: E.Expr) -> dict:
     if not weights or sorted(weights) != list(range(1, len(weights) + 1)):
         return {}
     nodes = E.walk(f)
+    parents: dict = {}
+    for node in nodes:
+        for arg in node.args:
+            parents.setdefault(arg, []).append(node)
     z, a = {}, {}
     for number, weight in sorted(weights.items()):
         products = [n for n in nodes if n.op in ("matmul", "mul") and weight in n.args]
-        if len(products) != 1:
+        if len(products) != 1 or len(products[0].args) != 2:
             return {}
         product = products[0]
-        others = [arg for arg in product.args if arg is not weight]
-        layer_input = others[0] if len(others) == 1 else E.mul(*others)
+        layer_input = next(arg for arg in product.args if arg is not weight)
         if number == 1:
             a[0] = layer_input
         elif layer_input is not a[number - 1]:
             return {}
-        pre = product
-        for parent in nodes:   # + b_l: the layer's bias
-            bias = [arg for arg in parent.args if arg.op == "var" and re.fullmatch(rf"b_?{number}", arg.name)]
-            if parent.op == "add" and product in parent.args and bias:
-                pre = E.add(product, bias[0])
+        biases = {arg for parent in parents.get(product, []) if parent.op == "add" for arg in parent.args
+                  if arg.op == "var" and re.fullmatch(rf"b_?{number}", arg.name)}
+        pre = E.add(product, *biases)
+        applied = [n for n in parents.get(pre, []) if n.op in _VECTOR_FUNCTIONS and n.args == (pre,)]
+        if len(applied) == 1 and (applied[0].op == "fn" or number == len(weights)):
+            a[number] = applied[0] if applied[0].op != "log_softmax" else E.softmax(pre, applied[0].data)
+        elif number == len(weights) and _against_a_target(product, parents, biases):
+            a[number] = pre
+        else:
+            return {}
         z[number] = pre
-        applied = [n for n in nodes if n.op == "fn" and n.args == (pre,)]
-        a[number] = applied[0] if len(applied) == 1 else pre
     return {"L": len(weights), "z": z, "a": a}
+
+
+def _against_a_target(product: E.Expr, parents: dict, biases: set) -> bool:
+    """Whether ``product`` (plus ``biases``) is only ever compared with a target: a sum of it, its
+    bias and a variable subtracted (``W_2 h + b_2 − y``)."""
+    holders = parents.get(product, [])
+    return bool(holders) and all(
+        holder.op == "add" and all(arg is product or arg in biases or arg.op == "mul" and len(arg.args) == 2
+                                   and E.is_const(arg.args[0], -1) and arg.args[1].op == "var" for arg in holder.args)
+        for holder in holders)
+
+
+def _layer_kinds(text: str) -> dict:
+    """What ``z``, ``a`` and ``h`` with a layer's label name in ``text``: the pre-activation ``z``
+    and the activation ``a`` (or ``h``); with ``h`` beside ``a`` and no ``z``, ``a`` is the
+    pre-activation and ``h`` the activation (as in Goodfellow, Bengio and Courville)."""
+    used = set(re.findall(r"(?<![A-Za-z\\])([azh])\s*[_^]\s*\{?\s*[(\[]?\s*[0-9L]", text))
+    if {"a", "h"} <= used and "z" not in used:
+        return {"a": "z", "h": "a"}
+    if {"a", "h", "z"} <= used:
+        return {"z": "z", "h": "a"}
+    return {"z": "z", "a": "a", "h": "a"}
 
 
 def _placed(tree: Node, pos: int) -> Node:
@@ -646,7 +707,7 @@ def _einstein_letters(text: str, names) -> set:
     return {letter for letter in letters if letter not in names}
 
 
-_PRODUCT_OPS = ("mtimes", "mul", "cdot", "matmul", "div")
+_PRODUCT_OPS = ("mtimes", "mul", "cdot", "period", "matmul", "div")
 
 
 def _implicit_sums(tree: Node, free: set, text: str) -> Node:
@@ -712,9 +773,9 @@ _TOKEN = re.compile(r"""
 class _Parser:
     """Recursive descent over LaTeX tokens, making ``parse.Node`` trees."""
 
-    def __init__(self, text: str, names, guess_case: bool = False, free=(), shapes=None, context=None):
+    def __init__(self, text: str, names, guess_case: bool = False, free=(), shapes=None, about=None):
         self.text = text
-        self.context = context   # the function the claim is about (an undefined p(a) is a part of it)
+        self.about = about   # the function a claim is about, and what its names mean (a ``_Context``)
         self.names = set(names)
         self.shapes = dict(shapes or {})   # declared name -> its shape
         self.scalars = {name for name, shape in self.shapes.items() if shape == (1, 1)}
@@ -853,8 +914,8 @@ class _Parser:
                 if not self.starts_operand():
                     self.i -= 1
                     return node
-                warnings.warn(ReadingWarning("'.' between two factors is read as the product ·"), stacklevel=2)
-                node = Node("binop", tok.pos, "cdot", [node, self.signed()])
+                warnings.warn(ReadingWarning("'.' between two factors is read as their product"), stacklevel=2)
+                node = Node("binop", tok.pos, "period", [node, self.signed()])
             else:
                 return node
 
@@ -958,6 +1019,9 @@ class _Parser:
             joined = "T"   # ^{\mathsf T}
         if joined in _TRANSPOSE_MARKS or joined in (r"\mathsf{T}", r"\mathrm{T}"):
             return Node("T", caret.pos, "'", [base])
+        if joined == "H" and "H" not in self.names:   # the conjugate transpose: of a real matrix, its transpose
+            warnings.warn(ReadingWarning("^H (the conjugate transpose) is read as the transpose"), stacklevel=2)
+            return Node("T", caret.pos, "'", [base])
         if joined == "-1":
             return Node("binop", caret.pos, "mpower", [base, Node("num", caret.pos, "-1")])
         if len(texts) == 2 and texts[0] == "-" and texts[1] in _TRANSPOSE_MARKS:
@@ -1014,7 +1078,7 @@ class _Parser:
     @property
     def layers(self) -> dict:
         if self._layers is None:
-            self._layers = _layers(self.context) if self.context is not None else {}
+            self._layers = _layers(self.about.f) if self.about is not None else {}
         return self._layers
 
     def layer_number(self, sub: str, pos: int) -> str:
@@ -1034,7 +1098,7 @@ class _Parser:
         """``z_1``, ``a^{(2)}``, ``h_1`` (none declared) of a network f: the pre-activation ``z``
         of that layer, or its activation ``a`` (or ``h``; ``a_0`` is the input), with a
         ``ReadingWarning``; else None."""
-        kind = {"z": "z", "a": "a", "h": "a"}.get(base)
+        kind = self.about.kinds.get(base) if self.about is not None else None
         if kind is None or not sub.isdigit() or not self.layers or base + sub in self.names \
                 or f"{base}_{sub}" in self.names:
             return None
@@ -1065,6 +1129,9 @@ class _Parser:
             return Node("call", pos, "eye" if base == "I" else "ones", [size])
         layer = sub.isdigit() and (base in self.scalars or len(sub) == 1 and not self.index_letters)
         if base in self.names and (re.fullmatch(r"[A-Za-z]", sub) or layer):
+            if layer:
+                warnings.warn(ReadingWarning(f"{base}_{sub} is read as {base} ({base}{sub} is not declared)"),
+                              stacklevel=2)
             return Node("name", pos, base)
         if base in self.names and sub.isdigit():
             self.error(f"{base}_{sub}: a single entry is not read; write the matrix form (or declare {base}{sub})",
@@ -1115,7 +1182,9 @@ class _Parser:
             return
         size = str(next(iter(sizes)))
         if self.guess_case and upper.swapcase() == size and upper not in self.names:
-            upper = size   # \sum_{i=1}^{n} of N rows, with n undeclared (read as N where it stands alone: said)
+            warnings.warn(ReadingWarning(f"the sum's end {upper} is read as {size} ({upper} is not declared)"),
+                          stacklevel=2)
+            upper = size   # \sum_{i=1}^{n} of N rows, with n undeclared
         if upper.replace(" ", "") != (f"{size}-1" if lower == "0" else size):
             self.error(f"the sum over {index} runs from {lower or 1} to {upper}, but {index} counts {size} entries: "
                        "a sum over part of the range is not read", pos)
@@ -1184,7 +1253,7 @@ class _Parser:
                 self.advance()
                 argument = self.argument_group()
                 return Node("call", tok.pos, "exp", [argument])
-            if self.context is not None and tok.text not in self.names and _spellings(tok.text) is None \
+            if self.about is not None and tok.text not in self.names and _spellings(tok.text) is None \
                     and tok.text.swapcase() not in self.names:
                 part = self.undefined_function(tok)
                 if part is not None:
@@ -1234,17 +1303,22 @@ class _Parser:
             except ParseError:
                 self.i = start
                 return None
-        variables = {v.name: v for v in self.context.free_vars}
+        variables = {v.name: v for v in self.about.f.free_vars}
         if not args or any(not isinstance(a, Node) or a.kind != "name" or a.text not in variables for a in args):
             self.i = start
             return None
-        wanted = frozenset(variables[a.text] for a in args)
-        parts = _parts_of(self.context, wanted)
         written = ", ".join(a.text for a in args)
+        if tok.text == self.about.own and not subscript:   # ∇f(x) = −f(x) x: f itself
+            warnings.warn(ReadingWarning(f"{tok.text}({written}) is read as f, the function differentiated"),
+                          stacklevel=2)
+            return _placed(_Parser(to_latex(self.about.f), self.names).parse(), tok.pos)
+        if tok.text == self.about.own:
+            self.error(f"{tok.text} is the function differentiated; an entry of it is not read", tok.pos)
+        parts = _parts_of(self.about.f, frozenset(variables[a.text] for a in args))
         if len(parts) != 1:
             shown = "; ".join(to_text(p) for p in parts) or "none"
-            self.error(f"{tok.text}({written}) is not defined, and f has {len(parts)} parts that are functions of "
-                       f"{written} alone ({shown}): define {tok.text}", tok.pos)
+            self.error(f"{tok.text}({written}) is not defined, and f has {len(parts)} parts that apply a function to "
+                       f"{written} alone, giving a vector or matrix ({shown}): define {tok.text}", tok.pos)
         part = parts[0]
         warnings.warn(ReadingWarning(f"{tok.text}({written}) is read as {to_text(part)}, the one function of "
                                      f"{written} alone in f ({tok.text} is not defined)"), stacklevel=2)
@@ -1477,7 +1551,8 @@ class _Parser:
             if candidate in self.names:
                 return Node("name", pos, candidate)
         latin = _LATIN.get(name)
-        if self.guess_case and latin in self.names and not any(n in self.names for n in _spellings(name) or ()):
+        if self.guess_case and latin in self.names and not any(n in self.names for n in _spellings(name) or ()) \
+                and not re.search(rf"(?<![A-Za-z\\]){latin}(?![A-Za-z])", self.text):   # (τ beside t: two names)
             letter = GREEK_CHARACTERS.get(name, name)
             warnings.warn(ReadingWarning(f"{letter} is read as {latin} ({letter} is not declared)"), stacklevel=2)
             return Node("name", pos, latin)
