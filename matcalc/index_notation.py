@@ -140,8 +140,9 @@ class _Translator:
         name = node.text
         if name not in self.variables and name in ("delta", "δ") and len(indices) == 2:
             return _Value(Node("name", node.pos, "I"), tuple(indices), _SCALAR)   # δᵢⱼ: the identity's entries
-        if name not in self.variables and name.swapcase() in self.variables:
-            name = name.swapcase()   # x_i: a row of X
+        capital = next((other for other in (name.swapcase(), name.capitalize()) if other in self.variables), None)
+        if name not in self.variables and capital is not None:
+            name = capital   # x_i: a row of X; \phi_n: of Φ (Phi)
         if name not in self.variables:
             self.error(f"{node.text}_{''.join(indices)}: {node.text} is not declared (inside a sum, x_i is an entry of "
                        f"a vector x or the i-th row of a matrix X)", node)
@@ -251,6 +252,11 @@ class _Translator:
                 if label is not None:
                     total = self.summed(total, label, node)
             return total
+        if node.text == "diag" and len(args) == 1 and len(args[0].indices) == 1 and args[0].entry == _SCALAR:
+            (index,) = args[0].indices   # diag(μ_i (1 − μ_i)): the diagonal matrix of those entries
+            column = self.entries(args[0], (index,), node)
+            labels = (self.entry_label(), self.entry_label())
+            return _Value(Node("call", node.pos, "diag", [column]), labels, labels)
         if node.text == "norm2" and len(args) == 1:   # ‖vᵢ‖ = sqrt(Σ over the entry of vᵢ²)
             square = self.squared_norm(args[0], node)
             return _Value(Node("call", node.pos, "sqrt", [square.node]), square.axes, square.entry)

@@ -984,14 +984,25 @@ def _number(text: str):
 
 
 def _read(source: str, syntax: str, variables: dict, guess_case: bool = False, fixed=frozenset(),
-          context=None) -> tuple:
+          context=None, by: str | None = None) -> tuple:
     """``(reading, whether the LaTeX reader read it)``: a ``parse_latex.Reading`` (the tree, the
     text its positions are in, the variable a LaTeX left side names and the indices of the entry
     it names). Where the numpy reader stops at a unicode character (``xᵀ A x``, ``σ(W x) ⊙ h``,
     ``‖x‖²``), the text is read as matcalc's text form."""
     from .parse_latex import Reading, read_latex
     if syntax in ("latex", "text"):   # (the text form is read as the LaTeX it stands for)
-        return read_latex(source, variables.keys(), guess_case, _shapes(variables), fixed, context), True
+        try:
+            return read_latex(source, variables.keys(), guess_case, _shapes(variables), fixed, context, by), True
+        except ParseError as err:
+            numpy = _numpy_in_latex(source)
+            try:
+                tree = parse(numpy, "numpy") if numpy is not None else None
+            except ParseError:
+                tree = None
+            if tree is None:
+                raise err from None
+            warnings.warn(ReadingWarning(f"{numpy.strip()} is read in numpy syntax"), stacklevel=_caller_level())
+            return Reading(tree, numpy, None), False
     try:
         return Reading(parse(source, syntax), source, None), False
     except ParseError as err:
@@ -1001,6 +1012,12 @@ def _read(source: str, syntax: str, variables: dict, guess_case: bool = False, f
             return read_latex(source, variables.keys(), shapes=_shapes(variables)), True
         except ParseError:
             raise err from None
+
+
+def _numpy_in_latex(source: str):
+    """The last side of a LaTeX claim that is numpy code (``\\nabla_w = 2 * X.T @ (X @ w - y)``), if it is."""
+    last = source.replace("$", "").split("=")[-1]
+    return last if re.search(r"@|\.T\b|\*\*", last) and "\\" not in last else None
 
 
 def claim_steps(source: str, variables: dict, syntax: str, context=None) -> tuple:
@@ -1131,7 +1148,8 @@ def build_expression(source: str, variables: dict, syntax: str = "numpy", infer:
     that is a function of a alone)."""
     if syntax in ("latex", "text"):
         variables = {**_sizes_as_scalars(variables), **variables}
-    reading, as_latex = _read(source, syntax, variables, guess_case=not infer, fixed=fixed, context=context)
+    reading, as_latex = _read(source, syntax, variables, guess_case=not infer, fixed=fixed, context=context,
+                              by=derivative_by)
     tree, source, label = reading.tree, reading.text, reading.label
     if as_latex and (reading.indices or has_index_notation(tree)):
         tree = matrix_form(tree, variables, source, reading.indices)

@@ -91,7 +91,10 @@ _APPLIED_GREEK = {r"\sigma": "sigmoid", r"\Phi": "normcdf", r"\phi": "normpdf"}
 _WORD_COMMANDS = (r"\operatorname", r"\mathrm", r"\text", r"\textrm", r"\mbox", r"\rm", r"\mathit", r"\textit",
                   r"\operatorname*")
 _DROPPED_WRAPPERS = (r"\mathbf", r"\boldsymbol", r"\bm", r"\mathnormal", r"\vec", r"\mathsf", r"\pmb",
-                     r"\mathbb", r"\underline", r"\overline", r"\hat", r"\tilde", r"\bar", r"\boxed")
+                     r"\mathbb", r"\underline", r"\boxed")
+# decorations that make another name (ŷ is not y): the mark each stands for
+_DECORATIONS = {r"\hat": "hat", r"\widehat": "hat", r"\tilde": "tilde", r"\widetilde": "tilde", r"\bar": "bar",
+                r"\overline": "bar"}
 _IGNORED = {r"\left", r"\right", r"\big", r"\Big", r"\bigg", r"\Bigg", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr",
             r"\biggl", r"\biggr", r"\,", r"\;", r"\:", r"\!", r"\ ", r"\quad", r"\qquad", r"\displaystyle",
             r"\bf", r"\it", r"\sf", r"\cal",   # ({\bf A}: A)
@@ -144,6 +147,7 @@ class _Context:
     f: object
     own: str
     kinds: dict
+    by: str | None = None   # the variable the derivative is by (θ, undeclared, is read as it)
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,8 @@ class _Token:
     pos: int
 
 
-def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=frozenset(), context=None) -> Reading:
+def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=frozenset(), context=None,
+               by: str | None = None) -> Reading:
     r"""The expression in the LaTeX ``source`` (see the module docstring); ``names`` are the
     declared variable names, which decide how runs of letters split. ``guess_case``: where only
     names are allowed (a claim), an undeclared letter whose other case is declared is read as that
@@ -162,7 +167,8 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
     ``|X|`` of a square matrix is its determinant; a sum's range is checked against what its index
     runs over); ``fixed``: the names no definition after the claim may give a value (the
     function's variables); ``context``: the function a claim is about, whose parts an undefined
-    function of its variables stands for (``p_i(\mathbf{a})`` beside ``‖softmax(a) − y‖²``)."""
+    function of its variables stands for (``p_i(\mathbf{a})`` beside ``‖softmax(a) − y‖²``); ``by``: the
+    variable the claim's derivative is by (an undeclared θ is read as it)."""
     if len(source) > MAX_SOURCE_LENGTH:
         raise ParseError(f"input too long ({len(source)} characters; the limit is {MAX_SOURCE_LENGTH})")
     code = _PYTHON_CODE.search(source)
@@ -172,15 +178,23 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
     text = _typography(_math_part(_normalized(source)))
     main, definitions = _split_definitions(text)
     tail = text[len(main):]   # the definitions, as written (a step of a chain is read with them)
-    main = _without_prose(main)
+    main = _without_prose(re.split(r"\\(?:Rightarrow|Longrightarrow|implies|therefore|iff|Leftrightarrow)\b", main)[0])
+    definitions = [(name, _without_prose(body)) for name, body in definitions]
     names = set(names)
     for name_text, _ in definitions:   # x = (AᵀA)⁻¹Aᵀb after a claim about x: not a definition to substitute
         if name_text.strip() in fixed:
             raise ParseError(f"{name_text.strip()} is a variable: what follows the claim may define new names only",
                              text, text.find(name_text))
-    defined_names = []
+    defined_names, entry_letters = [], {}
     for name_text, _ in definitions:
-        if _DECORATED.search(name_text):   # \hat{y}, a^{(1)}: written as a fresh plain name wherever it occurs
+        entry = _ENTRY_NAME.fullmatch(name_text.strip())
+        uses = text.replace(name_text, "", 1)   # (used in the claim, or in another definition)
+        if entry is not None and re.search(rf"{re.escape(entry.group(1))}\s*_\s*\{{?\s*[a-z]", uses) \
+                and entry.group(1).lstrip("\\") not in names:   # y_n = σ(w^T φ_n): y, by its entries
+            name = next((n for n in _spellings(entry.group(1).lstrip("\\")) or () if n in names),
+                        entry.group(1).lstrip("\\"))
+            entry_letters[name] = entry.group(2)
+        elif _DECORATED.search(name_text):   # \hat{y}, a^{(1)}: written as a fresh plain name wherever it occurs
             name = _fresh_name(name_text, names | set(defined_names))
             main = _renamed(main, name_text, name)
             definitions = [(t, _renamed(b, name_text, name)) for t, b in definitions]
@@ -208,7 +222,7 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
                          "of the variables (write ∇f, not ∇f(0))", text, 0)
     # the steps of a chain, each as a claim of its own (with the left side and the definitions): the left
     # side is the first side where it names the derivative, else the first side is a step too
-    first = 1 if label is not None or indices or transposed else 0
+    first = 1 if label is not None or indices or transposed or _order_named(sides[0]) is not None else 0
     steps = tuple(f"{sides[0]} = {side}{tail}" if first else f"{side}{tail}" for side in sides[first:-1]
                   if not re.search(r"\\partial|\\nabla", side))   # (∂L/∂a ∂a/∂z …: the chain rule, not a value)
     if not claim:
@@ -218,23 +232,25 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
         if indices:
             raise ParseError("the left side names one entry, the right side is a whole matrix", claim, 0)
         claim, indices, row = matrix
-    about = _Context(context, _function_named(sides[0]) if len(sides) > 1 else "f", _layer_kinds(text)) \
+    about = _Context(context, _function_named(sides[0]) if len(sides) > 1 else "f", _layer_kinds(text), by) \
         if context is not None else None
     claim = _with_missing_opener(claim, lambda text: _Parser(text, names, guess_case, indices, shapes, about),
                                  set(indices))
     tree = _Parser(claim, names, guess_case, indices, shapes, about).parse()
     if indices and r"\sum" not in claim and _einstein_letters(claim, names):   # A_{kj} x_j: summed over j
         tree = _implicit_sums(tree, set(indices), claim)
-    bodies = [(name, _Parser(body.strip(), names).parse()) for name, body in defined]
+    letters = tuple(sorted(set(entry_letters.values())))   # (an entry's index, wherever a definition uses it)
+    bodies = [(name, _Parser(body.strip(), names, guess_case, letters, shapes, about).parse())
+              for name, body in defined]
     for name, (written, _) in zip(defined_names, definitions):
         if not _uses(tree, {name}) and not any(_uses(body, {name}) for _, body in bodies):
-            raise ParseError(f"the definition of {written.strip()} is not used in the claim (an entry's definition, "
+            raise ParseError(f"the definition of {written.strip()} is not used in the claim (a diagonal's definition, "
                              "D_{ii} = …, is not read: define the whole matrix or vector)", text, text.find(written))
     for _ in range(len(bodies)):   # s = σ(…) defined after its use, in any order: until none is left
         if not _uses(tree, {name for name, _ in bodies}):
             break
         for name, body in bodies:
-            tree = _substitute(tree, name, body)
+            tree = _substitute(tree, name, body, entry_letters.get(name))
     if _uses(tree, {name for name, _ in bodies}):
         raise ParseError("the definitions after the claim refer to each other in a circle", text, len(main))
     return Reading(tree, claim, label, indices, row, steps, by_transpose=transposed,
@@ -276,7 +292,7 @@ def _without_prose(main: str) -> str:
         if not re.search(r"\\text\s*\{\s*,?\s*where\s*\}[^=]*=", main) else main
     # a reason after the claim (\quad \text{since } A = A^\top): words, not a side of the equation
     main = re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\(?\s*\\(?:text|mathrm|mbox)\s*\{\s*,?\s*(?:since|because|as|if|when|"
-                  r"assuming|i\.e\.|by)\b[^{}]*\}.*$", "", main, flags=re.S)
+                  r"assuming|i\.e\.|by|which|that|so|hence|thus|giving)\b[^{}]*\}.*$", "", main, flags=re.S)
     return re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\(?\s*\\(?:text|mbox)\s*\{[^{}]*[A-Za-z]\s+[A-Za-z][^{}]*\}\s*\)?"
                   r"\s*[.,;]?\s*$", "", main)
 
@@ -299,7 +315,8 @@ def _normalized(source: str) -> str:
 
 def _math_part(text: str) -> str:
     """The mathematics of ``text``: what ``$…$`` encloses, when words surround it (``It seems the
-    gradient is $2(W ⊙ …)V$``); the whole text, its dollars dropped, when they only split a formula."""
+    gradient is $2(W ⊙ …)V$``: the longest such part); the whole text, its dollars dropped, when they only
+    split a formula."""
     text = text.replace("$$", "$").replace(r"\[", "").replace(r"\]", "").replace(r"\(", "").replace(r"\)", "")
     if "$" not in text:
         return text.strip().rstrip(".,;")
@@ -307,7 +324,7 @@ def _math_part(text: str) -> str:
     outside = " ".join(parts[0::2])
     inside = [p for p in parts[1::2] if p.strip()]
     if re.search(r"(?<!\\)\b[A-Za-z]{3,}\b", re.sub(r"\\[A-Za-z]+", " ", outside)) and inside:
-        return inside[-1].strip().rstrip(".,;")
+        return max(inside, key=len).strip().rstrip(".,;")   # (… $2X^T(Xw - y)$ where $X$ is …: the formula)
     return text.replace("$", "").strip().rstrip(".,;")
 
 
@@ -386,6 +403,16 @@ def _label(side: str, names, guess_case: bool = False) -> tuple:
     transpose of the one w.r.t. X). A derivative w.r.t. another expression of a variable
     (``\\partial \\Sigma^{-1}``, ``\\partial \\sigma^2``) is refused: it is not the one asked for."""
     found = None
+    ng = re.fullmatch(r"\s*d\s*(\\?[A-Za-z]+\s*(?:[\^_]\s*(?:\{[^{}]*\}|[A-Za-z0-9])\s*)*)", side)
+    if ng is not None:   # dW^{[2]} = … (Ng's name for ∂L/∂W^{[2]})
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ReadingWarning)
+                tree = _Parser(ng.group(1), names, guess_case).parse()
+        except ParseError:
+            tree = None
+        if tree is not None and tree.kind == "name" and tree.text in names:
+            return tree.text, (), False
     bare = _ENTRY_ONLY.fullmatch(side.strip())   # \partial_k f, \partial_k \partial_l f, H_{ij}: an entry, no variable
     if bare is not None and (bare.group("name") or "") not in names:
         return None, tuple(i for i in bare.group("i", "j", "k", "l") if i), False
@@ -619,7 +646,8 @@ def _parts_of(f: E.Expr, variables: frozenset) -> list:
 
 def _layers(f: E.Expr) -> dict:
     """The layers of ``f`` where it is plainly a network ``a_l = φ(W_l a_{l-1} (+ b_l))``, weights
-    numbered from 1 (``W1``, ``w_2``), each in one product of two factors, each layer's input the
+    numbered from 1 (``W1``, ``w_2``) or one weight ``w`` (one neuron or layer, its bias ``b``), each
+    in one product of two factors, each layer's input the
     last one's activation: ``{"L": the last layer, "z": {l: pre-activation}, "a": {l: activation,
     0: the input}}``; φ is an elementwise function, or at the last layer a softmax, or nothing where
     the last layer is compared with a target (``W_2 h + b_2 − y``). Else ``{}``: nothing is guessed."""
@@ -628,6 +656,10 @@ def _layers(f: E.Expr) -> dict:
         m = re.fullmatch(r"[wW]_?([0-9])", v.name)
         if m is not None:
             weights[int(m.group(1))] = v
+    single = [v for v in f.free_vars if v.name in ("w", "W")]
+    if not weights and len(single) == 1:   # one neuron (or one layer): its weight is layer 1's, its bias b
+        weights[1] = single[0]
+    bias = "b_?{number}" if not single or len(weights) > 1 else "b_?1|b"
     if not weights or sorted(weights) != list(range(1, len(weights) + 1)):
         return {}
     nodes = E.walk(f)
@@ -637,17 +669,18 @@ def _layers(f: E.Expr) -> dict:
             parents.setdefault(arg, []).append(node)
     z, a = {}, {}
     for number, weight in sorted(weights.items()):
-        products = [n for n in nodes if n.op in ("matmul", "mul") and weight in n.args]
+        written = {weight, E.transpose(weight)}   # (wᵀ x of a neuron's weight vector)
+        products = [n for n in nodes if n.op in ("matmul", "mul") and written & set(n.args)]
         if len(products) != 1 or len(products[0].args) != 2:
             return {}
         product = products[0]
-        layer_input = next(arg for arg in product.args if arg is not weight)
+        layer_input = next(arg for arg in product.args if arg not in written)
         if number == 1:
             a[0] = layer_input
         elif layer_input is not a[number - 1]:
             return {}
         biases = {arg for parent in parents.get(product, []) if parent.op == "add" for arg in parent.args
-                  if arg.op == "var" and re.fullmatch(rf"b_?{number}", arg.name)}
+                  if arg.op == "var" and re.fullmatch(bias.format(number=number), arg.name)}
         pre = E.add(product, *biases)
         applied = [n for n in parents.get(pre, []) if n.op in _VECTOR_FUNCTIONS and n.args == (pre,)]
         if len(applied) == 1 and (applied[0].op == "fn" or number == len(weights)):
@@ -658,6 +691,35 @@ def _layers(f: E.Expr) -> dict:
             return {}
         z[number] = pre
     return {"L": len(weights), "z": z, "a": a}
+
+
+_TARGETS = ("y", "Y", "t", "T")   # the names a target goes by
+
+
+def _prediction(f: E.Expr):
+    """``(target, prediction)`` where ``f`` compares one target (``y``, ``Y``, ``t``, ``T``) with
+    one prediction: ``P − y`` (``‖X w − y‖²``), ``y ⊙ log P`` (a cross-entropy), ``yᵀ log softmax(z)``
+    (whose prediction is ``softmax(z)``); else None."""
+    targets = {v for v in f.free_vars if v.name in _TARGETS}
+    found = []
+    for node in E.walk(f):
+        if node.op == "add":
+            negated = [a for a in node.args if a.op == "mul" and len(a.args) == 2 and E.is_const(a.args[0], -1)
+                       and a.args[1] in targets]
+            rest = [a for a in node.args if a not in negated]
+            if len(negated) == 1 and not any(t in r.free_vars for r in rest for t in targets):
+                found.append((negated[0].args[1], E.add(*rest)))
+        elif node.op in ("mul", "matmul") and len(node.args) == 2:
+            for target, other in (node.args, node.args[::-1]):
+                target = target.args[0] if target.op == "T" else target
+                if target not in targets:
+                    continue
+                if other.op == "log_softmax":
+                    found.append((target, E.softmax(other.args[0], other.data)))
+                elif other.op == "fn" and other.data == "log" and not any(t in other.free_vars for t in targets):
+                    found.append((target, other.args[0]))
+    found = list(dict.fromkeys((t, p) for t, p in found))
+    return (found[0][0].name, found[0][1]) if len(found) == 1 else None
 
 
 def _against_a_target(product: E.Expr, parents: dict, biases: set) -> bool:
@@ -690,6 +752,10 @@ def _placed(tree: Node, pos: int) -> Node:
 # a Greek letter's Latin counterpart, where a claim writes β for the b declared (a guess, said)
 _LATIN = {"alpha": "a", "beta": "b", "gamma": "g", "kappa": "k", "lambda": "l", "mu": "m", "nu": "n", "xi": "x",
           "rho": "r", "tau": "t", "phi": "f", "omega": "w", "Gamma": "G", "Lambda": "L", "Sigma": "S"}
+
+
+# the letters a model's parameters go by (∇_θ J(θ) of a declared w)
+_PARAMETERS = ("theta", "Theta", "beta", "omega")
 
 
 def _spellings(letter: str):
@@ -751,14 +817,36 @@ def _uses(tree: Node, names: set) -> bool:
     return False
 
 
-def _substitute(tree: Node, name: str, value: Node) -> Node:
+# a definition by entries: y_n = …, \mu_i = …, p_i = …
+_ENTRY_NAME = re.compile(r"(\\?[A-Za-z]+)\s*_\s*\{?\s*([a-z])\s*\}?")
+
+
+def _substitute(tree: Node, name: str, value: Node, letter: str | None = None) -> Node:
+    """``tree`` with ``name`` written as ``value``; where ``value`` gives the entry ``letter`` (a
+    definition ``y_n = …``), an entry ``y_k`` as ``value`` with k for that letter."""
+    if letter is not None and tree.kind == "indexed" and tree.text == name and len(tree.children) == 1:
+        return _reindexed(value, letter, tree.children[0].text)
+    if letter is not None and tree.kind == "name" and tree.text == name:
+        raise ParseError(f"{name} is defined by its entries ({name}_{letter} = …): write {name}_{letter}", "", tree.pos)
     if tree.kind == "name" and tree.text == name:
         return value
     if tree.kind == "indexed" and tree.text == name:   # p_i of a defined p: the entry of what p stands for
         return Node("entry", tree.pos, "", [value, *tree.children])
     if not tree.children:
         return tree
-    return Node(tree.kind, tree.pos, tree.text, [_substitute(c, name, value) for c in tree.children], tree.axis)
+    return Node(tree.kind, tree.pos, tree.text, [_substitute(c, name, value, letter) for c in tree.children],
+                tree.axis)
+
+
+def _reindexed(tree: Node, old: str, new: str) -> Node:
+    """``tree`` with the free index ``old`` written ``new`` (a sum over ``new`` inside would capture it)."""
+    if tree.kind == "isum" and tree.text == new and old != new:
+        raise ParseError(f"an entry's definition sums over {new}, the index it is used with", "", tree.pos)
+    if tree.kind == "index" and tree.text == old:
+        return Node("index", tree.pos, new)
+    if tree.kind == "isum" and tree.text == old or not tree.children:
+        return tree
+    return Node(tree.kind, tree.pos, tree.text, [_reindexed(c, old, new) for c in tree.children], tree.axis)
 
 
 _TOKEN = re.compile(r"""
@@ -1094,7 +1182,7 @@ class _Parser:
         warnings.warn(ReadingWarning(f"L is read as {last}, the last layer of f"), stacklevel=2)
         return str(number)
 
-    def layer_part(self, base: str, sub: str, pos: int):
+    def layer_part(self, base: str, sub: str, pos: int, alone: bool = False):
         """``z_1``, ``a^{(2)}``, ``h_1`` (none declared) of a network f: the pre-activation ``z``
         of that layer, or its activation ``a`` (or ``h``; ``a_0`` is the input), with a
         ``ReadingWarning``; else None."""
@@ -1106,9 +1194,11 @@ class _Parser:
         if part is None:
             return None
         what = "the input" if kind == "a" and sub == "0" else \
-            f"layer {sub}'s {'pre-activation' if kind == 'z' else 'activation'}"
-        warnings.warn(ReadingWarning(f"{base}_{sub} is read as {to_text(part)}, {what} in f ({base}_{sub} is not "
-                                     "defined)"), stacklevel=2)
+            f"layer {sub}'s {'pre-activation' if kind == 'z' else 'activation'}" if not alone else \
+            f"the neuron's {'pre-activation' if kind == 'z' else 'activation'}"
+        written = base if alone else f"{base}_{sub}"
+        warnings.warn(ReadingWarning(f"{written} is read as {to_text(part)}, {what} in f ({written} is not defined)"),
+                      stacklevel=2)
         return _placed(_Parser(to_latex(part), self.names).parse(), pos)
 
     def named(self, base: str, sub: str, pos: int) -> Node:
@@ -1256,6 +1346,8 @@ class _Parser:
             if self.about is not None and tok.text not in self.names and _spellings(tok.text) is None \
                     and tok.text.swapcase() not in self.names:
                 part = self.undefined_function(tok)
+                if part is None:
+                    part = self.named_by_f(tok.text, tok.pos)
                 if part is not None:
                     return part
             return self.subscripted(self.resolved(tok.text, tok.pos))
@@ -1280,6 +1372,8 @@ class _Parser:
             if tok.text in ("‖", "|"):
                 return self.norm(tok.text)
             self.error(f"unexpected {tok.text!r}: expected a name, a number or a bracket")
+        if tok.text == r"\{":   # \{t_n - w^T \phi_n\}: braces as brackets
+            return self.bracketed()
         return self.command()
 
     def undefined_function(self, tok: _Token):
@@ -1326,6 +1420,66 @@ class _Parser:
         if subscript:
             return Node("entry", tok.pos, "", [node] + [Node("index", t.pos, t.text) for t in subscript])
         return node
+
+    def named_by_f(self, name: str, pos: int):
+        """An undefined name that the function a claim is about gives a meaning, with a
+        ``ReadingWarning``: the left side's name for it (``h`` of ``\\frac{\\partial h_i}{\\partial x_j}``),
+        or ``p``, ``P`` or a lone ``a`` — the prediction f compares its target with (``σ(X w)``
+        beside ``y``, ``softmax(W x)``). None where f gives it none."""
+        if name == self.about.own:
+            warnings.warn(ReadingWarning(f"{name} is read as f, the function differentiated ({name} is not defined)"),
+                          stacklevel=2)
+            return _placed(_Parser(to_latex(self.about.f), self.names).parse(), pos)
+        alone = not self.at("_", "^")
+        if name in ("p", "P", "y", "Y") or name == "a" and alone:   # (y: Bishop's prediction, beside a target t)
+            found = self.prediction(name, pos)
+            if found is not None:
+                return found
+        if name in ("z", "a") and alone and self.layers.get("L") == 1:   # one neuron: z = wᵀx + b, a = σ(z)
+            return self.layer_part(name, "1", pos, alone=True)
+        return None
+
+    def prediction(self, written: str, pos: int):
+        """The prediction f compares its target with, for the undefined name ``written``; None where
+        f has no one such."""
+        f = self.about.f
+        found = _prediction(f)
+        if found is None and (f.op == "softmax" or f.op == "fn" and f.data == "sigmoid"):   # p of f = softmax(W x)
+            warnings.warn(ReadingWarning(f"{written} is read as f, {to_text(f)} ({written} is not defined)"),
+                          stacklevel=2)
+            return _placed(_Parser(to_latex(f), self.names).parse(), pos)
+        if found is None:
+            return None
+        target, prediction = found
+        warnings.warn(ReadingWarning(f"{written} is read as {to_text(prediction)}, the prediction f compares {target} "
+                                     f"with ({written} is not defined)"), stacklevel=2)
+        return _placed(_Parser(to_latex(prediction), self.names).parse(), pos)
+
+    def decorated(self, tok: _Token) -> Node:
+        """``\\hat{y}``, ``\\bar{x}``, ``\\tilde{X}``: a name of its own — the one declared
+        (``yhat``, ``y_hat``); in a claim about f, ``\\hat{y}`` (``\\hat{p}``) the prediction f compares
+        y with and ``\\bar{x}`` the mean of the rows of a declared X (with a ``ReadingWarning``);
+        else refused (ŷ is not y)."""
+        mark = _DECORATIONS[tok.text]
+        group = [t for t in self.raw_group() if t.text not in ("{", "}") and t.text not in _DROPPED_WRAPPERS]
+        base = group[0].text.lstrip("\\") if len(group) == 1 and group[0].kind in ("name", "cmd") else None
+        written = f"{tok.text}{{{base or '…'}}}"
+        if base is None:
+            self.error(f"{tok.text} over more than a name is not read", tok.pos)
+        for candidate in (base + mark, f"{base}_{mark}", mark + base):
+            if candidate in self.names:
+                return Node("name", tok.pos, candidate)
+        if self.about is not None and mark == "hat":
+            found = _prediction(self.about.f)
+            if found is not None and base in (found[0], "p", "P"):
+                return self.prediction(written, tok.pos)
+        rows = base.upper()
+        if self.about is not None and mark == "bar" and base.islower() and rows in self.shapes \
+                and 1 not in self.shapes[rows]:   # x̄: the mean of the rows x_i of X
+            size = self.shapes[rows][0]
+            warnings.warn(ReadingWarning(f"{written} is read as the mean of the rows of {rows}"), stacklevel=2)
+            return _placed(_Parser(rf"\frac{{1}}{{{size}}} {rows}^T \mathbf{{1}}", self.names).parse(), tok.pos)
+        self.error(f"{written} is not defined (it is not {base}): define it (…, \\quad {written} = …)", tok.pos)
 
     def comparison_ahead(self) -> bool:
         """Whether the bracket (or ``_{…}``) that starts here holds a comparison at its top level."""
@@ -1464,8 +1618,11 @@ class _Parser:
             return self.application(_FUNCTION_COMMANDS[name], tok.pos)
         if name == r"\Psi" and r"\Psi" not in self.names and "Psi" not in self.names:
             self.error("Ψ (the lower half of a Cholesky differential) is not read back; it needs its size", tok.pos)
-        if name in _APPLIED_GREEK and (self.at("(", "[", "'") or name[1:] not in self.names):
+        if name in _APPLIED_GREEK and (self.at("(", "[", "'") or name[1:] not in self.names and not self.at("_")
+                                       and (self.starts_operand() or self.at("^"))):
             return self.application(_APPLIED_GREEK[name], tok.pos)
+        if name in _DECORATIONS:
+            return self.decorated(tok)
         if name in _DROPPED_WRAPPERS:
             if self.at("{") and [t.text for t in self.tokens[self.i:self.i + 3]] in (["{", "1", "}"], ["{", "I", "}"]):
                 one = self.tokens[self.i + 1].text == "1"
@@ -1556,6 +1713,14 @@ class _Parser:
             letter = GREEK_CHARACTERS.get(name, name)
             warnings.warn(ReadingWarning(f"{letter} is read as {latin} ({letter} is not declared)"), stacklevel=2)
             return Node("name", pos, latin)
+        by = self.about.by if self.about is not None else None
+        if self.guess_case and name in _PARAMETERS and by is not None and not any(
+                n in self.names for n in _spellings(name) or ()) and by in self.names \
+                and not re.search(rf"(?<![A-Za-z\\]){by}(?![A-Za-z])", self.text):   # θ: the parameters
+            letter = GREEK_CHARACTERS.get(name, name)
+            warnings.warn(ReadingWarning(f"{letter} is read as {by}, the variable the derivative is by "
+                                         f"({letter} is not declared)"), stacklevel=2)
+            return Node("name", pos, by)
         indexed = self.at("_") and self.tokens[self.i + 1].text in self.indices   # x_i: a row of X, no guess
         if self.guess_case and len(name) == 1 and name.swapcase() in self.names and name not in ("I", "e") \
                 and not indexed:
@@ -1603,9 +1768,11 @@ class _Parser:
         args = []
         try:
             while True:
-                if self.token.kind in ("word", "name") and self.token.text == "axis" \
-                        and self.tokens[self.i + 1].text == "=":
-                    self.i += 2
+                ahead = [t.text for t in self.tokens[self.i:self.i + 5]]
+                written = 2 if ahead[:2] == ["axis", "="] else \
+                    5 if ahead[0] in _WORD_COMMANDS and ahead[1:] == ["{", "axis", "}", "="] else 0   # \mathrm{axis}=1
+                if written:
+                    self.i += written
                     sign = -1 if self.at("-") else 1
                     if sign < 0:
                         self.advance()

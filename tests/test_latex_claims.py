@@ -424,3 +424,76 @@ def test_the_function_itself_in_its_gradient_is_read_as_f():
     for claim in (r"\nabla f(x) = -f(x)\, x", r"\frac{\partial J}{\partial x} = -J(x)\, x"):
         verdict = mc.verify(f, "x", claim, VX, syntax="latex")
         assert verdict.correct and "the function differentiated" in verdict.message
+
+
+# Names a post never defines, read by what f holds (a probe of 120 claims as posted, 2026-12-02)
+XE = "-sum(y * log(sigmoid(X @ w)) + (1 - y) * log(1 - sigmoid(X @ w)))"
+BISHOP = {"Phi": "N,M", "w": "M", "t": "N"}
+BXE = "-sum(t * log(sigmoid(Phi @ w)) + (1 - t) * log(1 - sigmoid(Phi @ w)))"
+BATCH = {"X": "N,D", "W": "D,K", "Y": "N,K:onehot_rows"}
+BATCHF = "-mean(sum(Y * log_softmax(X @ W, axis=1), axis=1))"
+NEURONS = {"w": "D", "x": "D", "b": "", "y": ""}
+NEURONF = "0.5 * (sigmoid(w.T @ x + b) - y)**2"
+ONE = {"W": "K,D", "x": "D", "y": "K:onehot", "b": "K"}
+ONEF = "-y.T @ log_softmax(W @ x + b)"
+
+
+@pytest.mark.parametrize("f, wrt, shapes, claim, right, said", [
+    # ŷ, p, P (and Bishop's y beside a target t): the prediction f compares its target with
+    (LSQ, "w", LS, r"\nabla_w L = 2X^T(\hat{y} - y)", True, "the prediction f compares y with"),
+    (XE, "w", LS, r"\nabla_w \ell = X^T(\hat{y} - y)", True, "σ(X w)"),
+    (XE, "w", LS, r"\frac{\partial \ell}{\partial w_j} = \sum_i (y_i - p_i) x_{ij}", False, "σ(X w)"),
+    (ONEF, "W", ONE, r"\frac{\partial L}{\partial W} = (p - y)x^T", True, "softmax(W x + b)"),
+    (ONEF, "b", ONE, r"\frac{\partial L}{\partial b} = y - p", False, "softmax(W x + b)"),
+    (BATCHF, "W", BATCH, r"\nabla_W L = \frac{1}{N} X^T(P - Y)", True, "softmax(X W, axis=1)"),
+    (BXE, "w", BISHOP, r"\nabla E(\mathbf{w}) = \sum_{n=1}^{N}(y_n - t_n)\phi_n", True, "compares t with"),
+    (BXE, "w", BISHOP, r"\nabla E_D(\mathbf{w}) = \sum_{n=1}^N\{y_n - t_n\}\phi_n", True, "compares t with"),
+    ("softmax(W @ x)", "x", {"W": "m,n", "x": "n"}, r"(\text{diag}(p) - pp^T)W", True, "p is read as f"),
+    ("tanh(W @ x + b)", "x", {"W": "m,n", "x": "n", "b": "m"}, r"\frac{\partial h_i}{\partial x_j} = (1 - h_i^2)W_{ij}",
+     True, "h is read as f"),
+    # one neuron: z = wᵀx + b, a = σ(z)
+    (NEURONF, "w", NEURONS, r"\frac{\partial C}{\partial w} = (a - y)\sigma'(z) x", True, "the neuron's pre-activation"),
+    (NEURONF, "b", NEURONS, r"\frac{\partial C}{\partial b} = (a - y)\sigma'(a)", False, "the prediction"),
+    # entries defined after the claim; diag of entries; θ for the variable; Ng's dW
+    (BXE, "w", BISHOP, r"\nabla E(\mathbf{w}) = \sum_{n=1}^{N}(y_n - t_n)\boldsymbol{\phi}_n, \quad "
+                       r"y_n = \sigma(\mathbf{w}^T\boldsymbol{\phi}_n)", True, None),
+    ("-y.T @ log_softmax(z)", "z", {"z": "K", "y": "K:onehot"},
+     r"\frac{\partial L}{\partial z_i} = p_i - y_i, \text{ where } p_i = \frac{e^{z_i}}{\sum_j e^{z_j}}", True, None),
+    (XE, "w", LS, r"\mathbf{H} = \mathbf{X}^T\mathbf{S}\mathbf{X}, \text{ where } \mathbf{S} = \text{diag}(\mu_i(1-\mu_i)), "
+                  r"\mu_i = \sigma(\mathbf{w}^T\mathbf{x}_i)", True, None),
+    ("norm2(X @ w - y)**2 + lam * norm2(w)**2", "w", {"X": "N,D", "y": "N", "w": "D", "lam": ""},
+     r"\nabla_\theta J(\theta) = 2X^T(X\theta - y) + 2\lambda\theta", True, "the variable the derivative is by"),
+    ("0.5 * norm2(W2 @ sigmoid(W1 @ x + b1) + b2 - y)**2", "W2", NET, r"dW^{[2]} = (a^{[2]} - y)a^{[1]T}", True,
+     "layer 2's activation"),
+    # prose around a claim; a numpy last side
+    (LSQ, "w", LS, r"The gradient is $2X^T(Xw-y)$ where $X$ is the design matrix.", True, None),
+    (LSQ, "w", LS, r"\nabla_w L = 2X^T(Xw - y) = 0 \Rightarrow w = (X^TX)^{-1}X^Ty", True, None),
+    (LSQ, "w", LS, r"X^T(Xw - y), \text{ which vanishes at } w = (X^TX)^{-1}X^Ty", False, None),
+    (LSQ, "w", LS, r"2X^T(\hat{y} - y) \text{ where } \hat{y} = Xw \text{ is the prediction}", True, None),
+    (LSQ, "w", LS, r"$\nabla_w = 2 * X.T @ (X @ w - y)$", True, "read in numpy syntax"),
+    ("log(1 + exp(t))", "t", {"t": ""}, r"f'(t) = \frac{e^t}{1+e^t}", True, None),
+])
+def test_names_a_post_never_defines_are_read_by_what_f_holds(f, wrt, shapes, claim, right, said):
+    order = 2 if claim.startswith(r"\mathbf{H}") else 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        verdict = mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex", order=order)
+    assert verdict.correct is right, verdict.message
+    assert said is None or said in verdict.message, verdict.message
+
+
+@pytest.mark.parametrize("f, wrt, shapes, claim, message", [
+    ("sum(exp(x))", "x", VX, r"\hat{x} \odot x", r"\\hat\{x\} is not defined"),   # no target: ŷ is not guessed
+    (LSQ, "w", LS, r"2X^T(\bar{y} - y)", r"\\bar\{y\} is not defined"),   # ȳ is not y
+    (LSQ, "w", LS, r"2X^T(Xw - y", "no '\\)' closes it"),
+    (XE, "w", LS, r"X^T(\hat{y} - y), \quad \hat{y}_i = \sigma(w^T x_i), \quad \hat{y} = Xw", "circle|not used|twice"),
+])
+def test_names_f_does_not_hold_are_refused(f, wrt, shapes, claim, message):
+    with pytest.raises(mc.MatcalcError, match=message):
+        mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex")
+
+
+def test_a_softmax_along_an_axis_reads_back():
+    shapes = {"X": "N,D", "W": "D,K"}
+    e = mc.parse("softmax(X @ W, axis=1)", shapes)
+    assert mc.parse(e.latex() if hasattr(e, "latex") else mc.to_latex(e), shapes, syntax="latex") is e
