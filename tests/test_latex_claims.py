@@ -452,13 +452,15 @@ ONEF = "-y.T @ log_softmax(W @ x + b)"
     ("tanh(W @ x + b)", "x", {"W": "m,n", "x": "n", "b": "m"}, r"\frac{\partial h_i}{\partial x_j} = (1 - h_i^2)W_{ij}",
      True, "h is read as f"),
     # one neuron: z = wᵀx + b, a = σ(z)
-    (NEURONF, "w", NEURONS, r"\frac{\partial C}{\partial w} = (a - y)\sigma'(z) x", True, "the neuron's pre-activation"),
+    (NEURONF, "w", NEURONS, r"\frac{\partial C}{\partial w} = (a - y)\sigma'(z) x", True,
+     "the neuron's pre-activation"),
     (NEURONF, "b", NEURONS, r"\frac{\partial C}{\partial b} = (a - y)\sigma'(a)", False, "the prediction"),
     # entries defined after the claim; diag of entries; θ for the variable; Ng's dW
     (BXE, "w", BISHOP, r"\nabla E(\mathbf{w}) = \sum_{n=1}^{N}(y_n - t_n)\boldsymbol{\phi}_n, \quad "
                        r"y_n = \sigma(\mathbf{w}^T\boldsymbol{\phi}_n)", True, None),
     ("-y.T @ log_softmax(z)", "z", {"z": "K", "y": "K:onehot"},
-     r"\frac{\partial L}{\partial z_i} = p_i - y_i, \text{ where } p_i = \frac{e^{z_i}}{\sum_j e^{z_j}}", True, None),
+     r"\frac{\partial L}{\partial z_i} = p_i - y_i, \text{ where } p_i = \frac{e^{z_i}}{\sum_j e^{z_j}}", True,
+     None),
     (XE, "w", LS, r"\mathbf{H} = \mathbf{X}^T\mathbf{S}\mathbf{X}, \text{ where } \mathbf{S} = \text{diag}(\mu_i(1-\mu_i)), "
                   r"\mu_i = \sigma(\mathbf{w}^T\mathbf{x}_i)", True, None),
     ("norm2(X @ w - y)**2 + lam * norm2(w)**2", "w", {"X": "N,D", "y": "N", "w": "D", "lam": ""},
