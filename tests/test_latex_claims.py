@@ -461,8 +461,8 @@ ONEF = "-y.T @ log_softmax(W @ x + b)"
     ("-y.T @ log_softmax(z)", "z", {"z": "K", "y": "K:onehot"},
      r"\frac{\partial L}{\partial z_i} = p_i - y_i, \text{ where } p_i = \frac{e^{z_i}}{\sum_j e^{z_j}}", True,
      None),
-    (XE, "w", LS, r"\mathbf{H} = \mathbf{X}^T\mathbf{S}\mathbf{X}, \text{ where } \mathbf{S} = \text{diag}(\mu_i(1-\mu_i)), "
-                  r"\mu_i = \sigma(\mathbf{w}^T\mathbf{x}_i)", True, None),
+    (XE, "w", LS, r"\mathbf{H} = \mathbf{X}^T\mathbf{S}\mathbf{X}, \text{ where } \mathbf{S} = "
+                  r"\text{diag}(\mu_i(1-\mu_i)), \mu_i = \sigma(\mathbf{w}^T\mathbf{x}_i)", True, None),
     ("norm2(X @ w - y)**2 + lam * norm2(w)**2", "w", {"X": "N,D", "y": "N", "w": "D", "lam": ""},
      r"\nabla_\theta J(\theta) = 2X^T(X\theta - y) + 2\lambda\theta", True, "the variable the derivative is by"),
     ("0.5 * norm2(W2 @ sigmoid(W1 @ x + b1) + b2 - y)**2", "W2", NET, r"dW^{[2]} = (a^{[2]} - y)a^{[1]T}", True,
