@@ -78,7 +78,7 @@ class _Value:
 
 
 _SCALAR = (None, None)
-_PRODUCTS = ("matmul", "mtimes", "cdot", "period")
+_PRODUCTS = ("matmul", "mtimes", "cdot", "period", "star")
 # functions whose value is a scalar whatever their argument's shape
 _SCALAR_VALUED = {"trace", "det", "logdet", "norm2"}
 

@@ -462,9 +462,9 @@ class Builder:
                 self.unify(node, d, 1, lambda: f"{what} must be a scalar, got {self.text(right)}")
             return left
         decide = {"mtimes": self.decide_mtimes, "cdot": self.decide_mtimes, "period": self.decide_mtimes,
-                  "mpower": self.decide_mpower}.get(op, self.decide_elementwise)
+                  "star": self.decide_mtimes, "mpower": self.decide_mpower}.get(op, self.decide_elementwise)
         shape = self.decide_or_defer(decide, node, left, right)
-        if op in ("mtimes", "cdot", "period") and self.decisions.get(id(node)) != "inner":
+        if op in _JUXTAPOSED and self.decisions.get(id(node)) != "inner":
             # a scaling or a matrix product, undecided: what both readings agree on
             if self.surely_not_scalar(left):
                 self.unify(node, shape[0], left[0], lambda: "internal: inconsistent shapes")
@@ -587,6 +587,13 @@ class Builder:
                 return (1, 1)
             warnings.warn(ReadingWarning(f"two vectors ({self.text(a)}) side by side are read as their elementwise "
                                          "product ⊙ (no matrix product fits)"), stacklevel=_caller_level())
+            self.decisions[id(node)] = "elementwise"
+            return a
+        if node.text == "star" and self.known(a) and self.known(b) and not certain \
+                and all(self.unifier.find(x) == self.unifier.find(y) for x, y in zip(a, b)):
+            # A * B of one shape, which no matrix product fits: Ng's elementwise *
+            warnings.warn(ReadingWarning(f"{self.text(a)} * {self.text(b)} is read as their elementwise product ⊙ "
+                                         "(no matrix product fits)"), stacklevel=_caller_level())
             self.decisions[id(node)] = "elementwise"
             return a
         self.unify(node, a[1], b[0], lambda: f"matrix product of {self.text(a)} and {self.text(b)}: "
@@ -897,7 +904,7 @@ class Builder:
 
     def construct_binop(self, node: Node, args) -> E.Expr:
         op = node.text
-        if op in ("mtimes", "cdot", "period"):
+        if op in _JUXTAPOSED:
             decision = self.decisions.get(id(node))
             if decision == "inner":   # a · b of two columns (or rows): aᵀ b (a bᵀ)
                 a, b = args
@@ -992,7 +999,8 @@ def _read(source: str, syntax: str, variables: dict, guess_case: bool = False, f
     from .parse_latex import Reading, read_latex
     if syntax in ("latex", "text"):   # (the text form is read as the LaTeX it stands for)
         try:
-            return read_latex(source, variables.keys(), guess_case, _shapes(variables), fixed, context, by), True
+            sizes = {name for name, v in variables.items() if getattr(v, "op", None) == "dim"}
+            return read_latex(source, variables.keys(), guess_case, _shapes(variables), fixed, context, by, sizes), True
         except ParseError as err:
             numpy = _numpy_in_latex(source)
             try:
@@ -1110,6 +1118,8 @@ def _elementwise_where_matmul_fits(tree: Node, builder: Builder) -> list:
 def _short(text: str) -> str:
     return text if len(text) <= 40 else f"{text[:20]}…{text[-10:]} ({len(text)} characters)"
 
+
+_JUXTAPOSED = ("mtimes", "cdot", "period", "star")   # LaTeX's products: by shapes, a scaling or a matrix product
 
 _CHAINS = {"add": E.add, "sub": E.add, "mul": E.mul, "matmul": E.matmul}   # associative: built at once
 

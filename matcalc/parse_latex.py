@@ -99,7 +99,7 @@ _IGNORED = {r"\left", r"\right", r"\big", r"\Big", r"\bigg", r"\Bigg", r"\bigl",
             r"\biggl", r"\biggr", r"\,", r"\;", r"\:", r"\!", r"\ ", r"\quad", r"\qquad", r"\displaystyle",
             r"\bf", r"\it", r"\sf", r"\cal",   # ({\bf A}: A)
             r"\textstyle", "&", r"\\", "~", r"\limits", r"\nolimits"}
-_PRODUCTS = {r"\cdot": "cdot", r"\times": "mtimes", "*": "mtimes", r"\odot": "mul", r"\circ": "mul",
+_PRODUCTS = {r"\cdot": "cdot", r"\times": "mtimes", "*": "star", r"\odot": "mul", r"\circ": "mul",
              r"\oslash": "div", "/": "div", r"\otimes": "kron"}
 _TRANSPOSE_MARKS = {"T", "t", r"\top", r"\intercal", r"\prime", r"\mathsf{T}", r"\mathrm{T}", r"\textsf{T}"}
 _OPEN = {"(": ")", "[": "]", r"\{": r"\}", r"\lbrack": r"\rbrack", r"\lparen": r"\rparen"}
@@ -148,6 +148,7 @@ class _Context:
     own: str
     kinds: dict
     by: str | None = None   # the variable the derivative is by (θ, undeclared, is read as it)
+    sizes: frozenset = frozenset()   # the names that are a dimension's size
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ class _Token:
 
 
 def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=frozenset(), context=None,
-               by: str | None = None) -> Reading:
+               by: str | None = None, sizes=frozenset()) -> Reading:
     r"""The expression in the LaTeX ``source`` (see the module docstring); ``names`` are the
     declared variable names, which decide how runs of letters split. ``guess_case``: where only
     names are allowed (a claim), an undeclared letter whose other case is declared is read as that
@@ -168,7 +169,8 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
     runs over); ``fixed``: the names no definition after the claim may give a value (the
     function's variables); ``context``: the function a claim is about, whose parts an undefined
     function of its variables stands for (``p_i(\mathbf{a})`` beside ``‖softmax(a) − y‖²``); ``by``: the
-    variable the claim's derivative is by (an undeclared θ is read as it)."""
+    variable the claim's derivative is by (an undeclared θ is read as it); ``sizes``: the names among
+    ``names`` that are a dimension's size (``H`` of W1: H×D, which ``h`` of a network is not)."""
     if len(source) > MAX_SOURCE_LENGTH:
         raise ParseError(f"input too long ({len(source)} characters; the limit is {MAX_SOURCE_LENGTH})")
     code = _PYTHON_CODE.search(source)
@@ -232,8 +234,8 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
         if indices:
             raise ParseError("the left side names one entry, the right side is a whole matrix", claim, 0)
         claim, indices, row = matrix
-    about = _Context(context, _function_named(sides[0]) if len(sides) > 1 else "f", _layer_kinds(text), by) \
-        if context is not None else None
+    about = _Context(context, _function_named(sides[0]) if len(sides) > 1 else "f", _layer_kinds(text), by,
+                     frozenset(sizes)) if context is not None else None
     claim = _with_missing_opener(claim, lambda text: _Parser(text, names, guess_case, indices, shapes, about),
                                  set(indices))
     tree = _Parser(claim, names, guess_case, indices, shapes, about).parse()
@@ -736,12 +738,10 @@ def _layer_kinds(text: str) -> dict:
     """What ``z``, ``a`` and ``h`` with a layer's label name in ``text``: the pre-activation ``z``
     and the activation ``a`` (or ``h``); with ``h`` beside ``a`` and no ``z``, ``a`` is the
     pre-activation and ``h`` the activation (as in Goodfellow, Bengio and Courville)."""
-    used = set(re.findall(r"(?<![A-Za-z\\])([azh])\s*[_^]\s*\{?\s*[(\[]?\s*[0-9L]", text))
-    if {"a", "h"} <= used and "z" not in used:
-        return {"a": "z", "h": "a"}
-    if {"a", "h", "z"} <= used:
-        return {"z": "z", "h": "a"}
-    return {"z": "z", "a": "a", "h": "a"}
+    used = {letter.lower() for letter in re.findall(r"(?<![A-Za-z\\])([azhAZH])\s*[_^]\s*\{?\s*[(\[]?\s*[0-9L]", text)}
+    kinds = {"a": "z", "h": "a"} if {"a", "h"} <= used and "z" not in used else \
+        {"z": "z", "h": "a"} if {"a", "h", "z"} <= used else {"z": "z", "a": "a", "h": "a"}
+    return {**kinds, **{letter.upper(): kind for letter, kind in kinds.items()}}   # (Ng's A^{[l]} of a batch)
 
 
 def _placed(tree: Node, pos: int) -> Node:
@@ -773,7 +773,7 @@ def _einstein_letters(text: str, names) -> set:
     return {letter for letter in letters if letter not in names}
 
 
-_PRODUCT_OPS = ("mtimes", "mul", "cdot", "period", "matmul", "div")
+_PRODUCT_OPS = ("mtimes", "mul", "cdot", "period", "star", "matmul", "div")
 
 
 def _implicit_sums(tree: Node, free: set, text: str) -> Node:
@@ -1126,6 +1126,9 @@ class _Parser:
             return Node("binop", caret.pos, "pow", [base, exponent])
         if len(texts) == 3 and texts[0] + texts[2] == "()" and base.kind == "name" and texts[1] in self.index_letters:
             return Node("indexed", base.pos, base.text, [Node("index", group[1].pos, texts[1])])   # x^{(i)}: x_i
+        if len(texts) == 3 and texts[0] + texts[2] == "()" and base.kind == "indexed" and len(base.children) == 1 \
+                and texts[1] in self.index_letters:   # x_j^{(i)}: the entry j of the row x^{(i)}
+            return Node("indexed", base.pos, base.text, [Node("index", group[1].pos, texts[1]), *base.children])
         if len(texts) == 3 and texts[0] + texts[2] in ("()", "[]") and base.kind == "name":   # W^{(1)}, W^{[1]}
             return self.named(base.text, texts[1], base.pos)
         if len(texts) == 5 and texts[0] + texts[4] in ("()", "[]") and base.kind == "name" \
@@ -1195,7 +1198,8 @@ class _Parser:
             return None
         what = "the input" if kind == "a" and sub == "0" else \
             f"layer {sub}'s {'pre-activation' if kind == 'z' else 'activation'}" if not alone else \
-            f"the neuron's {'pre-activation' if kind == 'z' else 'activation'}"
+            f"the {'neuron' if self.layers['L'] == 1 else 'hidden layer'}'s " \
+            f"{'pre-activation' if kind == 'z' else 'activation'}"
         written = base if alone else f"{base}_{sub}"
         warnings.warn(ReadingWarning(f"{written} is read as {to_text(part)}, {what} in f ({written} is not defined)"),
                       stacklevel=2)
@@ -1217,7 +1221,9 @@ class _Parser:
         if base in ("I", _CONSTANT_ONES) and base not in self.names:   # I_n, \mathbf{1}_N: of that size
             size = Node("name", pos, sub) if re.fullmatch("[A-Za-z]+", sub) else Node("num", pos, sub)
             return Node("call", pos, "eye" if base == "I" else "ones", [size])
-        layer = sub.isdigit() and (base in self.scalars or len(sub) == 1 and not self.index_letters)
+        sizes = self.about.sizes if self.about is not None else frozenset()
+        layer = sub.isdigit() and base not in sizes \
+            and (base in self.scalars or len(sub) == 1 and not self.index_letters)
         if base in self.names and (re.fullmatch(r"[A-Za-z]", sub) or layer):
             if layer:
                 warnings.warn(ReadingWarning(f"{base}_{sub} is read as {base} ({base}{sub} is not declared)"),
@@ -1344,7 +1350,7 @@ class _Parser:
                 argument = self.argument_group()
                 return Node("call", tok.pos, "exp", [argument])
             if self.about is not None and tok.text not in self.names and _spellings(tok.text) is None \
-                    and tok.text.swapcase() not in self.names:
+                    and (tok.text.swapcase() not in self.names or tok.text.swapcase() in self.about.sizes):
                 part = self.undefined_function(tok)
                 if part is None:
                     part = self.named_by_f(tok.text, tok.pos)
@@ -1430,14 +1436,22 @@ class _Parser:
             warnings.warn(ReadingWarning(f"{name} is read as f, the function differentiated ({name} is not defined)"),
                           stacklevel=2)
             return _placed(_Parser(to_latex(self.about.f), self.names).parse(), pos)
-        alone = not self.at("_", "^")
+        alone = not self.labelled()
         if name in ("p", "P", "y", "Y") or name == "a" and alone:   # (y: Bishop's prediction, beside a target t)
             found = self.prediction(name, pos)
             if found is not None:
                 return found
         if name in ("z", "a") and alone and self.layers.get("L") == 1:   # one neuron: z = wᵀx + b, a = σ(z)
             return self.layer_part(name, "1", pos, alone=True)
+        if name in ("h", "H") and alone and self.layers.get("L") == 2:   # the one hidden layer of two
+            return self.layer_part(name, "1", pos, alone=True)
         return None
+
+    def labelled(self) -> bool:
+        """Whether a layer's label follows (``_1``, ``^{(1)}``, ``^{[2]}``, ``^L``), not a transpose or power."""
+        ahead = [t.text for t in self.tokens[self.i:self.i + 3]] + ["", ""]
+        label = ahead[1] == "L" or ahead[1] == "{" and ahead[2] in ("(", "[", "L")
+        return ahead[0] == "_" or ahead[0] == "^" and label
 
     def prediction(self, written: str, pos: int):
         """The prediction f compares its target with, for the undefined name ``written``; None where
@@ -1471,7 +1485,7 @@ class _Parser:
                 return Node("name", tok.pos, candidate)
         if self.about is not None and mark == "hat":
             found = _prediction(self.about.f)
-            if found is not None and base in (found[0], "p", "P"):
+            if found is not None and base in (found[0], "p", "P", "y", "Y"):
                 return self.prediction(written, tok.pos)
         rows = base.upper()
         if self.about is not None and mark == "bar" and base.islower() and rows in self.shapes \
@@ -1722,8 +1736,10 @@ class _Parser:
                                          f"({letter} is not declared)"), stacklevel=2)
             return Node("name", pos, by)
         indexed = self.at("_") and self.tokens[self.i + 1].text in self.indices   # x_i: a row of X, no guess
+        layer_letter = self.about is not None and name.swapcase() in self.about.sizes and name in self.about.kinds \
+            and self.layers   # (h of a network whose hidden size is H)
         if self.guess_case and len(name) == 1 and name.swapcase() in self.names and name not in ("I", "e") \
-                and not indexed:
+                and not indexed and not layer_letter:
             warnings.warn(ReadingWarning(f"{name} is read as {name.swapcase()} ({name} is not declared)"),
                           stacklevel=2)
             return Node("name", pos, name.swapcase())
