@@ -998,19 +998,29 @@ def _read(source: str, syntax: str, variables: dict, guess_case: bool = False, f
     ``‖x‖²``), the text is read as matcalc's text form."""
     from .parse_latex import Reading, read_latex
     if syntax in ("latex", "text"):   # (the text form is read as the LaTeX it stands for)
-        try:
-            sizes = {name for name, v in variables.items() if getattr(v, "op", None) == "dim"}
-            return read_latex(source, variables.keys(), guess_case, _shapes(variables), fixed, context, by, sizes), True
-        except ParseError as err:
-            numpy = _numpy_in_latex(source)
+        sizes = {name for name, v in variables.items() if getattr(v, "op", None) == "dim"}
+        with warnings.catch_warnings(record=True) as caught:   # (kept only where the LaTeX is read)
+            warnings.simplefilter("always")
             try:
-                tree = parse(numpy, "numpy") if numpy is not None else None
-            except ParseError:
-                tree = None
-            if tree is None:
-                raise err from None
-            warnings.warn(ReadingWarning(f"{numpy.strip()} is read in numpy syntax"), stacklevel=_caller_level())
-            return Reading(tree, numpy, None), False
+                reading = read_latex(source, variables.keys(), guess_case, _shapes(variables), fixed, context, by,
+                                     sizes)
+            except ParseError as err:
+                failed = err
+            else:
+                failed = None
+        if failed is None:
+            for caught_warning in caught:
+                warnings.warn(caught_warning.message, stacklevel=_caller_level())
+            return reading, True
+        numpy = _numpy_in_latex(source)
+        try:
+            tree = parse(numpy, "numpy") if numpy is not None else None
+        except ParseError:
+            tree = None
+        if tree is None:
+            raise failed from None
+        warnings.warn(ReadingWarning(f"{numpy.strip()} is read in numpy syntax"), stacklevel=_caller_level())
+        return Reading(tree, numpy, None), False
     try:
         return Reading(parse(source, syntax), source, None), False
     except ParseError as err:
@@ -1023,9 +1033,23 @@ def _read(source: str, syntax: str, variables: dict, guess_case: bool = False, f
 
 
 def _numpy_in_latex(source: str):
-    """The last side of a LaTeX claim that is numpy code (``\\nabla_w = 2 * X.T @ (X @ w - y)``), if it is."""
-    last = source.replace("$", "").split("=")[-1]
-    return last if re.search(r"@|\.T\b|\*\*", last) and "\\" not in last else None
+    """The right side of a claim that is a left side in LaTeX and one side of numpy code
+    (``\\nabla_w f = 2 * X.T @ (X @ w - y)``), if it is that and nothing else (no chain, no
+    definition, no words, no comparison)."""
+    text = source.strip().strip("$").strip()
+    sides = text.split("=")
+    if len(sides) > 2 or re.search(r"[$;\n<>!]|==|\\quad|\\text", text):
+        return None
+    last = sides[-1]
+    if "\\" in last or not re.search(r"@|\.T\b|\*\*", last):
+        return None
+    left = sides[0].strip() if len(sides) == 2 else ""
+    return last if not left or _LEFT_SIDE.fullmatch(left) else None
+
+
+# a left side before a numpy right side: \nabla_w f, \nabla_w, \frac{\partial f}{\partial w}
+_LEFT_SIDE = re.compile(r"\\nabla\s*(?:_\s*(?:\{[^{}]*\}|\\?[A-Za-z]+))?\s*\\?[A-Za-z]*(?:\([^()]*\))?"
+                        r"|\\frac\s*\{\s*\\partial[^{}]*\}\s*\{\s*\\partial[^{}]*\}")
 
 
 def claim_steps(source: str, variables: dict, syntax: str, context=None) -> tuple:

@@ -149,6 +149,7 @@ class _Context:
     kinds: dict
     by: str | None = None   # the variable the derivative is by (θ, undeclared, is read as it)
     sizes: frozenset = frozenset()   # the names that are a dimension's size
+    written: str = ""   # the whole claim as written (a name guessed must not be written there too)
 
 
 @dataclass(frozen=True)
@@ -180,8 +181,8 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
     text = _typography(_math_part(_normalized(source)))
     main, definitions = _split_definitions(text)
     tail = text[len(main):]   # the definitions, as written (a step of a chain is read with them)
-    main = _without_prose(re.split(r"\\(?:Rightarrow|Longrightarrow|implies|therefore|iff|Leftrightarrow)\b", main)[0])
-    definitions = [(name, _without_prose(body)) for name, body in definitions]
+    main, worded = _without_prose(_chained(main))
+    definitions = [(name, _without_prose(body)[0]) for name, body in definitions]
     names = set(names)
     for name_text, _ in definitions:   # x = (AᵀA)⁻¹Aᵀb after a claim about x: not a definition to substitute
         if name_text.strip() in fixed:
@@ -235,7 +236,7 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
             raise ParseError("the left side names one entry, the right side is a whole matrix", claim, 0)
         claim, indices, row = matrix
     about = _Context(context, _function_named(sides[0]) if len(sides) > 1 else "f", _layer_kinds(text), by,
-                     frozenset(sizes)) if context is not None else None
+                     frozenset(sizes), text) if context is not None and not worded else None
     claim = _with_missing_opener(claim, lambda text: _Parser(text, names, guess_case, indices, shapes, about),
                                  set(indices))
     tree = _Parser(claim, names, guess_case, indices, shapes, about).parse()
@@ -287,16 +288,57 @@ def _typography(text: str) -> str:
     return re.sub(r"\\(?:mathrm|mathsf|textsf|textrm)\s*\{\s*T\s*\}|\\(?:rm|sf)\s*T\b|\\mathsf\s+T\b", "T", text)
 
 
-def _without_prose(main: str) -> str:
-    """The claim without words after it: ``\\quad (\\text{by the chain rule})``, ``\\text{ where }
-    (\\cdot)^T \\text{ denotes transposition}`` (what defines no name)."""
-    main = re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\\(?:text|mathrm|mbox)\s*\{\s*,?\s*where\s*\}.*$", "", main, flags=re.S) \
-        if not re.search(r"\\text\s*\{\s*,?\s*where\s*\}[^=]*=", main) else main
+def _without_prose(main: str) -> tuple:
+    """``(the claim without words after it, whether words there define a name)``: ``\\quad (\\text{by
+    the chain rule})``, ``\\text{ where } (\\cdot)^T \\text{ denotes transposition}``. Words that carry
+    on the derivation (``\\text{, which simplifies to } X^T r``, ``\\text{ hence }``) stand for ``=``,
+    where a formula, not a new statement (``w = …``), follows them."""
+    for m in list(_CONTINUATION.finditer(main))[::-1]:
+        after = main[m.end():]
+        main = main[:m.start()] + (" = " + after if after.strip() and not _STATEMENT.match(after) else "")
+    worded = bool(re.search(r"\\(?:text|mathrm|mbox)\s*\{\s*,?\s*where\s*\}", main)) \
+        and not re.search(r"\\text\s*\{\s*,?\s*where\s*\}[^=]*=", main)
+    if worded:   # where (·)^T denotes …, where p is σ(Xw): words, dropped (and no name is guessed then)
+        main = re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\\(?:text|mathrm|mbox)\s*\{\s*,?\s*where\s*\}.*$", "", main,
+                      flags=re.S)
     # a reason after the claim (\quad \text{since } A = A^\top): words, not a side of the equation
     main = re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\(?\s*\\(?:text|mathrm|mbox)\s*\{\s*,?\s*(?:since|because|as|if|when|"
-                  r"assuming|i\.e\.|by|which|that|so|hence|thus|giving)\b[^{}]*\}.*$", "", main, flags=re.S)
+                  r"assuming|i\.e\.|by|which|that)\b[^{}]*\}.*$", "", main, flags=re.S)
     return re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\(?\s*\\(?:text|mbox)\s*\{[^{}]*[A-Za-z]\s+[A-Za-z][^{}]*\}\s*\)?"
-                  r"\s*[.,;]?\s*$", "", main)
+                  r"\s*[.,;]?\s*$", "", main), worded
+
+
+# words that carry a derivation on (read as =), and what starts a new statement after them (w = …)
+_CONTINUATION = re.compile(r"(?:,\s*)?(?:\\q?quad\s*)*\\(?:text|mathrm|mbox)\s*\{\s*,?\s*(?:which\s+)?"
+                           r"(?:simplifies\s+to|simplifying|gives|giving|so|hence|thus|therefore|that\s+is|i\.e\.|"
+                           r"equals|becomes|reduces\s+to|is)\s*,?\s*\}\s*(?:\\q?quad\s*)*")
+_STATEMENT = re.compile(r"\s*\\?[A-Za-z]+(?:\s*[_^]\s*(?:\{[^{}]*\}|[A-Za-z0-9]))*\s*:?=")
+# what joins statements: A ⇒ B
+_IMPLIES = re.compile(r"\\(?:Rightarrow|Longrightarrow|implies|therefore|iff|Leftrightarrow)\b")
+
+
+def _chained(main: str) -> str:
+    """A claim whose statements are joined by ⇒ (∴, ⟺): those that name a derivative on their left,
+    as one chain (``∇f = 2XᵀXw − 2Xᵀy ⇒ ∇f = Xᵀ(Xw − y)``: every side judged, the last the claim);
+    statements about anything else (``⇒ w = (XᵀX)⁻¹Xᵀy``, ``f = ‖Xw − y‖² ⇒``) are not the claim.
+    Where none names a derivative, the first statement."""
+    parts = _IMPLIES.split(main)
+    if len(parts) == 1:
+        return main
+    naming = [part for part in parts if len(top_level_split(part, "=")) > 1
+              and _names_derivative(top_level_split(part, "=")[0])]
+    if not naming:
+        return parts[0]
+    chain = naming[0].strip()
+    for part in naming[1:]:
+        chain += " = " + " = ".join(side.strip() for side in top_level_split(part, "=")[1:])
+    return chain
+
+
+def _names_derivative(side: str) -> bool:
+    """Whether a left side names a derivative (∇f, ∂L/∂W, f'(x), ∂_k f, H_{ij})."""
+    return bool(re.search(r"\\nabla|\\partial", side)) or _order_named(side) is not None \
+        or _ENTRY_ONLY.fullmatch(side.strip()) is not None
 
 
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
@@ -317,8 +359,10 @@ def _normalized(source: str) -> str:
 
 def _math_part(text: str) -> str:
     """The mathematics of ``text``: what ``$…$`` encloses, when words surround it (``It seems the
-    gradient is $2(W ⊙ …)V$``: the longest such part); the whole text, its dollars dropped, when they only
-    split a formula."""
+    gradient is $2(W ⊙ …)V$``, beside which a lone name, ``where $X$ is …``, is no formula); several
+    formulas among words are refused (which is the claim? ``I get $A$, the book says $B$``; ``$2X^T(p
+    - y)$ where $p$ is $\\sigma(Xw)$``); the whole text, its dollars dropped, when they only split a
+    formula."""
     text = text.replace("$$", "$").replace(r"\[", "").replace(r"\]", "").replace(r"\(", "").replace(r"\)", "")
     if "$" not in text:
         return text.strip().rstrip(".,;")
@@ -326,8 +370,16 @@ def _math_part(text: str) -> str:
     outside = " ".join(parts[0::2])
     inside = [p for p in parts[1::2] if p.strip()]
     if re.search(r"(?<!\\)\b[A-Za-z]{3,}\b", re.sub(r"\\[A-Za-z]+", " ", outside)) and inside:
-        return max(inside, key=len).strip().rstrip(".,;")   # (… $2X^T(Xw - y)$ where $X$ is …: the formula)
+        formulas = [p for p in inside if not _LONE_NAME.fullmatch(p.strip())]
+        if len(formulas) > 1:
+            raise ParseError(f"{len(formulas)} formulas among words: which is the claim? Give it alone (definitions "
+                             "after it: …, \\quad p = …)", text, text.find(formulas[1]))
+        return (formulas or inside)[0].strip().rstrip(".,;")
     return text.replace("$", "").strip().rstrip(".,;")
+
+
+# a name alone ($X$, $\hat{y}$, $p_i$): what prose talks about, no formula
+_LONE_NAME = re.compile(r"\\?[A-Za-z]+(?:\s*\{\s*\\?[A-Za-z]+\s*\})?(?:\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))?")
 
 
 # what starts a definition after the claim: a comma or semicolon, spacing, a word (where, with,
@@ -678,6 +730,8 @@ def _layers(f: E.Expr) -> dict:
         product = products[0]
         layer_input = next(arg for arg in product.args if arg not in written)
         if number == 1:
+            if layer_input.op != "var":   # (W σ(V x): V is a weight too, not named as one)
+                return {}
             a[0] = layer_input
         elif layer_input is not a[number - 1]:
             return {}
@@ -722,6 +776,11 @@ def _prediction(f: E.Expr):
                     found.append((target, other.args[0]))
     found = list(dict.fromkeys((t, p) for t, p in found))
     return (found[0][0].name, found[0][1]) if len(found) == 1 else None
+
+
+def _is_probability(e: E.Expr) -> bool:
+    """Whether ``e`` is a softmax or a σ (what a p names)."""
+    return e.op == "softmax" or e.op == "fn" and e.data == "sigmoid"
 
 
 def _against_a_target(product: E.Expr, parents: dict, biases: set) -> bool:
@@ -1433,15 +1492,20 @@ class _Parser:
         or ``p``, ``P`` or a lone ``a`` — the prediction f compares its target with (``σ(X w)``
         beside ``y``, ``softmax(W x)``). None where f gives it none."""
         if name == self.about.own:
+            if self.at("("):   # f(−x), f(2x): f at another point
+                self.error(f"{name}(…) of an expression is f at another point: not read", pos)
             warnings.warn(ReadingWarning(f"{name} is read as f, the function differentiated ({name} is not defined)"),
                           stacklevel=2)
             return _placed(_Parser(to_latex(self.about.f), self.names).parse(), pos)
         alone = not self.labelled()
-        if name in ("p", "P", "y", "Y") or name == "a" and alone:   # (y: Bishop's prediction, beside a target t)
-            found = self.prediction(name, pos)
+        one_layer = self.layers.get("L", 1) == 1   # (a lone a of a deeper network: which layer's?)
+        if name in ("p", "P", "y", "Y") or name == "a" and alone and one_layer:   # (y: Bishop's, beside a target t)
+            found = self.prediction(name, pos, probability=name in ("p", "P", "a"))
             if found is not None:
                 return found
-        if name in ("z", "a") and alone and self.layers.get("L") == 1:   # one neuron: z = wᵀx + b, a = σ(z)
+        activated = self.layers.get("L") == 1 and self.layers["a"][1] is not self.layers["z"][1]
+        if name in ("z", "a") and alone and self.layers.get("L") == 1 and (name == "z" or activated):
+            # one neuron: z = wᵀx + b, a = σ(z)
             return self.layer_part(name, "1", pos, alone=True)
         if name in ("h", "H") and alone and self.layers.get("L") == 2:   # the one hidden layer of two
             return self.layer_part(name, "1", pos, alone=True)
@@ -1453,12 +1517,14 @@ class _Parser:
         label = ahead[1] == "L" or ahead[1] == "{" and ahead[2] in ("(", "[", "L")
         return ahead[0] == "_" or ahead[0] == "^" and label
 
-    def prediction(self, written: str, pos: int):
+    def prediction(self, written: str, pos: int, probability: bool = False):
         """The prediction f compares its target with, for the undefined name ``written``; None where
-        f has no one such."""
+        f has no one such (or, for a ``probability`` — p, a —, none that is a softmax or a σ)."""
         f = self.about.f
         found = _prediction(f)
-        if found is None and (f.op == "softmax" or f.op == "fn" and f.data == "sigmoid"):   # p of f = softmax(W x)
+        if found is not None and probability and not _is_probability(found[1]):
+            return None
+        if found is None and _is_probability(f):   # p of f = softmax(W x)
             warnings.warn(ReadingWarning(f"{written} is read as f, {to_text(f)} ({written} is not defined)"),
                           stacklevel=2)
             return _placed(_Parser(to_latex(f), self.names).parse(), pos)
@@ -1723,14 +1789,17 @@ class _Parser:
                 return Node("name", pos, candidate)
         latin = _LATIN.get(name)
         if self.guess_case and latin in self.names and not any(n in self.names for n in _spellings(name) or ()) \
-                and not re.search(rf"(?<![A-Za-z\\]){latin}(?![A-Za-z])", self.text):   # (τ beside t: two names)
+                and not re.search(rf"(?<![A-Za-z\\]){latin}(?![A-Za-z])",
+                                  self.about.written if self.about else self.text):   # (τ beside t: two names)
             letter = GREEK_CHARACTERS.get(name, name)
             warnings.warn(ReadingWarning(f"{letter} is read as {latin} ({letter} is not declared)"), stacklevel=2)
             return Node("name", pos, latin)
         by = self.about.by if self.about is not None else None
-        if self.guess_case and name in _PARAMETERS and by is not None and not any(
+        named_by = self.about is not None and re.search(rf"\\(?:nabla\s*_\s*\{{?|partial)\s*\\{name}\b",
+                                                        self.about.written)   # (∇_θ J: θ is what it is by)
+        if self.guess_case and name in _PARAMETERS and by is not None and named_by and not any(
                 n in self.names for n in _spellings(name) or ()) and by in self.names \
-                and not re.search(rf"(?<![A-Za-z\\]){by}(?![A-Za-z])", self.text):   # θ: the parameters
+                and not re.search(rf"(?<![A-Za-z\\]){by}(?![A-Za-z])", self.about.written):   # θ: the parameters
             letter = GREEK_CHARACTERS.get(name, name)
             warnings.warn(ReadingWarning(f"{letter} is read as {by}, the variable the derivative is by "
                                          f"({letter} is not declared)"), stacklevel=2)
@@ -1738,8 +1807,9 @@ class _Parser:
         indexed = self.at("_") and self.tokens[self.i + 1].text in self.indices   # x_i: a row of X, no guess
         layer_letter = self.about is not None and name.swapcase() in self.about.sizes and name in self.about.kinds \
             and self.layers   # (h of a network whose hidden size is H)
+        differential = name == "d" and self.token.kind == "name"   # dz^{[2]}: Ng's derivative, not D z
         if self.guess_case and len(name) == 1 and name.swapcase() in self.names and name not in ("I", "e") \
-                and not indexed and not layer_letter:
+                and not indexed and not layer_letter and not differential:
             warnings.warn(ReadingWarning(f"{name} is read as {name.swapcase()} ({name} is not declared)"),
                           stacklevel=2)
             return Node("name", pos, name.swapcase())

@@ -248,12 +248,14 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
             claim = claimed if isinstance(claimed, E.Expr) else build_expression(
                 claimed, variables, syntax, **_reading(claimed, answer, dx, order))
     except ShapeError as err:
+        guesses = _guesses(caught)
         return Verdict(False, "shape", "symbolic",
-                       f"the claim does not type-check, so its shape cannot be right: {err.message}",
+                       f"the claim does not type-check, so its shape cannot be right: {err.message}"
+                       + (f" (read with a guess: {'; '.join(guesses)})" if guesses else ""),
                        answer, None, text, proved=True)
     hints = list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught if issubclass(w.category, NotationWarning)
                                and not issubclass(w.category, ReadingWarning)))
-    guesses = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, ReadingWarning)))
+    guesses = _guesses(caught)
     if program is not None:   # (a claim about ∂f/∂(a stage) keeps that stage as its variable)
         claim = expand_signals(claim, answer.signals) if answer.signals else claim
         claim = program.inline_except(claim, answer.wrt.name) if answer.wrt.name in program.stage_vars \
@@ -279,6 +281,11 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
             else f"J {dx.name}, whose J is the Jacobian"
         verdict.message += f" (the claim read as the differential d f = {form})"
     return verdict
+
+
+def _guesses(caught: list) -> list:
+    """The guesses a reading made (its ``ReadingWarning``s), once each."""
+    return list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, ReadingWarning)))
 
 
 def _reading(text: str, answer: Derivative, dx: E.Expr, order: int) -> dict:

@@ -499,3 +499,49 @@ def test_a_softmax_along_an_axis_reads_back():
     shapes = {"X": "N,D", "W": "D,K"}
     e = mc.parse("softmax(X @ W, axis=1)", shapes)
     assert mc.parse(e.latex() if hasattr(e, "latex") else mc.to_latex(e), shapes, syntax="latex") is e
+
+
+# False "correct" verdicts a second review of the guesses found (each claim wrong as its writer means it,
+# by finite differences): now refused or judged wrong (2026-12-02)
+LSQS = "norm2(X @ w - y)**2"
+GUESSES_REVIEWED_AGAIN = [
+    (LSQS, "w", LS, r"\nabla_w f = X^T(Xw - y) = 2 * X.T @ (X @ w - y)"),   # a numpy last side hid a wrong step
+    (LSQS, "w", LS, r"\nabla_w f = 0.5 * g, \quad g = 2 * X.T @ (X @ w - y)"),
+    (LSQS, "w", LS, r"X^T(Xw - y) == 2 * X.T @ (X @ w - y)"),
+    (LSQS, "w", LS, r"\nabla_w f = 2X^TXw - 2X^Ty \Rightarrow \nabla_w f = X^T(Xw - y)"),   # ⇒ dropped the conclusion
+    (LSQS, "w", LS, r"\nabla_w f = 2X^TXw - 2X^Ty \therefore \nabla_w f = X^T(Xw - y)"),
+    (LSQS, "w", LS, r"2X^TXw - 2X^Ty \text{, which simplifies to } X^T(Xw - y)"),
+    (LSQS, "w", LS, r"2X^TXw - 2X^Ty \quad\text{hence}\quad X^T(Xw - y)"),
+    (LSQS, "w", LS, r"I get $\nabla_w f = X^T(Xw-y)$, but the book says $\nabla_w f = 2X^T(Xw - y)$. Why?"),
+    (LSQS, "w", LS, r"The gradient is $2X^T(p - y)$ where $p$ is $\sigma(Xw)$."),   # p defined in words
+    (LSQS, "w", LS, r"2X^T(p - y) \text{ where } p \text{ is the vector } \sigma(Xw)"),
+    (LSQS, "w", LS, r"\nabla_w f = 2X^T(p - y)"),   # p of a least-squares f: no probability to be
+    (LSQS, "w", LS, r"2X^T(a - y)"),
+    ("exp(0.5 * x.T @ x)", "x", VX, r"\nabla f = -f(-x)"),   # f at another point
+    ("exp(0.5 * x.T @ x)", "x", VX, r"\nabla f = \frac{1}{2} f(2x)"),
+    ("0.5 * norm2(W @ sigmoid(V @ x) - y)**2", "W", {"W": "n,n", "V": "n,n", "x": "n", "y": "n"},
+     r"(a - y)\sigma(Vx)^T"),   # a meant as the hidden σ(Vx): V is a weight too
+    ("0.5 * norm2(W2 @ sigmoid(W1 @ x) - y)**2", "W2", NET, r"(W_2 a - y) a^T"),   # a lone a of two layers: which?
+    ("0.5 * (w.T @ w) * (x.T @ x)", "x", {"w": "n", "x": "n"}, r"(w^T w)\, g, \quad g = \theta"),   # θ not named by
+]
+
+
+@pytest.mark.parametrize("f, wrt, shapes, claim", GUESSES_REVIEWED_AGAIN,
+                         ids=[g[3][:40] for g in GUESSES_REVIEWED_AGAIN])
+def test_what_a_second_review_of_the_guesses_found_is_never_correct(f, wrt, shapes, claim):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            verdict = mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex")
+        except mc.MatcalcError:
+            return
+    assert not verdict.correct, verdict.message
+
+
+def test_a_guess_is_shown_on_a_shape_verdict_too():
+    shapes = {"X": "N,D", "y": "N", "w": "D", "V": "K,D"}
+    f = mc.parse("norm2(X @ w - y)**2 + sum(sigmoid(V @ w))", shapes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        verdict = mc.verify(f, "w", r"2X^T(Xw - y) + \hat{y}", shapes, syntax="latex")
+    assert verdict.category == "shape" and "read with a guess" in verdict.message
