@@ -48,32 +48,48 @@ the one expression builder, which decides by shapes what a product means. The co
 
 Derivatives written inside the claim, and matrices written entry by entry anywhere but as a
 whole right side, are refused with a ``ParseError`` that says so.
+
+A claim (``verify``) is read with more: ``latex_claims`` makes its text plain and finds its left
+side, its definitions, the prose and ``⇒`` around it; ``latex_context`` gives names it never
+defines the meaning the function it is about holds for them (``p``, ``\hat{y}``, ``z_l``), each
+such reading a guess said in a ``ReadingWarning``.
 """
 from __future__ import annotations
 
 import re
-import unicodedata
 import warnings
 from collections import Counter
 from dataclasses import dataclass
 
-from . import expr as E
 from .errors import ParseError, ReadingWarning
+from .latex_claims import (
+    AT_A_POINT,
+    DECORATED,
+    ENTRY_NAME,
+    ENTRY_ONLY,
+    PYTHON_CODE,
+    chained,
+    definition_name,
+    free_indices,
+    fresh_name,
+    function_named,
+    math_part,
+    normalized,
+    order_named,
+    renamed,
+    split_definitions,
+    typography,
+    without_other_functions,
+    without_prose,
+)
+from .latex_context import Context, is_probability, layer_kinds, layers_of, prediction_of, probability_parts
 from .latex_matrices import entry_matrix, sum_indices, top_level_split
 from .ops import FUNCTIONS
 from .parse import MAX_DEPTH, MAX_SOURCE_LENGTH, Node
 from .printing.infix import GREEK as GREEK_CHARACTERS
-from .printing.latex import GREEK_LATEX, GREEK_MACROS, to_latex
+from .printing.latex import GREEK_LATEX, to_latex
 from .printing.text import to_text
 
-# unicode that people paste, as the LaTeX it stands for (before NFKC, which would turn ² into 2)
-_UNICODE = {
-    "ᵀ": "^{T}", "⁻¹": "^{-1}", "⁻ᵀ": "^{-T}", "²": "^{2}", "³": "^{3}", "⊙": r"\odot ", "∘": r"\circ ",
-    "⊘": r"\oslash ", "⊗": r"\otimes ", "·": r"\cdot ", "⋅": r"\cdot ", "×": r"\times ", "−": "-", "–": "-",
-    "‖": r"\| ", "∇": r"\nabla ", "∂": r"\partial ", "√": r"\sqrt ", "Σ": r"\sum ", "∑": r"\sum ", "′": "'",
-    "𝟏": r"\mathbf{1}", "’": "'", "⟨": r"\langle ", "⟩": r"\rangle ",
-}
-_GREEK_LETTERS = {char: macro[1:] for char, macro in GREEK_MACROS.items()}   # λ -> lambda
 _SPELLINGS: dict = {}   # a Greek letter -> the names matcalc prints as it (lambda: lam, lambda, lmbda, …)
 for _name, _macro in GREEK_LATEX.items():
     _SPELLINGS.setdefault(_macro[1:], []).append(_name)
@@ -140,19 +156,6 @@ class Reading:
 
 
 @dataclass(frozen=True)
-class _Context:
-    """What a claim is read beside: the function ``f`` it is about, the name it gives f (``∇f``: f;
-    ``∂L/∂W``: L), and what a network's letters name there (``kinds``: ``a`` the activation, or,
-    with ``h`` beside it and no ``z``, the pre-activation)."""
-    f: object
-    own: str
-    kinds: dict
-    by: str | None = None   # the variable the derivative is by (θ, undeclared, is read as it)
-    sizes: frozenset = frozenset()   # the names that are a dimension's size
-    written: str = ""   # the whole claim as written (a name guessed must not be written there too)
-
-
-@dataclass(frozen=True)
 class _Token:
     kind: str   # "cmd", "name", "func", "num", "sym", "end"
     text: str
@@ -174,15 +177,15 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
     ``names`` that are a dimension's size (``H`` of W1: H×D, which ``h`` of a network is not)."""
     if len(source) > MAX_SOURCE_LENGTH:
         raise ParseError(f"input too long ({len(source)} characters; the limit is {MAX_SOURCE_LENGTH})")
-    code = _PYTHON_CODE.search(source)
+    code = PYTHON_CODE.search(source)
     if code is not None:
         raise ParseError(f"this is Python code ({code.group().strip()}), not LaTeX: give the claim as one expression "
                          "in numpy syntax (syntax=\"numpy\")", source, code.start())
-    text = _typography(_math_part(_normalized(source)))
-    main, definitions = _split_definitions(text)
+    text = typography(math_part(normalized(source)))
+    main, definitions = split_definitions(text)
     tail = text[len(main):]   # the definitions, as written (a step of a chain is read with them)
-    main, worded = _without_prose(_chained(main))
-    definitions = [(name, _without_prose(body)[0]) for name, body in definitions]
+    main, worded = without_prose(chained(main))
+    definitions = [(name, without_prose(body)[0]) for name, body in definitions]
     names = set(names)
     for name_text, _ in definitions:   # x = (AᵀA)⁻¹Aᵀb after a claim about x: not a definition to substitute
         if name_text.strip() in fixed:
@@ -190,19 +193,19 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
                              text, text.find(name_text))
     defined_names, entry_letters = [], {}
     for name_text, _ in definitions:
-        entry = _ENTRY_NAME.fullmatch(name_text.strip())
+        entry = ENTRY_NAME.fullmatch(name_text.strip())
         uses = text.replace(name_text, "", 1)   # (used in the claim, or in another definition)
         if entry is not None and re.search(rf"{re.escape(entry.group(1))}\s*_\s*\{{?\s*[a-z]", uses) \
                 and entry.group(1).lstrip("\\") not in names:   # y_n = σ(w^T φ_n): y, by its entries
             name = next((n for n in _spellings(entry.group(1).lstrip("\\")) or () if n in names),
                         entry.group(1).lstrip("\\"))
             entry_letters[name] = entry.group(2)
-        elif _DECORATED.search(name_text):   # \hat{y}, a^{(1)}: written as a fresh plain name wherever it occurs
-            name = _fresh_name(name_text, names | set(defined_names))
-            main = _renamed(main, name_text, name)
-            definitions = [(t, _renamed(b, name_text, name)) for t, b in definitions]
+        elif DECORATED.search(name_text):   # \hat{y}, a^{(1)}: written as a fresh plain name wherever it occurs
+            name = fresh_name(name_text, names | set(defined_names))
+            main = renamed(main, name_text, name)
+            definitions = [(t, renamed(b, name_text, name)) for t, b in definitions]
         else:
-            name = _definition_name(name_text.strip(), names)
+            name = definition_name(name_text.strip(), names)
         defined_names.append(name)
     defined = [(name, body) for name, (_, body) in zip(defined_names, definitions)]
     names |= set(defined_names)
@@ -213,19 +216,19 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
     row = False
     label, indices, transposed = _label(sides[0], names, guess_case) if len(sides) > 1 else (None, (), False)
     if guess_case and not indices and r"\begin" not in claim:   # (a claim: = 2 \sum_i (p_i - y_i) p_i (1_{i=j} - p_j))
-        indices = _free_indices(claim, names)
+        indices = free_indices(claim, names)
         if indices:
             free = ", ".join(indices)
             warnings.warn(ReadingWarning(f"{free}, free in the claim, is read as the index of its entries"),
                           stacklevel=2)
     if len(sides) > 1 and context is not None:
-        claim = _without_other_functions(claim, sides[0], names, context)
-    if len(sides) > 1 and _AT_A_POINT.search(sides[0]):
+        claim = without_other_functions(claim, sides[0], names, context)
+    if len(sides) > 1 and AT_A_POINT.search(sides[0]):
         raise ParseError("the left side is the derivative at a point; matcalc judges the derivative as a function "
                          "of the variables (write ∇f, not ∇f(0))", text, 0)
     # the steps of a chain, each as a claim of its own (with the left side and the definitions): the left
     # side is the first side where it names the derivative, else the first side is a step too
-    first = 1 if label is not None or indices or transposed or _order_named(sides[0]) is not None else 0
+    first = 1 if label is not None or indices or transposed or order_named(sides[0]) is not None else 0
     steps = tuple(f"{sides[0]} = {side}{tail}" if first else f"{side}{tail}" for side in sides[first:-1]
                   if not re.search(r"\\partial|\\nabla", side))   # (∂L/∂a ∂a/∂z …: the chain rule, not a value)
     if not claim:
@@ -235,7 +238,7 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
         if indices:
             raise ParseError("the left side names one entry, the right side is a whole matrix", claim, 0)
         claim, indices, row = matrix
-    about = _Context(context, _function_named(sides[0]) if len(sides) > 1 else "f", _layer_kinds(text), by,
+    about = Context(context, function_named(sides[0]) if len(sides) > 1 else "f", layer_kinds(text), by,
                      frozenset(sizes), text) if context is not None and not worded else None
     claim = _with_missing_opener(claim, lambda text: _Parser(text, names, guess_case, indices, shapes, about),
                                  set(indices))
@@ -257,196 +260,7 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
     if _uses(tree, {name for name, _ in bodies}):
         raise ParseError("the definitions after the claim refer to each other in a circle", text, len(main))
     return Reading(tree, claim, label, indices, row, steps, by_transpose=transposed,
-                   order=_order_named(sides[0]) if len(sides) > 1 else None)
-
-
-# what only Python code has: a module's or an object's attribute, an update in place, a comment
-_PYTHON_CODE = re.compile(r"\b(?:np|numpy|torch|self)\.[A-Za-z_]+|[A-Za-z0-9_\])]\s*[-+*/]=(?!=)|(?:^|\n)\s*#|\s#\s")
-
-# a left side at a point: \nabla f(0), f'(\mathbf{0})
-_AT_A_POINT = re.compile(r"(?:\\nabla|')[^=]*?\(\s*(?:\\mathbf\s*\{\s*0\s*\}|\\boldsymbol\s*\{\s*0\s*\}|[0-9.]+)"
-                         r"\s*\)\s*$")
-
-
-def _order_named(side: str):
-    """The order of the derivative a left side names, where it is plain: 2 for ``\\nabla^2 f``,
-    ``f''``, ``\\frac{\\partial^2 f}{…}``, ``\\frac{d^2 f}{…}``; 1 for one ``\\nabla``, one prime, or one
-    ``\\frac{\\partial f}{\\partial x}``; else None."""
-    compact = re.sub(r"\s+", "", side)
-    if re.search(r"\\nabla\^\{?2|\\partial\^\{?2|''|\\frac\{(?:\\mathrm\{d\}|d)\^\{?2", compact):
-        return 2
-    if compact.count(r"\nabla") == 1 and r"\nabla^" not in compact or re.fullmatch(r"[A-Za-z]+'(\(.*\))?", compact) \
-            or compact.count(r"\partial") == 2 and re.match(r"\\frac\{\\partial[^{}]*\}\{\\partial[^{}]*\}$", compact):
-        return 1
-    return None
-
-
-def _typography(text: str) -> str:
-    """Spacing and fonts that change nothing: ``\\mkern-1.5mu``, the T of a transpose in a font
-    (``X^{\\mathsf{T}}``, ``X^{-\\mathrm{T}}``, ``X^{-\\rm T}``)."""
-    text = re.sub(r"\\mkern\s*-?[0-9.]+\s*mu", "", text)
-    return re.sub(r"\\(?:mathrm|mathsf|textsf|textrm)\s*\{\s*T\s*\}|\\(?:rm|sf)\s*T\b|\\mathsf\s+T\b", "T", text)
-
-
-def _without_prose(main: str) -> tuple:
-    """``(the claim without words after it, whether words there define a name)``: ``\\quad (\\text{by
-    the chain rule})``, ``\\text{ where } (\\cdot)^T \\text{ denotes transposition}``. Words that carry
-    on the derivation (``\\text{, which simplifies to } X^T r``, ``\\text{ hence }``) stand for ``=``,
-    where a formula, not a new statement (``w = …``), follows them."""
-    for m in list(_CONTINUATION.finditer(main))[::-1]:
-        after = main[m.end():]
-        main = main[:m.start()] + (" = " + after if after.strip() and not _STATEMENT.match(after) else "")
-    worded = bool(re.search(r"\\(?:text|mathrm|mbox)\s*\{\s*,?\s*where\s*\}", main)) \
-        and not re.search(r"\\text\s*\{\s*,?\s*where\s*\}[^=]*=", main)
-    if worded:   # where (·)^T denotes …, where p is σ(Xw): words, dropped (and no name is guessed then)
-        main = re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\\(?:text|mathrm|mbox)\s*\{\s*,?\s*where\s*\}.*$", "", main,
-                      flags=re.S)
-    # a reason after the claim (\quad \text{since } A = A^\top): words, not a side of the equation
-    main = re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\(?\s*\\(?:text|mathrm|mbox)\s*\{\s*,?\s*(?:since|because|as|if|when|"
-                  r"assuming|i\.e\.|by|which|that)\b[^{}]*\}.*$", "", main, flags=re.S)
-    return re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\(?\s*\\(?:text|mbox)\s*\{[^{}]*[A-Za-z]\s+[A-Za-z][^{}]*\}\s*\)?"
-                  r"\s*[.,;]?\s*$", "", main), worded
-
-
-# words that carry a derivation on (read as =), and what starts a new statement after them (w = …)
-_CONTINUATION = re.compile(r"(?:,\s*)?(?:\\q?quad\s*)*\\(?:text|mathrm|mbox)\s*\{\s*,?\s*(?:which\s+)?"
-                           r"(?:simplifies\s+to|simplifying|gives|giving|so|hence|thus|therefore|that\s+is|i\.e\.|"
-                           r"equals|becomes|reduces\s+to|is)\s*,?\s*\}\s*(?:\\q?quad\s*)*")
-_STATEMENT = re.compile(r"\s*\\?[A-Za-z]+(?:\s*[_^]\s*(?:\{[^{}]*\}|[A-Za-z0-9]))*\s*:?=")
-# what joins statements: A ⇒ B
-_IMPLIES = re.compile(r"\\(?:Rightarrow|Longrightarrow|implies|therefore|iff|Leftrightarrow)\b")
-
-
-def _chained(main: str) -> str:
-    """A claim whose statements are joined by ⇒ (∴, ⟺): those that name a derivative on their left,
-    as one chain (``∇f = 2XᵀXw − 2Xᵀy ⇒ ∇f = Xᵀ(Xw − y)``: every side judged, the last the claim);
-    statements about anything else (``⇒ w = (XᵀX)⁻¹Xᵀy``, ``f = ‖Xw − y‖² ⇒``) are not the claim.
-    Where none names a derivative, the first statement."""
-    parts = _IMPLIES.split(main)
-    if len(parts) == 1:
-        return main
-    naming = [part for part in parts if len(top_level_split(part, "=")) > 1
-              and _names_derivative(top_level_split(part, "=")[0])]
-    if not naming:
-        return parts[0]
-    chain = naming[0].strip()
-    for part in naming[1:]:
-        chain += " = " + " = ".join(side.strip() for side in top_level_split(part, "=")[1:])
-    return chain
-
-
-def _names_derivative(side: str) -> bool:
-    """Whether a left side names a derivative (∇f, ∂L/∂W, f'(x), ∂_k f, H_{ij})."""
-    return bool(re.search(r"\\nabla|\\partial", side)) or _order_named(side) is not None \
-        or _ENTRY_ONLY.fullmatch(side.strip()) is not None
-
-
-_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
-_VULGAR = {"½": r"\frac{1}{2}", "⅓": r"\frac{1}{3}", "⅔": r"\frac{2}{3}", "¼": r"\frac{1}{4}", "¾": r"\frac{3}{4}",
-           "⅕": r"\frac{1}{5}", "⅙": r"\frac{1}{6}", "⅛": r"\frac{1}{8}"}
-
-
-def _normalized(source: str) -> str:
-    # matcalc's text form: x∘² (an elementwise power), x⁴, ½
-    source = re.sub("∘([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)", lambda m: "^{\\circ " + m.group(1).translate(_SUPERSCRIPTS) + "}", source)
-    source = source.replace("∘^", "^\\circ ")
-    source = re.sub("(?<![⁻])([⁰¹²³⁴⁵⁶⁷⁸⁹]+)", lambda m: "^{" + m.group(1).translate(_SUPERSCRIPTS) + "}", source)
-    for char, latex in sorted({**_VULGAR, **_UNICODE}.items(), key=lambda item: -len(item[0])):   # ⁻ᵀ before ᵀ
-        source = source.replace(char, latex)
-    source = "".join(f"\\{_GREEK_LETTERS[c]} " if c in _GREEK_LETTERS else c for c in source)
-    return unicodedata.normalize("NFKC", source)
-
-
-def _math_part(text: str) -> str:
-    """The mathematics of ``text``: what ``$…$`` encloses, when words surround it (``It seems the
-    gradient is $2(W ⊙ …)V$``, beside which a lone name, ``where $X$ is …``, is no formula); several
-    formulas among words are refused (which is the claim? ``I get $A$, the book says $B$``; ``$2X^T(p
-    - y)$ where $p$ is $\\sigma(Xw)$``); the whole text, its dollars dropped, when they only split a
-    formula."""
-    text = text.replace("$$", "$").replace(r"\[", "").replace(r"\]", "").replace(r"\(", "").replace(r"\)", "")
-    if "$" not in text:
-        return text.strip().rstrip(".,;")
-    parts = text.split("$")
-    outside = " ".join(parts[0::2])
-    inside = [p for p in parts[1::2] if p.strip()]
-    if re.search(r"(?<!\\)\b[A-Za-z]{3,}\b", re.sub(r"\\[A-Za-z]+", " ", outside)) and inside:
-        formulas = [p for p in inside if not _LONE_NAME.fullmatch(p.strip())]
-        if len(formulas) > 1:
-            raise ParseError(f"{len(formulas)} formulas among words: which is the claim? Give it alone (definitions "
-                             "after it: …, \\quad p = …)", text, text.find(formulas[1]))
-        return (formulas or inside)[0].strip().rstrip(".,;")
-    return text.replace("$", "").strip().rstrip(".,;")
-
-
-# a name alone ($X$, $\hat{y}$, $p_i$): what prose talks about, no formula
-_LONE_NAME = re.compile(r"\\?[A-Za-z]+(?:\s*\{\s*\\?[A-Za-z]+\s*\})?(?:\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))?")
-
-
-# what starts a definition after the claim: a comma or semicolon, spacing, a word (where, with,
-# for, and), then a name (decorated or not: \hat{y}, \delta^{(1)}, a_1) and = (or :=)
-_DEFINED_NAME = (r"(?:\\(?:hat|bar|tilde|vec|mathbf|boldsymbol|bm)\s*\{\s*\\?[A-Za-z]+\s*\}"
-                 r"|\\delta\s*[A-Za-z]+[0-9]*|\\?[A-Za-z]+[0-9]*)"
-                 r"(?:\s*[_^]\s*(?:\{[^{}]*\}|[A-Za-z0-9]))*")
-_WORD = r"\\(?:text|mathrm|mbox|textrm)\s*\{\s*[,;]?\s*(?:where|with|for|and)\s*:?\s*\}\s*"
-_SPACING = r"(?:\\(?:quad|qquad|[;,:! ])\s*|~\s*)"
-_DEFINITION_START = re.compile(
-    rf"(?P<separator>(?<!\\)[,;]\s*{_SPACING}*(?:{_WORD}{_SPACING}*|(?:where|with|for)\s+)?"
-    rf"|{_SPACING}*\\q?quad\s*{_SPACING}*(?:{_WORD}{_SPACING}*)?|{_WORD}{_SPACING}*|\bwhere\b\s*)"
-    rf"(?P<name>{_DEFINED_NAME})\s*:?=(?!=)")
-_DECORATED = re.compile(r"\\(?:hat|bar|tilde|vec)\b|\^")
-
-
-def _split_definitions(text: str) -> tuple:
-    """``(the claim, [(a defined name as written, its body)])``: ``… , \\quad s = σ(…)``,
-    ``… \\text{ where } \\hat{y} = W x \\text{ and } h = …`` (matcalc prints its own results so)."""
-    text = re.sub(r"\\(hat|bar|tilde|vec|mathbf|boldsymbol|bm)\s+([A-Za-z])", r"\\\1{\2}", text)   # \hat y
-    starts = [m for m in _DEFINITION_START.finditer(text) if _depth_at(text, m.start()) == 0]
-    if not starts:
-        return text, []
-    definitions = []
-    for k, m in enumerate(starts):
-        end = starts[k + 1].start() if k + 1 < len(starts) else len(text)
-        definitions.append((m.group("name"), text[m.end():end]))
-    return text[:starts[0].start()], definitions
-
-
-def _depth_at(text: str, position: int) -> int:
-    depth = 0
-    for ch in text[:position]:
-        depth += ch in "({[" and 1 or ch in ")}]" and -1 or 0
-    return depth
-
-
-def _fresh_name(name_text: str, taken: set) -> str:
-    """A plain name for a decorated one (``\\hat{y}``: ``yhat``; ``a^{(1)}``: ``a1``) that no variable has."""
-    word = re.sub(r"\\(hat|bar|tilde|vec)\s*\{\s*\\?([A-Za-z]+)\s*\}", r"\2\1", name_text)
-    word = re.sub(r"[^A-Za-z0-9]", "", word)
-    letters, digits = re.sub("[0-9]", "", word), re.sub("[^0-9]", "", word)
-    base = letters + digits
-    name, k = base, 1
-    while name in taken:
-        name, k = f"{letters}{'x' * k}{digits}", k + 1
-    return name
-
-
-def _renamed(text: str, name_text: str, name: str) -> str:
-    """``text`` with the decorated name ``name_text`` written as ``name`` (spacing aside)."""
-    compact = re.sub(r"\s+", "", name_text)
-    pattern = r"\s*".join(re.escape(ch) for ch in compact)
-    lead = r"(?<![A-Za-z\\])" if compact[0].isalpha() else ""
-    return re.sub(lead + pattern, lambda m: f" {name} ", text)
-
-
-def _definition_name(text: str, names) -> str:
-    """``s_{1}``, ``\\delta h_{2}`` or ``p`` (the left side of a definition) as a name."""
-    text = re.sub(r"\\[,;:! ]|\\quad", "", text).strip()
-    text = re.sub(r"\\(?:mathbf|boldsymbol|bm)\s*\{\s*(\\?[A-Za-z]+)\s*\}", r"\1", text)   # (bold is dropped)
-    text = re.sub(r"\\delta\s*(?=[A-Za-z])", "δ", text)   # δh₂, a backward signal; \delta_2 is delta2
-    m = re.fullmatch(r"(δ?[A-Za-z]+[0-9]*|\\[A-Za-z]+)\s*(?:_\s*\{?\s*([A-Za-z0-9]+)\s*\}?)?", text)
-    if m is None:
-        raise ParseError(f"a definition needs a name on its left, got {text!r}", text, 0)
-    base = m.group(1).lstrip("\\")
-    return base + (m.group(2) or "")
+                   order=order_named(sides[0]) if len(sides) > 1 else None)
 
 
 def _label(side: str, names, guess_case: bool = False) -> tuple:
@@ -467,7 +281,7 @@ def _label(side: str, names, guess_case: bool = False) -> tuple:
             tree = None
         if tree is not None and tree.kind == "name" and tree.text in names:
             return tree.text, (), False
-    bare = _ENTRY_ONLY.fullmatch(side.strip())   # \partial_k f, \partial_k \partial_l f, H_{ij}: an entry, no variable
+    bare = ENTRY_ONLY.fullmatch(side.strip())   # \partial_k f, \partial_k \partial_l f, H_{ij}: an entry, no variable
     if bare is not None and (bare.group("name") or "") not in names:
         return None, tuple(i for i in bare.group("i", "j", "k", "l") if i), False
     second = _SECOND_PARTIALS.search(side)   # \frac{\partial^2 f}{\partial x_i \partial x_j}
@@ -575,64 +389,6 @@ def _unbound_indices(tree: Node, free: set) -> set:
     return unbound
 
 
-# \frac{\partial L}{\partial w} or \nabla_w L: a derivative, the function's name and the variable's as written
-_DERIVATIVE_TERM = re.compile(r"\\frac\s*\{\s*\\partial\s*(?P<function>(?:[^{}]|\{[^{}]*\})+?)\s*\}\s*\{\s*\\partial\s*"
-                              r"(?P<by>(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})+?)\s*\}"
-                              r"|\\nabla\s*_\s*(?P<by2>\{(?:[^{}]|\{[^{}]*\})*\}|\\?[A-Za-z]+)\s*(?P<function2>\\?[A-Za-z]+"
-                              r"(?:\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))?)")
-
-
-def _without_other_functions(claim: str, left: str, names, f) -> str:
-    """The claim without a term that is the derivative, by the left side's variable, of another
-    function than the left side's, one it never defines (``∂L_r/∂w = ∂L/∂w + 2λw`` of a regularized
-    ``L_r = L + λ‖w‖²``): the derivative of the rest of a loss, which ``f`` leaves out — so the claim
-    is judged as the derivative of f, and a ``ReadingWarning`` says so. One such term, added (``+``)
-    whole, where f is one term (a sum could hold L's part: refused); a claim that is nothing else
-    is refused."""
-    own = _DERIVATIVE_TERM.search(left)
-    if own is None:
-        return claim
-    own_function, own_by = _function_and_variable(own)
-    others = [m for m in _DERIVATIVE_TERM.finditer(claim) if _function_and_variable(m)[1] == own_by
-              and _function_and_variable(m)[0] != own_function and _depth_at(claim, m.start()) == 0]
-    if not others:
-        return claim
-    m = others[0]
-    function = _function_and_variable(m)[0]
-    before, after = claim[:m.start()].rstrip(), claim[m.end():].lstrip()
-    plain = re.fullmatch(r"\\?[A-Za-z]+(?:_[A-Za-z0-9]+)?", function) and function.lstrip("\\") not in names
-    added = (before == "" or before.endswith("+")) and (after == "" or after[0] in "+-")
-    if len(others) > 1 or not plain or not added:
-        return claim   # (refused where it is read: a derivative inside the expression)
-    rest = (before[:-1].rstrip() + " " + after if before else after.lstrip("+")).strip()
-    if not rest:
-        raise ParseError(f"the claim is the derivative of {function}, a function it does not define", claim, m.start())
-    if f.op == "add":
-        raise ParseError(f"the claim has the derivative of {function}, a function it does not define, and f is a sum "
-                         f"of {len(f.args)} terms: write what that derivative is", claim, m.start())
-    warnings.warn(ReadingWarning(f"{m.group().strip()}, of a function {function} the claim does not define, "
-                                 "is read as the derivative of the rest of the loss, which f leaves out"), stacklevel=2)
-    return rest
-
-
-def _function_named(left: str) -> str:
-    """The name a left side gives the function it differentiates (``\\nabla_x f``: f;
-    ``\\frac{\\partial L}{\\partial W}``: L; ``f'(x)``: f), else ``"f"``."""
-    m = _DERIVATIVE_TERM.search(left) or re.search(r"\\nabla\s*(?P<function2>[A-Za-z]+)", left) \
-        or re.search(r"(?P<function2>[A-Za-z]+)\s*'", left)
-    return re.sub(r"[^A-Za-z].*", "", (m.group("function") if "function" in m.groupdict() and m.group("function")
-                                       else m.group("function2")).lstrip("\\")) if m is not None else "f"
-
-
-def _function_and_variable(m: re.Match) -> tuple:
-    """The function and the variable of a ``_DERIVATIVE_TERM`` match, without spaces."""
-    function, by = m.group("function") or m.group("function2"), m.group("by") or m.group("by2")
-    return re.sub(r"[\s{}]+", "", function), re.sub(r"\s+", "", by)   # (L_{r} is L_r)
-
-
-# left sides that name an entry only: \partial_k f, \partial_k \partial_l f, H_{ij}, J_{ij}
-_ENTRY_ONLY = re.compile(r"\\partial_\s*\{?\s*(?P<i>[a-z])\s*\}?\s*(?:\\partial_\s*\{?\s*(?P<j>[a-z])\s*\}?\s*)?"
-                         r"[A-Za-z](?:\s*\([^()]*\))?|(?P<name>[A-Z])_\s*\{\s*(?P<k>[a-z])\s*,?\s*(?P<l>[a-z])\s*\}")
 # \frac{\partial^2 f}{\partial x_i \partial x_j}: the (i, j) entry of a Hessian
 _SECOND_PARTIALS = re.compile(r"\\frac\s*\{\s*\\partial\s*\^\s*\{?2\}?[^{}]*\}\s*\{\s*\\partial\s*(\\?[A-Za-z]+)\s*_\s*"
                               r"\{?\s*([a-z])\s*\}?\s*\\partial\s*(\\?[A-Za-z]+)\s*_\s*\{?\s*([a-z])\s*\}?\s*\}")
@@ -654,153 +410,6 @@ _NUMERATOR_ENTRY = re.compile(r"\\frac\s*\{\s*\\partial\s*(?:[^{}]|\{[^{}]*\})*?
 # the variable of the last ∂ of a left side: ∂x, \partial \mathbf{x}, \partial w_1, ending the side or its {…}
 _LAST_PARTIAL = re.compile(r"\\partial\s*((?:\\[A-Za-z]+\s*\{[^{}]*\})|\\?[A-Za-z]+(?:\s*_\s*\{?[A-Za-z0-9]+\}?)?)"
                            r"\s*\}?\s*$")
-
-
-def _free_indices(claim: str, names) -> tuple:
-    r"""The letter a claim leaves free where its left side names no entry: one that subscripts
-    what a summed letter subscripts too (``\sum_i (p_i - y_i) p_i (1_{i=j} - p_j)``: j, beside i). The
-    claim is then the vector of those entries; two such letters are refused (which is the row?)."""
-    summed = sum_indices(claim)
-    if not summed:
-        return ()
-    uses = [(m.group(1), [c for c in m.group(2) or m.group(3) if c.isalpha()], m.start())
-            for m in re.finditer(r"(\\?[A-Za-z]+|1|\))\s*_\s*(?:\{([^{}]*)\}|([a-z]))", claim)]
-    indexed_by_summed = {base for base, letters, _ in uses if summed & set(letters)}
-    free = []
-    for base, letters, _ in uses:
-        for letter in letters:
-            if letter not in summed and letter not in names and letter not in free \
-                    and (base in indexed_by_summed and len(letter) == 1):
-                free.append(letter)
-    if len(free) > 1:   # which is the row? Only a left side (∂f/∂X_{ij}) says
-        raise ParseError(f"{' and '.join(free)} are free in the claim, and no left side says which indexes the rows: "
-                         f"write one (\\frac{{\\partial f}}{{\\partial X_{{{''.join(free)}}}}} = …)", claim, 0)
-    return tuple(free)
-
-
-# what an activation may be (a network's last layer: a softmax too)
-_VECTOR_FUNCTIONS = ("fn", "softmax", "log_softmax")
-
-
-def _parts_of(f: E.Expr, variables: frozenset) -> list:
-    """The parts of ``f`` that give probabilities of exactly ``variables``: a softmax or a σ of a
-    vector or matrix (``softmax(a)`` in ``‖softmax(a) − y‖²``; a log-softmax holds a softmax too).
-    What else an undefined p(a) might be — a scalar function, another elementwise one (h(a) beside
-    relu(a): its derivative?) — is not guessed."""
-    parts = []
-    for node in E.walk(f):
-        if node.free_vars != variables or node.shape == (1, 1) or not (
-                node.op in ("softmax", "log_softmax") or node.op == "fn" and node.data == "sigmoid"):
-            continue
-        if node.op == "log_softmax":   # log softmax(z): the softmax of z is a part as well
-            parts.append(E.softmax(node.args[0], node.data))
-        parts.append(node)
-    return list(dict.fromkeys(parts))
-
-
-def _layers(f: E.Expr) -> dict:
-    """The layers of ``f`` where it is plainly a network ``a_l = φ(W_l a_{l-1} (+ b_l))``, weights
-    numbered from 1 (``W1``, ``w_2``) or one weight ``w`` (one neuron or layer, its bias ``b``), each
-    in one product of two factors, each layer's input the
-    last one's activation: ``{"L": the last layer, "z": {l: pre-activation}, "a": {l: activation,
-    0: the input}}``; φ is an elementwise function, or at the last layer a softmax, or nothing where
-    the last layer is compared with a target (``W_2 h + b_2 − y``). Else ``{}``: nothing is guessed."""
-    weights = {}
-    for v in f.free_vars:
-        m = re.fullmatch(r"[wW]_?([0-9])", v.name)
-        if m is not None:
-            weights[int(m.group(1))] = v
-    single = [v for v in f.free_vars if v.name in ("w", "W")]
-    if not weights and len(single) == 1:   # one neuron (or one layer): its weight is layer 1's, its bias b
-        weights[1] = single[0]
-    bias = "b_?{number}" if not single or len(weights) > 1 else "b_?1|b"
-    if not weights or sorted(weights) != list(range(1, len(weights) + 1)):
-        return {}
-    nodes = E.walk(f)
-    parents: dict = {}
-    for node in nodes:
-        for arg in node.args:
-            parents.setdefault(arg, []).append(node)
-    z, a = {}, {}
-    for number, weight in sorted(weights.items()):
-        written = {weight, E.transpose(weight)}   # (wᵀ x of a neuron's weight vector)
-        products = [n for n in nodes if n.op in ("matmul", "mul") and written & set(n.args)]
-        if len(products) != 1 or len(products[0].args) != 2:
-            return {}
-        product = products[0]
-        layer_input = next(arg for arg in product.args if arg not in written)
-        if number == 1:
-            if layer_input.op != "var":   # (W σ(V x): V is a weight too, not named as one)
-                return {}
-            a[0] = layer_input
-        elif layer_input is not a[number - 1]:
-            return {}
-        biases = {arg for parent in parents.get(product, []) if parent.op == "add" for arg in parent.args
-                  if arg.op == "var" and re.fullmatch(bias.format(number=number), arg.name)}
-        pre = E.add(product, *biases)
-        applied = [n for n in parents.get(pre, []) if n.op in _VECTOR_FUNCTIONS and n.args == (pre,)]
-        if len(applied) == 1 and (applied[0].op == "fn" or number == len(weights)):
-            a[number] = applied[0] if applied[0].op != "log_softmax" else E.softmax(pre, applied[0].data)
-        elif number == len(weights) and _against_a_target(product, parents, biases):
-            a[number] = pre
-        else:
-            return {}
-        z[number] = pre
-    return {"L": len(weights), "z": z, "a": a}
-
-
-_TARGETS = ("y", "Y", "t", "T")   # the names a target goes by
-
-
-def _prediction(f: E.Expr):
-    """``(target, prediction)`` where ``f`` compares one target (``y``, ``Y``, ``t``, ``T``) with
-    one prediction: ``P − y`` (``‖X w − y‖²``), ``y ⊙ log P`` (a cross-entropy), ``yᵀ log softmax(z)``
-    (whose prediction is ``softmax(z)``); else None."""
-    targets = {v for v in f.free_vars if v.name in _TARGETS}
-    found = []
-    for node in E.walk(f):
-        if node.op == "add":
-            negated = [a for a in node.args if a.op == "mul" and len(a.args) == 2 and E.is_const(a.args[0], -1)
-                       and a.args[1] in targets]
-            rest = [a for a in node.args if a not in negated]
-            if len(negated) == 1 and not any(t in r.free_vars for r in rest for t in targets):
-                found.append((negated[0].args[1], E.add(*rest)))
-        elif node.op in ("mul", "matmul") and len(node.args) == 2:
-            for target, other in (node.args, node.args[::-1]):
-                target = target.args[0] if target.op == "T" else target
-                if target not in targets:
-                    continue
-                if other.op == "log_softmax":
-                    found.append((target, E.softmax(other.args[0], other.data)))
-                elif other.op == "fn" and other.data == "log" and not any(t in other.free_vars for t in targets):
-                    found.append((target, other.args[0]))
-    found = list(dict.fromkeys((t, p) for t, p in found))
-    return (found[0][0].name, found[0][1]) if len(found) == 1 else None
-
-
-def _is_probability(e: E.Expr) -> bool:
-    """Whether ``e`` is a softmax or a σ (what a p names)."""
-    return e.op == "softmax" or e.op == "fn" and e.data == "sigmoid"
-
-
-def _against_a_target(product: E.Expr, parents: dict, biases: set) -> bool:
-    """Whether ``product`` (plus ``biases``) is only ever compared with a target: a sum of it, its
-    bias and a variable subtracted (``W_2 h + b_2 − y``)."""
-    holders = parents.get(product, [])
-    return bool(holders) and all(
-        holder.op == "add" and all(arg is product or arg in biases or arg.op == "mul" and len(arg.args) == 2
-                                   and E.is_const(arg.args[0], -1) and arg.args[1].op == "var" for arg in holder.args)
-        for holder in holders)
-
-
-def _layer_kinds(text: str) -> dict:
-    """What ``z``, ``a`` and ``h`` with a layer's label name in ``text``: the pre-activation ``z``
-    and the activation ``a`` (or ``h``); with ``h`` beside ``a`` and no ``z``, ``a`` is the
-    pre-activation and ``h`` the activation (as in Goodfellow, Bengio and Courville)."""
-    used = {letter.lower() for letter in re.findall(r"(?<![A-Za-z\\])([azhAZH])\s*[_^]\s*\{?\s*[(\[]?\s*[0-9L]", text)}
-    kinds = {"a": "z", "h": "a"} if {"a", "h"} <= used and "z" not in used else \
-        {"z": "z", "h": "a"} if {"a", "h", "z"} <= used else {"z": "z", "a": "a", "h": "a"}
-    return {**kinds, **{letter.upper(): kind for letter, kind in kinds.items()}}   # (Ng's A^{[l]} of a batch)
 
 
 def _placed(tree: Node, pos: int) -> Node:
@@ -876,10 +485,6 @@ def _uses(tree: Node, names: set) -> bool:
     return False
 
 
-# a definition by entries: y_n = …, \mu_i = …, p_i = …
-_ENTRY_NAME = re.compile(r"(\\?[A-Za-z]+)\s*_\s*\{?\s*([a-z])\s*\}?")
-
-
 def _substitute(tree: Node, name: str, value: Node, letter: str | None = None) -> Node:
     """``tree`` with ``name`` written as ``value``; where ``value`` gives the entry ``letter`` (a
     definition ``y_n = …``), an entry ``y_k`` as ``value`` with k for that letter."""
@@ -922,7 +527,7 @@ class _Parser:
 
     def __init__(self, text: str, names, guess_case: bool = False, free=(), shapes=None, about=None):
         self.text = text
-        self.about = about   # the function a claim is about, and what its names mean (a ``_Context``)
+        self.about = about   # the function a claim is about, and what its names mean (a ``Context``)
         self.names = set(names)
         self.shapes = dict(shapes or {})   # declared name -> its shape
         self.scalars = {name for name, shape in self.shapes.items() if shape == (1, 1)}
@@ -1228,7 +833,7 @@ class _Parser:
     @property
     def layers(self) -> dict:
         if self._layers is None:
-            self._layers = _layers(self.about.f) if self.about is not None else {}
+            self._layers = layers_of(self.about.f) if self.about is not None else {}
         return self._layers
 
     def layer_number(self, sub: str, pos: int) -> str:
@@ -1473,7 +1078,7 @@ class _Parser:
             return _placed(_Parser(to_latex(self.about.f), self.names).parse(), tok.pos)
         if tok.text == self.about.own:
             self.error(f"{tok.text} is the function differentiated; an entry of it is not read", tok.pos)
-        parts = _parts_of(self.about.f, frozenset(variables[a.text] for a in args))
+        parts = probability_parts(self.about.f, frozenset(variables[a.text] for a in args))
         if len(parts) != 1:
             shown = "; ".join(to_text(p) for p in parts) or "none"
             self.error(f"{tok.text}({written}) is not defined, and f has {len(parts)} parts that apply a function to "
@@ -1521,10 +1126,10 @@ class _Parser:
         """The prediction f compares its target with, for the undefined name ``written``; None where
         f has no one such (or, for a ``probability`` — p, a —, none that is a softmax or a σ)."""
         f = self.about.f
-        found = _prediction(f)
-        if found is not None and probability and not _is_probability(found[1]):
+        found = prediction_of(f)
+        if found is not None and probability and not is_probability(found[1]):
             return None
-        if found is None and _is_probability(f):   # p of f = softmax(W x)
+        if found is None and is_probability(f):   # p of f = softmax(W x)
             warnings.warn(ReadingWarning(f"{written} is read as f, {to_text(f)} ({written} is not defined)"),
                           stacklevel=2)
             return _placed(_Parser(to_latex(f), self.names).parse(), pos)
@@ -1550,7 +1155,7 @@ class _Parser:
             if candidate in self.names:
                 return Node("name", tok.pos, candidate)
         if self.about is not None and mark == "hat":
-            found = _prediction(self.about.f)
+            found = prediction_of(self.about.f)
             if found is not None and base in (found[0], "p", "P", "y", "Y"):
                 return self.prediction(written, tok.pos)
         rows = base.upper()
