@@ -31,6 +31,8 @@ A wrong claim gets a diagnosis in words, tried in this order:
   answer (and the claim) as a sum of terms and fitting one to the other;
 - right except for the derivative of an elementwise function: the answer is re-derived with
   each mistake of ``rules/mistakes.rules`` at each place it can happen;
+- the answer with one slip (``slips``): a factor or a term left out, an inverse or a transpose
+  left off or put on, the sign inside a function flipped;
 
 and always a concrete counter-example: the sizes, the inputs, and the entry where the claim and
 the answer differ most — exact where sympy could decide it.
@@ -60,6 +62,7 @@ from .printing.text import to_text
 from .rewrite import simplify
 from .rules import RULES, Binding, match
 from .shapes import SCALAR, resolve_dim, shape_text
+from .slips import slips
 from .staged import expand_signals
 
 if TYPE_CHECKING:
@@ -820,7 +823,7 @@ class Judge:
                              f"the claim is off by a constant factor: it is {_fraction_text(ratio)} times the "
                              f"answer{hint}")
         for diagnosis in (self.mistake_diagnosis, self.symmetry_diagnosis, self.term_diagnosis,
-                          self.missing_factor_diagnosis, self.symmetric_inputs_diagnosis):
+                          self.missing_factor_diagnosis, self.symmetric_inputs_diagnosis, self.slip_diagnosis):
             found = diagnosis(samples)
             if found is not None:   # (a Verdict is falsy when the claim is wrong)
                 return found
@@ -923,6 +926,15 @@ class Judge:
         if not E.is_zero(factored) or E.is_zero(e):   # (factoring float constants can round to 0)
             e = factored
         return to_text(self.program.rename(e) if self.program is not None else e)
+
+    def slip_diagnosis(self, samples):
+        """Is the claim the answer with one slip (``slips``): a factor or a term left out, an inverse
+        or a transpose left off or put on, the sign inside a function flipped?"""
+        for slipped, words, category in slips(self.answer.expr):
+            if slipped.shape == self.claim.shape and self.claim_matches(slipped):
+                return self.make(False, category, "numeric", f"the claim is the answer with one slip: {words}",
+                                 counterexample=self.counterexample(samples))
+        return None
 
     def missing_factor_diagnosis(self, samples):
         """Is the claim the answer with one factor of one of its products left out (``W ⊙`` of

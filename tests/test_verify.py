@@ -140,3 +140,21 @@ def test_several_mistakes_at_once_are_each_named(f, claimed, category, words):
     assert not verdict.correct and verdict.category == category
     for word in words:
         assert word in verdict.message, verdict.message
+
+
+@pytest.mark.parametrize("f, wrt, shapes, claim, said", [
+    ("-0.5 * (x - mu).T @ inv(Sigma) @ (x - mu)", "mu", {"x": "n", "mu": "n", "Sigma": "n,n:spd"}, "x - mu",
+     "the factor Σ⁻¹ of Σ⁻¹ (x − μ) is left out"),
+    ("0.5 * logdet(L) - 0.5 * (x - mu).T @ L @ (x - mu)", "L", {"x": "n", "mu": "n", "L": "n,n:spd"},
+     "0.5 * L - 0.5 * (x - mu) @ (x - mu).T", "L is written where L⁻¹ belongs"),
+    ("a.T @ inv(X) @ b", "X", {"a": "n", "b": "n", "X": "n,n"}, "-inv(X) @ a @ b.T @ inv(X)",
+     "X⁻¹ is written where X⁻ᵀ belongs"),
+    ("sum(log(1 + exp(-y * (X @ w))))", "w", {"X": "N,D", "y": "N", "w": "D"}, "-X.T @ (y * sigmoid(y * (X @ w)))",
+     "the sign of its argument flipped"),
+    ("norm2(X - X @ W @ W.T)**2", "W", {"X": "N,D", "W": "D,k"}, "-2 * X.T @ (X - X @ W @ W.T) @ W",
+     "is left out"),
+])
+def test_one_slip_in_writing_the_answer_down_is_named(f, wrt, shapes, claim, said):
+    verdict = mc.verify(f, wrt, claim, shapes=shapes)
+    assert not verdict.correct and "the claim is the answer with one slip" in verdict.message, verdict.message
+    assert said in verdict.message, verdict.message
