@@ -191,11 +191,16 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
         if name_text.strip() in fixed:
             raise ParseError(f"{name_text.strip()} is a variable: what follows the claim may define new names only",
                              text, text.find(name_text))
-    defined_names, entry_letters = [], {}
+    defined_names, entry_letters, diagonals = [], {}, set()
     for name_text, _ in definitions:
         entry = ENTRY_NAME.fullmatch(name_text.strip())
+        diagonal = _DIAGONAL_NAME.fullmatch(name_text.strip())
         uses = text.replace(name_text, "", 1)   # (used in the claim, or in another definition)
-        if entry is not None and re.search(rf"{re.escape(entry.group(1))}\s*_\s*\{{?\s*[a-z]", uses) \
+        if diagonal is not None and diagonal.group(1) not in names:   # R_{nn} = y_n (1 - y_n): R = diag(…)
+            name = diagonal.group(1)
+            entry_letters[name] = diagonal.group(2)
+            diagonals.add(name)
+        elif entry is not None and re.search(rf"{re.escape(entry.group(1))}\s*_\s*\{{?\s*[a-z]", uses) \
                 and entry.group(1).lstrip("\\") not in names:   # y_n = σ(w^T φ_n): y, by its entries
             name = next((n for n in _spellings(entry.group(1).lstrip("\\")) or () if n in names),
                         entry.group(1).lstrip("\\"))
@@ -256,7 +261,10 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
         if not _uses(tree, {name for name, _ in bodies}):
             break
         for name, body in bodies:
-            tree = _substitute(tree, name, body, entry_letters.get(name))
+            if name in diagonals:   # (diag of an expression with one free index: the diagonal matrix of its entries)
+                tree = _substitute(tree, name, Node("call", body.pos, "diag", [body]))
+            else:
+                tree = _substitute(tree, name, body, entry_letters.get(name))
     if _uses(tree, {name for name, _ in bodies}):
         raise ParseError("the definitions after the claim refer to each other in a circle", text, len(main))
     return Reading(tree, claim, label, indices, row, steps, by_transpose=transposed,
@@ -311,6 +319,8 @@ def _label(side: str, names, guess_case: bool = False) -> tuple:
             tree = _Parser(found, names, guess_case).parse()
     except ParseError:
         return None, (), False
+    if tree.kind == "name" and tree.text not in names and tree.text in _PARAMETERS and indices:
+        return None, indices, False   # ∂J/∂θ_j: the entry j (θ, undeclared, is read in the claim)
     if tree.kind == "name" and tree.text in names:
         numerator = _NUMERATOR_ENTRY.search(side)
         if len(indices) == 1 and numerator is not None and numerator.group(1) not in indices:
@@ -483,6 +493,10 @@ def _uses(tree: Node, names: set) -> bool:
             return True
         stack.extend(node.children)
     return False
+
+
+# a diagonal matrix defined by its diagonal: R_{nn} = …
+_DIAGONAL_NAME = re.compile(r"([A-Z])\s*_\s*\{\s*([a-z])\s*,?\s*\2\s*\}")
 
 
 def _substitute(tree: Node, name: str, value: Node, letter: str | None = None) -> Node:
@@ -801,6 +815,11 @@ class _Parser:
         if len(texts) == 4 and texts[0] + texts[2] in ("()", "[]") and texts[3] in _TRANSPOSE_MARKS \
                 and base.kind == "name":   # W^{[2]T}: the layer's W, transposed
             return Node("T", caret.pos, "'", [self.named(base.text, texts[1], base.pos)])
+        if len(texts) == 4 and texts[0] + texts[2] == "[]" and texts[3].isdigit() and base.kind == "name":
+            warnings.warn(ReadingWarning(f"{base.text}^{{[{texts[1]}]{texts[3]}}} is read as the layer's "
+                                         f"{base.text} to the power {texts[3]}, elementwise"), stacklevel=2)
+            return Node("binop", caret.pos, "pow", [self.named(base.text, texts[1], base.pos),
+                                                    Node("num", caret.pos, texts[3])])   # A^{[1]2}: Ng's A∘²
         if len(group) == 1 and group[0].kind == "name" and re.fullmatch("[A-Z]", texts[0]) \
                 and texts[0] not in self.names and base.kind == "name":   # z^{L}, Z^{O}: a layer's name
             return self.named(base.text, texts[0], base.pos)
@@ -1015,7 +1034,8 @@ class _Parser:
                 return Node("call", tok.pos, "exp", [argument])
             if self.about is not None and tok.text not in self.names and _spellings(tok.text) is None \
                     and (tok.text.swapcase() not in self.names or tok.text.swapcase() in self.about.sizes):
-                part = self.undefined_function(tok)
+                part = self.hypothesis(tok) if tok.text == "h" else None
+                part = self.undefined_function(tok) if part is None else part
                 if part is None:
                     part = self.named_by_f(tok.text, tok.pos)
                 if part is not None:
@@ -1115,6 +1135,37 @@ class _Parser:
         if name in ("h", "H") and alone and self.layers.get("L") == 2:   # the one hidden layer of two
             return self.layer_part(name, "1", pos, alone=True)
         return None
+
+    def hypothesis(self, tok: _Token):
+        """Ng's ``h_\\theta(x^{(i)})`` (``h_w(x_i)``, ``h_\\theta(x)``): the prediction f compares its
+        target with, at the row x^{(i)} (its entry i), or at x; None where no such application follows."""
+        start = self.i
+        if not self.at("_"):
+            return None
+        self.advance()
+        subscript = self.raw_group()
+        found = prediction_of(self.about.f)
+        if len(subscript) != 1 or not self.at("(") or found is None:
+            self.i = start
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ReadingWarning)
+            try:
+                args = self.arguments()
+            except ParseError:
+                self.i = start
+                return None
+        row = args[0] if len(args) == 1 and isinstance(args[0], Node) else None
+        if row is None or not (row.kind == "indexed" and len(row.children) == 1 or row.kind == "name"):
+            self.i = start
+            return None
+        target, prediction = found
+        at = f"its entry {row.children[0].text}" if row.kind == "indexed" else "it"
+        by = subscript[0].text.lstrip("\\")
+        warnings.warn(ReadingWarning(f"h_{GREEK_CHARACTERS.get(by, by)}(…) is read as {at}: {to_text(prediction)}, the "
+                                     f"prediction f compares {target} with (h is not defined)"), stacklevel=2)
+        tree = _placed(_Parser(to_latex(prediction), self.names).parse(), tok.pos)
+        return Node("entry", tok.pos, "", [tree, row.children[0]]) if row.kind == "indexed" else tree
 
     def labelled(self) -> bool:
         """Whether a layer's label follows (``_1``, ``^{(1)}``, ``^{[2]}``, ``^L``), not a transpose or power."""
@@ -1400,7 +1451,7 @@ class _Parser:
             warnings.warn(ReadingWarning(f"{letter} is read as {latin} ({letter} is not declared)"), stacklevel=2)
             return Node("name", pos, latin)
         by = self.about.by if self.about is not None else None
-        named_by = self.about is not None and re.search(rf"\\(?:nabla\s*_\s*\{{?|partial)\s*\\{name}\b",
+        named_by = self.about is not None and re.search(rf"\\(?:nabla\s*_\s*\{{?|partial)\s*\\{name}(?![A-Za-z])",
                                                         self.about.written)   # (∇_θ J: θ is what it is by)
         if self.guess_case and name in _PARAMETERS and by is not None and named_by and not any(
                 n in self.names for n in _spellings(name) or ()) and by in self.names \

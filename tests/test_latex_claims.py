@@ -182,7 +182,7 @@ def test_a_guess_is_shown_in_the_verdict():
 
 @pytest.mark.parametrize("claim, message", [
     (r"\nabla f(0) = x", "at a point"),
-    (r"x^T D x, \quad D_{ii} = x_i", "not used"),
+    (r"x^T x, \quad D_{ii} = x_i", "not used"),
     (r"I \otimes x", "no size to read"),
     (r"a, \quad a = b, \quad b = a", "circle"),
     (r"\max(x, y)", "the ReLU"),
@@ -192,6 +192,33 @@ def test_a_guess_is_shown_in_the_verdict():
 def test_what_stays_unread_is_said(claim, message):
     with pytest.raises(ParseError, match=message):
         mc.parse(claim, {"x": "n", "y": "n"}, syntax="latex")
+
+
+def test_a_diagonal_matrix_defined_by_its_diagonal():
+    shapes = {"x": "n"}
+    assert mc.parse(r"x^T D x, \quad D_{ii} = x_i", shapes, syntax="latex") is \
+        mc.parse("x.T @ diag(x) @ x", shapes)
+    bishop = {"Phi": "N,M", "w": "M", "t": "N"}
+    f = mc.parse("-sum(t * log(sigmoid(Phi @ w)) + (1 - t) * log(1 - sigmoid(Phi @ w)))", bishop)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert mc.verify(f, "w", r"\mathbf{H} = \Phi^T R \Phi, \quad R_{nn} = y_n(1 - y_n)", bishop, syntax="latex",
+                         order=2).correct
+        assert not mc.verify(f, "w", r"\mathbf{H} = \Phi^T R \Phi, \quad R_{nn} = y_n", bishop, syntax="latex",
+                             order=2).correct
+
+
+def test_ngs_hypothesis_and_layer_squares():
+    ng = {"X": "m,n", "y": "m", "w": "n"}
+    f = mc.parse("-mean(y * log(sigmoid(X @ w)) + (1 - y) * log(1 - sigmoid(X @ w)))", ng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        right = mc.verify(f, "w", r"\frac{\partial J(\theta)}{\partial \theta_j} = \frac{1}{m}\sum_{i=1}^m "
+                                  r"(h_\theta(x^{(i)}) - y^{(i)}) x_j^{(i)}", ng, syntax="latex")
+        wrong = mc.verify(f, "w", r"\frac{\partial J(\theta)}{\partial \theta_j} = \sum_{i=1}^m "
+                                  r"(h_\theta(x^{(i)}) - y^{(i)}) x_j^{(i)}", ng, syntax="latex")
+    assert right.correct and "h_θ(…) is read as its entry i: σ(X w)" in right.message
+    assert not wrong.correct and "m times the answer" in wrong.message
 
 
 def test_a_derivative_by_another_expression_of_the_variable_is_refused_not_misread():
