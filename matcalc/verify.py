@@ -1067,13 +1067,15 @@ class Judge:
         times it? Then the claim treats ``M`` as symmetric (``2 Aᵀ x`` for ``xᵀ A x``), and the
         constant is a second mistake, named too (``−2 A x``: that and the sign)."""
         wrt = self.answer.wrt
-        for m in sorted(self.answer.f.free_vars, key=lambda v: v.name):
-            if m is wrt or m.shape[0] != m.shape[1] or m.shape == SCALAR or m.data[1] & {"symmetric", "spd"}:
-                continue
+        squares = [m for m in sorted(self.answer.f.free_vars, key=lambda v: v.name) if m is not wrt
+                   and m.shape[0] == m.shape[1] and m.shape != SCALAR and not m.data[1] & {"symmetric", "spd"}]
+        for group in [[m] for m in squares] + ([squares] if len(squares) > 1 else []):   # (A and B both: tr(AXBXᵀ))
             pairs = []
             for values in self.inputs:
-                value = np.asarray(values[m.name], dtype=float)
-                symmetric = {**values, m.name: (value + value.T) / 2}
+                symmetric = dict(values)
+                for m in group:
+                    value = np.asarray(values[m.name], dtype=float)
+                    symmetric[m.name] = (value + value.T) / 2
                 try:
                     pairs.append((self.evaluate(self.truth_fn, symmetric), self.evaluate(self.claim_fn, symmetric)))
                 except MatcalcError:
@@ -1085,14 +1087,16 @@ class Judge:
                 ratio = 1 if same else _common_ratio(pairs)
                 if ratio is None:
                     continue
-                name = self.show(m)
+                name = " and ".join(self.show(m) for m in group)
                 terms = expand_terms(self.answer.expr)
-                both = any(E.transpose(m) in E.walk(t) for t in terms) and any(
+                both = len(group) > 1 or any(E.transpose(m) in E.walk(t) for t in terms) and any(
                     m in E.walk(t) and E.transpose(m) not in E.walk(t) for t in terms)
-                mistakes = [f"it treats {name} as symmetric, which it is not declared to be" if both else
+                declared = "it is" if len(group) == 1 else "they are"
+                mistakes = [f"it treats {name} as symmetric, which {declared} not declared to be" if both else
                             f"it has {name} where the answer has {name}ᵀ (a transpose is missing)"]
                 if ratio == 1:
-                    mistakes[0] += f": with {name} = {name}ᵀ it would be right"
+                    mistakes[0] += ": with " + " and ".join(f"{self.show(m)} = {self.show(m)}ᵀ" for m in group) + \
+                        " it would be right"
                 else:
                     mistakes += _factor_mistakes(Fraction(ratio))
                 category = "sign" if ratio == -1 else "factor" if ratio != 1 else "missing-term" if both else "other"

@@ -158,3 +158,9 @@ def test_one_slip_in_writing_the_answer_down_is_named(f, wrt, shapes, claim, sai
     verdict = mc.verify(f, wrt, claim, shapes=shapes)
     assert not verdict.correct and "the claim is the answer with one slip" in verdict.message, verdict.message
     assert said in verdict.message, verdict.message
+
+
+def test_two_matrices_treated_as_symmetric_at_once_are_named():
+    shapes = {"A": "n,n", "B": "n,n", "X": "n,n"}
+    verdict = mc.verify("trace(A @ X @ B @ X.T)", "X", "2 * A @ X @ B", shapes=shapes)
+    assert not verdict.correct and "it treats A and B as symmetric" in verdict.message, verdict.message
