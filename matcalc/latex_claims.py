@@ -26,7 +26,8 @@ _GREEK_LETTERS = {char: macro[1:] for char, macro in GREEK_MACROS.items()}   # �
 
 
 # what only Python code has: a module's or an object's attribute, an update in place, a comment
-PYTHON_CODE = re.compile(r"\b(?:np|numpy|torch|self)\.[A-Za-z_]+|[A-Za-z0-9_\])]\s*[-+*/]=(?!=)|(?:^|\n)\s*#|\s#\s")
+PYTHON_CODE = re.compile(r"\b(?:np|numpy|torch|self)\.[A-Za-z_]+|[A-Za-z0-9_\])]\s*[-+*/]=(?!=)|(?:^|\n)\s*#|\s#\s"
+                         r"|\.(?:dot|T\.|sum|reshape|mean)\b")
 
 
 # a left side at a point: \nabla f(0), f'(\mathbf{0})
@@ -129,25 +130,31 @@ def normalized(source: str) -> str:
     return unicodedata.normalize("NFKC", source)
 
 
-def math_part(text: str) -> str:
-    """The mathematics of ``text``: what ``$…$`` encloses, when words surround it (``It seems the
-    gradient is $2(W ⊙ …)V$``, beside which a lone name, ``where $X$ is …``, is no formula); several
-    formulas among words are refused (which is the claim? ``I get $A$, the book says $B$``; ``$2X^T(p
-    - y)$ where $p$ is $\\sigma(Xw)$``); the whole text, its dollars dropped, when they only split a
-    formula."""
+def math_part(text: str) -> tuple:
+    """``(the mathematics of text, whether words around it may define its names)``: what ``$…$``
+    encloses, when words surround it (``It seems the gradient is $2(W ⊙ …)V$``, beside which a lone
+    name, ``where $X$ is …``, is no formula; of several formulas, the one that names a derivative on
+    its left, where one does — words with several ``$…$`` may say what a name is, so that no name is
+    guessed then); other formulas among words are refused (which is the claim? ``I get $A$, the book
+    says $B$``); the whole text, its dollars dropped, when they only split a formula."""
     text = text.replace("$$", "$").replace(r"\[", "").replace(r"\]", "").replace(r"\(", "").replace(r"\)", "")
     if "$" not in text:
-        return text.strip().rstrip(".,;")
+        return text.strip().rstrip(".,;"), False
     parts = text.split("$")
     outside = " ".join(parts[0::2])
     inside = [p for p in parts[1::2] if p.strip()]
     if re.search(r"(?<!\\)\b[A-Za-z]{3,}\b", re.sub(r"\\[A-Za-z]+", " ", outside)) and inside:
         formulas = [p for p in inside if not _LONE_NAME.fullmatch(p.strip())]
+        derivatives = [p for p in formulas if len(top_level_split(p, "=")) > 1
+                       and _names_derivative(top_level_split(p, "=")[0])]
+        worded = len(inside) > 1   # (… where $p$ is $\sigma(Xw)$)
+        if len(formulas) > 1 and len(derivatives) == 1:   # $\nabla_w L = …$, and setting it to zero gives $…$
+            return derivatives[0].strip().rstrip(".,;"), worded
         if len(formulas) > 1:
             raise ParseError(f"{len(formulas)} formulas among words: which is the claim? Give it alone (definitions "
                              "after it: …, \\quad p = …)", text, text.find(formulas[1]))
-        return (formulas or inside)[0].strip().rstrip(".,;")
-    return text.replace("$", "").strip().rstrip(".,;")
+        return (formulas or inside)[0].strip().rstrip(".,;"), worded
+    return text.replace("$", "").strip().rstrip(".,;"), False
 
 
 # a name alone ($X$, $\hat{y}$, $p_i$): what prose talks about, no formula
@@ -269,13 +276,17 @@ def without_other_functions(claim: str, left: str, names, f) -> str:
     return rest
 
 
-def function_named(left: str) -> str:
+def function_named(left: str, subscript: bool = False) -> str:
     """The name a left side gives the function it differentiates (``\\nabla_x f``: f;
-    ``\\frac{\\partial L}{\\partial W}``: L; ``f'(x)``: f), else ``"f"``."""
+    ``\\frac{\\partial L}{\\partial W}``: L; ``f'(x)``: f), else ``"f"``; with its ``subscript``
+    where it has one (``\\frac{\\partial h_t}{\\partial h_{t-1}}``: ``h_t``)."""
     m = DERIVATIVE_TERM.search(left) or re.search(r"\\nabla\s*(?P<function2>[A-Za-z]+)", left) \
         or re.search(r"(?P<function2>[A-Za-z]+)\s*'", left)
-    return re.sub(r"[^A-Za-z].*", "", (m.group("function") if "function" in m.groupdict() and m.group("function")
-                                       else m.group("function2")).lstrip("\\")) if m is not None else "f"
+    if m is None:
+        return "f"
+    written = (m.group("function") if "function" in m.groupdict() and m.group("function")
+               else m.group("function2")).lstrip("\\")
+    return re.sub(r"[\s{}]", "", written) if subscript else re.sub(r"[^A-Za-z].*", "", written)
 
 
 def _function_and_variable(m: re.Match) -> tuple:

@@ -21,6 +21,7 @@ class Context:
     by: str | None = None   # the variable the derivative is by (θ, undeclared, is read as it)
     sizes: frozenset = frozenset()   # the names that are a dimension's size
     written: str = ""   # the whole claim as written (a name guessed must not be written there too)
+    own_written: str = "f"   # f's name with its subscript, as the left side writes it (h_t)
 
 
 # what an activation may be (a network's last layer: a softmax too)

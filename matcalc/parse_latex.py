@@ -181,10 +181,12 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
     if code is not None:
         raise ParseError(f"this is Python code ({code.group().strip()}), not LaTeX: give the claim as one expression "
                          "in numpy syntax (syntax=\"numpy\")", source, code.start())
-    text = typography(math_part(normalized(source)))
+    text, prose = math_part(normalized(source))
+    text = typography(text)
     main, definitions = split_definitions(text)
     tail = text[len(main):]   # the definitions, as written (a step of a chain is read with them)
     main, worded = without_prose(chained(main))
+    worded = worded or prose
     definitions = [(name, without_prose(body)[0]) for name, body in definitions]
     names = set(names)
     for name_text, _ in definitions:   # x = (AᵀA)⁻¹Aᵀb after a claim about x: not a definition to substitute
@@ -196,7 +198,8 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
         entry = ENTRY_NAME.fullmatch(name_text.strip())
         diagonal = _DIAGONAL_NAME.fullmatch(name_text.strip())
         uses = text.replace(name_text, "", 1)   # (used in the claim, or in another definition)
-        if diagonal is not None and diagonal.group(1) not in names:   # R_{nn} = y_n (1 - y_n): R = diag(…)
+        if diagonal is not None and (diagonal.group(1) not in names or diagonal.group(1) in sizes):
+            # R_{nn} = y_n (1 - y_n): R = diag(…) (a D of D_{ii} = … is that, not the size D)
             name = diagonal.group(1)
             entry_letters[name] = diagonal.group(2)
             diagonals.add(name)
@@ -244,7 +247,8 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
             raise ParseError("the left side names one entry, the right side is a whole matrix", claim, 0)
         claim, indices, row = matrix
     about = Context(context, function_named(sides[0]) if len(sides) > 1 else "f", layer_kinds(text), by,
-                     frozenset(sizes), text) if context is not None and not worded else None
+                    frozenset(sizes), text, function_named(sides[0], subscript=True) if len(sides) > 1 else "f") \
+        if context is not None and not worded else None
     claim = _with_missing_opener(claim, lambda text: _Parser(text, names, guess_case, indices, shapes, about),
                                  set(indices))
     tree = _Parser(claim, names, guess_case, indices, shapes, about).parse()
@@ -328,6 +332,10 @@ def _label(side: str, names, guess_case: bool = False) -> tuple:
         return tree.text, indices, False
     if tree.kind == "T" and tree.children[0].kind == "name" and tree.children[0].text in names and not indices:
         return tree.children[0].text, (), True   # ∂f/∂Xᵀ: the transpose of ∂f/∂X
+    vec = tree.children[0] if tree.kind == "T" else tree
+    if vec.kind == "call" and vec.text == "vec" and len(vec.children) == 1 and vec.children[0].kind == "name" \
+            and vec.children[0].text in names and not indices:   # ∂vec(F)/∂vec(X)^T: the Jacobian by X, as vec
+        return vec.children[0].text, (), False
     if _uses(tree, set(names)):
         raise ParseError(f"the left side is a derivative w.r.t. {found.strip()}, an expression of a variable; "
                          "matcalc judges the derivative w.r.t. the variable itself (write that one)", side,
@@ -898,6 +906,9 @@ class _Parser:
         for candidate in (base + sub, f"{base}_{sub}"):
             if candidate in self.names:
                 return Node("name", pos, candidate)
+        if self.about is not None and f"{base}_{sub}" == self.about.own_written:   # h_t of ∂h_t/∂h_{t-1}: f
+            warnings.warn(ReadingWarning(f"{base}_{sub} is read as f, the function differentiated"), stacklevel=2)
+            return _placed(_Parser(to_latex(self.about.f), self.names).parse(), pos)
         part = self.layer_part(base, sub, pos)
         if part is not None:
             return part
@@ -908,7 +919,7 @@ class _Parser:
         layer = sub.isdigit() and base not in sizes \
             and (base in self.scalars or len(sub) == 1 and not self.index_letters)
         if base in self.names and (re.fullmatch(r"[A-Za-z]", sub) or layer):
-            if layer:
+            if layer or self.guess_case:   # (w_n x of a declared w: a sample's or a layer's label, dropped)
                 warnings.warn(ReadingWarning(f"{base}_{sub} is read as {base} ({base}{sub} is not declared)"),
                               stacklevel=2)
             return Node("name", pos, base)
@@ -1385,6 +1396,10 @@ class _Parser:
                 and any(n.startswith("δ" + self.token.text) for n in self.names):   # a backward signal δh₁
             following = self.advance()
             return self.subscripted(Node("name", tok.pos, "δ" + following.text))
+        if name == r"\mu" and self.about is not None and not any(n in self.names for n in _spellings("mu")):
+            found = self.prediction("μ", tok.pos)   # μ_i = σ(wᵀx_i): the mean f predicts (Bishop, Murphy)
+            if found is not None:
+                return found
         if _spellings(name[1:]) is not None:
             return self.subscripted(self.resolved(name[1:], tok.pos))
         self.error(f"the LaTeX command {name} is not read here", tok.pos)

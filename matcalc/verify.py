@@ -836,7 +836,8 @@ class Judge:
         """The verdict where the claim is ``k dᵖ`` times the answer at every size tried (d a size the
         claim or the answer names, p = ±1, k a plain number): a 1/N written where f has the number ⅕
         is right only where N = 5. None where it is not."""
-        dims = sorted({node.data for e in (self.claim, self.answer.expr) for node in E.walk(e) if node.op == "dim"})
+        dims = sorted({node.data for e in (self.claim, self.answer.expr) for node in E.walk(e) if node.op == "dim"}
+                      | set(self.sampler.sizes))   # (a size in the answer, as mean's 1/m, or in the claim)
         ratios = [(s.setting.size_map, _ratio_of(s.truth, s.claim)) for s in self._all
                   if np.all(np.isfinite(s.truth)) and np.all(np.isfinite(s.claim))]
         if not dims or any(r is None for _, r in ratios) or len({sizes.get(d) for d in dims

@@ -572,3 +572,35 @@ def test_a_guess_is_shown_on_a_shape_verdict_too():
         warnings.simplefilter("ignore")
         verdict = mc.verify(f, "w", r"2X^T(Xw - y) + \hat{y}", shapes, syntax="latex")
     assert verdict.category == "shape" and "read with a guess" in verdict.message
+
+
+@pytest.mark.parametrize("f, wrt, shapes, claim, right, said", [
+    # h_t of ∂h_t/∂h_{t-1} is f (it was read as the declared h, silently)
+    ("tanh(W @ h + U @ x)", "h", {"W": "H,H", "U": "H,D", "h": "H", "x": "D"},
+     r"\frac{\partial h_t}{\partial h_{t-1}} = \mathrm{diag}(1 - h_t^2) W", True, "h_t is read as f"),
+    # of several formulas among words, the one that names a derivative
+    ("w.T @ S @ w - lam * (w.T @ w - 1)", "w", {"w": "n", "S": "n,n:symmetric", "lam": ""},
+     r"Taking the gradient of the Lagrangian, $\nabla_w L = 2Sw - 2\lambda w$, and setting it to zero gives "
+     r"$Sw = \lambda w$.", True, None),
+    # ∂vec(F)/∂vec(X)^T: the Jacobian by X; μ_i (Murphy's) the prediction's entries, D_{ii} beside a size D
+    ("A @ X @ B", "X", {"A": "m,n", "X": "n,p", "B": "p,q"},
+     r"\frac{\partial \mathrm{vec}(AXB)}{\partial \mathrm{vec}(X)^T} = B^T \otimes A", True, None),
+    ("A @ X @ B", "X", {"A": "m,n", "X": "n,p", "B": "p,q"},
+     r"\frac{\partial \mathrm{vec}(AXB)}{\partial \mathrm{vec}(X)^T} = A \otimes B^T", False, None),
+    (XE, "w", LS, r"\nabla^2 \ell(w) = X^T D X, \quad D_{ii} = \mu_i(1-\mu_i)", True, "μ is read as σ(X w)"),
+])
+def test_what_a_fifth_probe_found(f, wrt, shapes, claim, right, said):
+    order = 2 if r"\nabla^2" in claim else 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        verdict = mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex", order=order)
+    assert verdict.correct is right, verdict.message
+    assert said is None or said in verdict.message, verdict.message
+
+
+def test_words_around_several_formulas_turn_the_guesses_off():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(mc.MatcalcError):
+            mc.verify(mc.parse(LSQ, LS), "w", r"$\nabla_w f = 2X^T(\hat{y} - y)$ where $\hat{y}$ denotes $\sigma(Xw)$",
+                      LS, syntax="latex")
