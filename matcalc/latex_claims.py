@@ -40,10 +40,14 @@ def order_named(side: str):
     ``f''``, ``\\frac{\\partial^2 f}{…}``, ``\\frac{d^2 f}{…}``; 1 for one ``\\nabla``, one prime, or one
     ``\\frac{\\partial f}{\\partial x}``; else None."""
     compact = re.sub(r"\s+", "", side)
-    if re.search(r"\\nabla\^\{?2|\\partial\^\{?2|''|\\frac\{(?:\\mathrm\{d\}|d)\^\{?2", compact):
+    nabla_power = r"\\nabla(?:_(?:\{[^{}]*\}|\\?[A-Za-z]+))?\^\{?2"   # ∇², ∇_x^2, ∇^2_x
+    if re.search(nabla_power + r"|\\partial\^\{?2|''|\\prime\\prime|\^\{\(2\)\}|\\ddot|"
+                 r"\\frac\{(?:\\mathrm\{d\}|d)\^\{?2", compact):
         return 2
-    if compact.count(r"\nabla") == 1 and r"\nabla^" not in compact or re.fullmatch(r"[A-Za-z]+'(\(.*\))?", compact) \
-            or compact.count(r"\partial") == 2 and re.match(r"\\frac\{\\partial[^{}]*\}\{\\partial[^{}]*\}$", compact):
+    if compact.count(r"\nabla") == 1 or re.fullmatch(r"[A-Za-z]+(?:'|\^\{?\\prime\}?)(\(.*\))?", compact) \
+            or compact.count(r"\partial") == 2 and re.match(r"\\frac\{\\partial[^{}]*\}\{\\partial[^{}]*\}", compact) \
+            or re.match(r"\\frac\{(?:\\mathrm\{d\}|d)[^{}^]*\}\{(?:\\mathrm\{d\}|d)", compact) \
+            or compact.startswith(r"\dot"):   # df/dt, \frac{d}{dt} f(t), \dot{f}
         return 1
     return None
 
@@ -56,54 +60,77 @@ def typography(text: str) -> str:
 
 
 def without_prose(main: str) -> tuple:
-    """``(the claim without words after it, whether words there define a name)``: ``\\quad (\\text{by
-    the chain rule})``, ``\\text{ where } (\\cdot)^T \\text{ denotes transposition}``. Words that carry
-    on the derivation (``\\text{, which simplifies to } X^T r``, ``\\text{ hence }``) stand for ``=``,
-    where a formula, not a new statement (``w = …``), follows them."""
-    for m in list(_CONTINUATION.finditer(main))[::-1]:
-        after = main[m.end():]
-        main = main[:m.start()] + (" = " + after if after.strip() and not _STATEMENT.match(after) else "")
-    worded = bool(re.search(r"\\(?:text|mathrm|mbox)\s*\{\s*,?\s*where\s*\}", main)) \
-        and not re.search(r"\\text\s*\{\s*,?\s*where\s*\}[^=]*=", main)
-    if worded:   # where (·)^T denotes …, where p is σ(Xw): words, dropped (and no name is guessed then)
-        main = re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\\(?:text|mathrm|mbox)\s*\{\s*,?\s*where\s*\}.*$", "", main,
-                      flags=re.S)
+    """``(the claim without words after it, whether words there may define a name)``: ``\\quad
+    (\\text{by the chain rule})``, ``\\text{ where } (\\cdot)^T \\text{ denotes transposition}``, a
+    reason (``\\text{since } …``) — after any of which no name is guessed."""
+    before = main
+    main = re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\\(?:text|mathrm|mbox)\s*\{\s*,?\s*where\s*\}.*$", "", main, flags=re.S) \
+        if not re.search(r"\\text\s*\{\s*,?\s*where\s*\}[^=]*=", main) else main
     # a reason after the claim (\quad \text{since } A = A^\top): words, not a side of the equation
     main = re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\(?\s*\\(?:text|mathrm|mbox)\s*\{\s*,?\s*(?:since|because|as|if|when|"
                   r"assuming|i\.e\.|by|which|that)\b[^{}]*\}.*$", "", main, flags=re.S)
-    return re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\(?\s*\\(?:text|mbox)\s*\{[^{}]*[A-Za-z]\s+[A-Za-z][^{}]*\}\s*\)?"
-                  r"\s*[.,;]?\s*$", "", main), worded
+    main = re.sub(r"(?:,\s*)?(?:\\q?quad\s*)*\(?\s*\\(?:text|mbox)\s*\{[^{}]*[A-Za-z]\s+[A-Za-z][^{}]*\}\s*\)?"
+                  r"\s*[.,;]?\s*$", "", main)
+    return main, main.strip() != before.strip()
 
 
-# words that carry a derivation on (read as =), and what starts a new statement after them (w = …)
+# words that carry a derivation on (hence, which simplifies to): a ⇒ between statements
 _CONTINUATION = re.compile(r"(?:,\s*)?(?:\\q?quad\s*)*\\(?:text|mathrm|mbox)\s*\{\s*,?\s*(?:which\s+)?"
                            r"(?:simplifies\s+to|simplifying|gives|giving|so|hence|thus|therefore|that\s+is|i\.e\.|"
                            r"equals|becomes|reduces\s+to|is)\s*,?\s*\}\s*(?:\\q?quad\s*)*")
-
-
-_STATEMENT = re.compile(r"\s*\\?[A-Za-z]+(?:\s*[_^]\s*(?:\{[^{}]*\}|[A-Za-z0-9]))*\s*:?=")
-
-
 # what joins statements: A ⇒ B
 _IMPLIES = re.compile(r"\\(?:Rightarrow|Longrightarrow|implies|therefore|iff|Leftrightarrow)\b")
+# a statement's left side that is a name (ŷ = 2Xw, w = (XᵀX)⁻¹Xᵀy)
+_NAME_SIDE = re.compile(r"\s*(?:\\(?:hat|bar|tilde|mathbf|boldsymbol)\s*\{\s*\\?[A-Za-z]+\s*\}|\\?[A-Za-z]+[0-9]*)"
+                        r"(?:\s*[_^]\s*(?:\{[^{}]*\}|[A-Za-z0-9]))*\s*:?")
 
 
-def chained(main: str) -> str:
-    """A claim whose statements are joined by ⇒ (∴, ⟺): those that name a derivative on their left,
-    as one chain (``∇f = 2XᵀXw − 2Xᵀy ⇒ ∇f = Xᵀ(Xw − y)``: every side judged, the last the claim);
-    statements about anything else (``⇒ w = (XᵀX)⁻¹Xᵀy``, ``f = ‖Xw − y‖² ⇒``) are not the claim.
-    Where none names a derivative, the first statement."""
-    parts = _IMPLIES.split(main)
+def chained(main: str, fixed=frozenset()) -> tuple:
+    """A claim of statements joined by ⇒ (∴, ⟺, or words that carry it on: hence, which simplifies
+    to) as one claim: expressions and statements by the same left side, and differentials
+    (``d f = 2xᵀA dx ⇒ ∇f = …``), are sides of one chain, every side judged; a statement defining
+    a new name (``\\hat{y} = 2Xw ⇒ …``) is a definition after the claim; one about f itself or a
+    variable (``f = ‖Xw − y‖² ⇒``, ``⇒ w = (XᵀX)⁻¹Xᵀy``) is not the claim; statements by different
+    left sides (``∇_x f = … ⇒ ∇_y f = …``) are refused. ``fixed``: the function's variables.
+    ``(the claim, [(a defined name as written, its body)])``."""
+    main = _CONTINUATION.sub(r" \\Rightarrow ", main)
+    parts = [part.strip() for part in _IMPLIES.split(main)]
     if len(parts) == 1:
-        return main
-    naming = [part for part in parts if len(top_level_split(part, "=")) > 1
-              and _names_derivative(top_level_split(part, "=")[0])]
-    if not naming:
-        return parts[0]
-    chain = naming[0].strip()
-    for part in naming[1:]:
-        chain += " = " + " = ".join(side.strip() for side in top_level_split(part, "=")[1:])
-    return chain
+        return main, []
+    left, sides, definitions = None, [], []
+    for part in parts:
+        split = top_level_split(part, "=")
+        if len(split) == 1:   # an expression: the next side
+            sides.append(part)
+            continue
+        head = re.sub(r"\s+", "", split[0])
+        if re.fullmatch(r"(?:\\mathrm\{d\}|d)[A-Za-z\\{}()]*", head):   # d f = 2xᵀA dx: a differential, a step
+            sides.extend(side.strip() for side in split[1:])
+            continue
+        if _names_derivative(split[0]):
+            if left is not None and head != left:
+                raise ParseError("the statements joined by ⇒ are about different derivatives: give one claim", main,
+                                 main.find(split[0].strip()))
+            left = head
+            sides.extend(side.strip() for side in split[1:])
+            continue
+        name = _NAME_SIDE.fullmatch(split[0])
+        bare = re.sub(r"\\(?:mathbf|boldsymbol)\s*\{\s*(\\?[A-Za-z]+)\s*\}|[{}\s]", r"\1", split[0]).lstrip("\\")
+        if name is not None and len(split) == 2 and bare not in fixed and bare not in ("f", "L", "J", "E", "C", "ell"):
+            definitions.append((split[0].strip(), split[1].strip()))   # ŷ = 2Xw ⇒ …: defines ŷ
+        # (f = ‖Xw − y‖² ⇒ …, ⇒ w = (XᵀX)⁻¹Xᵀy: about f or a variable, not the claim)
+    if not sides:
+        return parts[0], definitions
+    return (" = ".join(sides) if left is None else f"{_left_written(parts, left)} = " + " = ".join(sides)), definitions
+
+
+def _left_written(parts: list, left: str) -> str:
+    """The left side ``left`` (spaces dropped) as the statement that has it writes it."""
+    for part in parts:
+        split = top_level_split(part, "=")
+        if len(split) > 1 and re.sub(r"\s+", "", split[0]) == left:
+            return split[0].strip()
+    return left
 
 
 def _names_derivative(side: str) -> bool:

@@ -1012,7 +1012,7 @@ def _read(source: str, syntax: str, variables: dict, guess_case: bool = False, f
             for caught_warning in caught:
                 warnings.warn(caught_warning.message, stacklevel=_caller_level())
             return reading, True
-        numpy = _numpy_in_latex(source)
+        numpy, by = _numpy_in_latex(source) or (None, None)
         try:
             tree = parse(numpy, "numpy") if numpy is not None else None
         except ParseError:
@@ -1020,7 +1020,7 @@ def _read(source: str, syntax: str, variables: dict, guess_case: bool = False, f
         if tree is None:
             raise failed from None
         warnings.warn(ReadingWarning(f"{numpy.strip()} is read in numpy syntax"), stacklevel=_caller_level())
-        return Reading(tree, numpy, None), False
+        return Reading(tree, numpy, by, order=1 if by else None), False
     try:
         return Reading(parse(source, syntax), source, None), False
     except ParseError as err:
@@ -1033,9 +1033,10 @@ def _read(source: str, syntax: str, variables: dict, guess_case: bool = False, f
 
 
 def _numpy_in_latex(source: str):
-    """The right side of a claim that is a left side in LaTeX and one side of numpy code
-    (``\\nabla_w f = 2 * X.T @ (X @ w - y)``), if it is that and nothing else (no chain, no
-    definition, no words, no comparison)."""
+    """``(the right side, the variable its left side is by)`` of a claim that is a plain left side in
+    LaTeX and one side of numpy code (``\\nabla_w f = 2 * X.T @ (X @ w - y)``), if it is that and
+    nothing else (no chain, no definition, no words, no comparison, no left side by Xᵀ, of a
+    second order or at a point); ``(the code, None)`` for the code alone."""
     text = source.strip().strip("$").strip()
     sides = text.split("=")
     if len(sides) > 2 or re.search(r"[$;\n<>!]|==|\\quad|\\text", text):
@@ -1044,12 +1045,16 @@ def _numpy_in_latex(source: str):
     if "\\" in last or not re.search(r"@|\.T\b|\*\*", last):
         return None
     left = sides[0].strip() if len(sides) == 2 else ""
-    return last if not left or _LEFT_SIDE.fullmatch(left) else None
+    if not left:
+        return last, None
+    m = _LEFT_SIDE.fullmatch(left)
+    return (last, m.group("by") or m.group("by2")) if not left or m else None
 
 
-# a left side before a numpy right side: \nabla_w f, \nabla_w, \frac{\partial f}{\partial w}
-_LEFT_SIDE = re.compile(r"\\nabla\s*(?:_\s*(?:\{[^{}]*\}|\\?[A-Za-z]+))?\s*\\?[A-Za-z]*(?:\([^()]*\))?"
-                        r"|\\frac\s*\{\s*\\partial[^{}]*\}\s*\{\s*\\partial[^{}]*\}")
+# a plain left side before a numpy right side (the variable it is by): \nabla_w f, \frac{\partial f}{\partial w}
+_LEFT_SIDE = re.compile(r"\\nabla\s*_\s*\{?\s*(?P<by>[A-Za-z][A-Za-z0-9]*)\s*\}?"
+                        r"\s*(?:[A-Za-z]+\s*(?:\(\s*[A-Za-z]+\s*\))?)?"
+                        r"|\\frac\s*\{\s*\\partial\s*[A-Za-z]+\s*\}\s*\{\s*\\partial\s*(?P<by2>[A-Za-z][A-Za-z0-9]*)\s*\}")
 
 
 def claim_steps(source: str, variables: dict, syntax: str, context=None) -> tuple:

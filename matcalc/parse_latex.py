@@ -185,7 +185,10 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
     text = typography(text)
     main, definitions = split_definitions(text)
     tail = text[len(main):]   # the definitions, as written (a step of a chain is read with them)
-    main, worded = without_prose(chained(main))
+    main, stated = chained(main, fixed)   # (ŷ = 2Xw ⇒ ∇f = …: a definition, as if after the claim)
+    definitions = list(definitions) + stated
+    tail += "".join(f", \\quad {name} = {body}" for name, body in stated)
+    main, worded = without_prose(main)
     worded = worded or prose
     definitions = [(name, without_prose(body)[0]) for name, body in definitions]
     names = set(names)
@@ -313,6 +316,9 @@ def _label(side: str, names, guess_case: bool = False) -> tuple:
     found = found.strip()
     if found.startswith("{") and found.endswith("}"):   # \nabla_{X}: the braces' content
         found = found[1:-1]
+    square = re.fullmatch(r"(\\?[A-Za-z]+[0-9]*)\s*\^\s*\{?\s*2\s*\}?", found)
+    if square is not None and order_named(side) == 2:   # \frac{\partial^2 f}{\partial t^2}: twice by t
+        found = square.group(1)
     entry = re.fullmatch(r"(.+?)\s*_\s*\{?\s*([a-z])\s*,?\s*([a-z])?\s*\}?", found)
     indices = ()
     if entry is not None and not entry.group(1).endswith("\\"):
@@ -473,6 +479,10 @@ def _implicit_sums(tree: Node, free: set, text: str) -> Node:
             inner, counts = visit(node.children[0], True)
             return Node("entry", node.pos, node.text, [inner, *node.children[1:]], node.axis), \
                 counts + Counter(child.text for child in node.children[1:])
+        if node.kind == "binop" and node.text == "div":   # a_k / (b_i b_i): the denominator's sums are its own
+            numerator, counts = visit(node.children[0], top)
+            denominator, _ = visit(node.children[1], True)
+            return Node(node.kind, node.pos, node.text, [numerator, denominator], node.axis), counts
         if node.kind == "binop" and node.text in ("add", "sub"):
             parts = [visit(child, True) for child in node.children]
             counts = Counter(set().union(*(c.keys() for _, c in parts)))

@@ -310,6 +310,9 @@ def _wrong_step(claimed: str, answer: Derivative, variables: dict, syntax: str, 
                 claim = build_expression(step, variables, syntax, **_reading(step, answer, dx, order))
                 if dx in claim.free_vars:   # d f = 2 xᵀ A dx = …: a step that is a differential
                     claim = _from_differential(claim, dx, answer)
+            except ShapeError as err:   # ∇f = 2X(Xw − y) = 2Xᵀ(Xw − y): a step that cannot be right
+                return Verdict(False, "shape", "symbolic", f"the last side is right, but a step before it does not "
+                               f"type-check: {err.message}", answer, None, step, proved=True)
             except MatcalcError:
                 continue   # (a step with words, or one no claim could be: not judged)
             with np.errstate(all="ignore"):
