@@ -40,9 +40,11 @@ def order_named(side: str):
     ``f''``, ``\\frac{\\partial^2 f}{…}``, ``\\frac{d^2 f}{…}``; 1 for one ``\\nabla``, one prime, or one
     ``\\frac{\\partial f}{\\partial x}``; else None."""
     compact = re.sub(r"\s+", "", side)
-    nabla_power = r"\\nabla(?:_(?:\{[^{}]*\}|\\?[A-Za-z]+))?\^\{?2"   # ∇², ∇_x^2, ∇^2_x
-    if re.search(nabla_power + r"|\\partial\^\{?2|''|\\prime\\prime|\^\{\(2\)\}|\\ddot|"
-                 r"\\frac\{(?:\\mathrm\{d\}|d)\^\{?2", compact):
+    nabla_power = r"\\nabla(?:_(?:\{(?:[^{}]|\{[^{}]*\})*\}|\\?[A-Za-z]+))?\^\{?2"   # ∇², ∇_x^2, ∇_{\mathbf{x}}^{2}
+    if re.search(nabla_power + r"|\\partial\^\{?2|''|\\prime\\prime|\\ddot|"
+                 r"\\frac\{(?:\\mathrm\{d\}|d)\^\{?2", compact) or compact.count(r"\nabla") == 2 \
+            or re.fullmatch(r"[A-Za-z]+\^\{\(2\)\}(?:\(.*\))?", compact) \
+            or re.fullmatch(r"H|\\(?:mathbf|boldsymbol|bm)\{H\}", compact):   # ∇∇ᵀf, H = …: the Hessian
         return 2
     if compact.count(r"\nabla") == 1 or re.fullmatch(r"[A-Za-z]+(?:'|\^\{?\\prime\}?)(\(.*\))?", compact) \
             or compact.count(r"\partial") == 2 and re.match(r"\\frac\{\\partial[^{}]*\}\{\\partial[^{}]*\}", compact) \
@@ -77,7 +79,10 @@ def without_prose(main: str) -> tuple:
 # words that carry a derivation on (hence, which simplifies to): a ⇒ between statements
 _CONTINUATION = re.compile(r"(?:,\s*)?(?:\\q?quad\s*)*\\(?:text|mathrm|mbox)\s*\{\s*,?\s*(?:which\s+)?"
                            r"(?:simplifies\s+to|simplifying|gives|giving|so|hence|thus|therefore|that\s+is|i\.e\.|"
-                           r"equals|becomes|reduces\s+to|is)\s*,?\s*\}\s*(?:\\q?quad\s*)*")
+                           r"equals|becomes|reduces\s+to|is|[Tt]hen)\s*,?\s*\}\s*(?:\\q?quad\s*)*")
+# a statement about a derivative after another (…, \quad \nabla_y f = …; … \text{ and } \frac{\partial f}{…} = …)
+_ANOTHER_STATEMENT = re.compile(r"(?:,\s*(?:\\q?quad\s*)*|\\q?quad\s*|\\(?:text|mathrm|mbox)\s*\{\s*,?\s*and\s*\}\s*)"
+                                r"(?=\\nabla|\\frac\s*\{\s*\\partial|\\partial)")
 # what joins statements: A ⇒ B
 _IMPLIES = re.compile(r"\\(?:Rightarrow|Longrightarrow|implies|therefore|iff|Leftrightarrow)\b")
 # a statement's left side that is a name (ŷ = 2Xw, w = (XᵀX)⁻¹Xᵀy)
@@ -94,6 +99,8 @@ def chained(main: str, fixed=frozenset()) -> tuple:
     left sides (``∇_x f = … ⇒ ∇_y f = …``) are refused. ``fixed``: the function's variables.
     ``(the claim, [(a defined name as written, its body)])``."""
     main = _CONTINUATION.sub(r" \\Rightarrow ", main)
+    main = _ANOTHER_STATEMENT.sub(r" \\Rightarrow ", main)   # …, \quad \nabla_y f = …: a statement too
+    main = re.sub(r"^\s*\\(?:text|mathrm|mbox)\s*\{\s*(?:[Ll]et|[Ss]uppose|[Gg]iven)\s*\}", "", main)
     parts = [part.strip() for part in _IMPLIES.split(main)]
     if len(parts) == 1:
         return main, []
@@ -114,6 +121,7 @@ def chained(main: str, fixed=frozenset()) -> tuple:
             left = head
             sides.extend(side.strip() for side in split[1:])
             continue
+        split[-1] = split[-1].rstrip(" .")   # (\text{Let } \hat{y} = 2Xw. \text{ Then } …)
         name = _NAME_SIDE.fullmatch(split[0])
         bare = re.sub(r"\\(?:mathbf|boldsymbol)\s*\{\s*(\\?[A-Za-z]+)\s*\}|[{}\s]", r"\1", split[0]).lstrip("\\")
         if name is not None and len(split) == 2 and bare not in fixed and bare not in ("f", "L", "J", "E", "C", "ell"):
@@ -295,9 +303,10 @@ def without_other_functions(claim: str, left: str, names, f) -> str:
     rest = (before[:-1].rstrip() + " " + after if before else after.lstrip("+")).strip()
     if not rest:
         raise ParseError(f"the claim is the derivative of {function}, a function it does not define", claim, m.start())
-    if f.op == "add":
+    core = f.args[-1] if f.op == "mul" and len(f.args) == 2 and f.args[0].op == "const" else f   # (½ (L + R))
+    if core.op == "add":
         raise ParseError(f"the claim has the derivative of {function}, a function it does not define, and f is a sum "
-                         f"of {len(f.args)} terms: write what that derivative is", claim, m.start())
+                         f"of {len(core.args)} terms: write what that derivative is", claim, m.start())
     warnings.warn(ReadingWarning(f"{m.group().strip()}, of a function {function} the claim does not define, "
                                  "is read as the derivative of the rest of the loss, which f leaves out"), stacklevel=2)
     return rest

@@ -1196,6 +1196,8 @@ def build_expression(source: str, variables: dict, syntax: str = "numpy", infer:
             tree = Node("T", tree.pos, "'", [tree])
     if reading.by_transpose and not jacobian:   # ∂f/∂Xᵀ of a scalar f: the transpose of ∂f/∂X
         tree = Node("T", tree.pos, "'", [tree])
+    if reading.of_transpose and jacobian:   # ∂yᵀ/∂x: the Jacobian's transpose (the denominator layout)
+        tree = Node("T", tree.pos, "'", [tree])
     if order is not None and reading.order is not None and reading.order != order:
         raise MatcalcError(f"the left side is a {'first' if reading.order == 1 else 'second'} derivative, but the "
                            f"{'gradient or Jacobian' if order == 1 else 'Hessian'} is asked for (order={order})")

@@ -153,6 +153,7 @@ class Reading:
     steps: tuple = ()   # the sides between the left side and the last (∇f = 2Ax = (A + Aᵀ)x: "2Ax")
     order: int | None = None   # the order of the derivative the left side names (f'(t): 1, ∇²f: 2), where it says
     by_transpose: bool = False   # the left side is by Xᵀ (∂f/∂Xᵀ: for a scalar f, the transposed gradient)
+    of_transpose: bool = False   # the left side is of yᵀ (∂yᵀ/∂x: the Jacobian transposed)
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,9 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
                          "of the variables (write ∇f, not ∇f(0))", text, 0)
     # the steps of a chain, each as a claim of its own (with the left side and the definitions): the left
     # side is the first side where it names the derivative, else the first side is a step too
-    first = 1 if label is not None or indices or transposed or order_named(sides[0]) is not None else 0
+    differential = re.match(r"\s*(?:\\mathrm\s*\{\s*d\s*\}|d)\s*(?:[A-Za-z]|\\left|\()", sides[0]) is not None \
+        and len(sides) > 1   # d f = …, d(‖Xw − y‖²) = …: the left side, not a step
+    first = 1 if label is not None or indices or transposed or differential or order_named(sides[0]) is not None else 0
     steps = tuple(f"{sides[0]} = {side}{tail}" if first else f"{side}{tail}" for side in sides[first:-1]
                   if not re.search(r"\\partial|\\nabla", side))   # (∂L/∂a ∂a/∂z …: the chain rule, not a value)
     if not claim:
@@ -275,6 +278,8 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
     if _uses(tree, {name for name, _ in bodies}):
         raise ParseError("the definitions after the claim refer to each other in a circle", text, len(main))
     return Reading(tree, claim, label, indices, row, steps, by_transpose=transposed,
+                   of_transpose=bool(re.search(r"\\frac\s*\{\s*\\partial\s*\\?[A-Za-z]+\s*\^\s*\{?\s*(?:T|\\top)\s*\}?\s*\}",
+                                               sides[0])) if len(sides) > 1 else False,
                    order=order_named(sides[0]) if len(sides) > 1 else None)
 
 

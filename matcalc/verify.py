@@ -39,6 +39,7 @@ the answer differ most — exact where sympy could decide it.
 """
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -53,6 +54,8 @@ from .derivative import Derivative, compute, derive, make_variables
 from .diff import differential_variable
 from .errors import MatcalcError, NotationWarning, ReadingWarning, ShapeError
 from .factor import factor
+from .latex_claims import DERIVATIVE_TERM
+from .latex_matrices import top_level_split
 from .limits import guarded
 from .ops import operation_key
 from .parse import build_expression, claim_steps
@@ -263,6 +266,8 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
         claim = expand_signals(claim, answer.signals) if answer.signals else claim
         claim = program.inline_except(claim, answer.wrt.name) if answer.wrt.name in program.stage_vars \
             else program.inline(claim)
+    if syntax in ("latex", "text") and isinstance(claimed, str):
+        _check_differentiated(claimed, answer, variables, seed)
     differential = dx in claim.free_vars
     if differential:
         claim = _from_differential(claim, dx, answer)
@@ -284,6 +289,60 @@ def verify(f, wrt, claimed, shapes: dict | None = None, *, order: int = 1, synta
             else f"J {dx.name}, whose J is the Jacobian"
         verdict.message += f" (the claim read as the differential d f = {form})"
     return verdict
+
+
+def _check_differentiated(claimed: str, answer: Derivative, variables: dict, seed):
+    """Refuse a claim whose left side writes out another function than f (``∂ xᵀAx / ∂x`` where f
+    is ``xᵀAx + bᵀx``, ``∇_w ‖Xw − y‖₂`` where f is its square): its right side is about that one.
+    Compared symbolically, then at two random inputs; what cannot be read or evaluated is let be."""
+    from .check import draw, invertible_variables, positive_domain_variables, spd_variables
+    written = _written_function(top_level_split(claimed, "="))
+    if not written or re.fullmatch(r"\\?[A-Za-z]+(?:\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))?(?:\s*\([^()]*\))?", written):
+        return   # (a name: L, f_i, J(θ))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            g = build_expression(written, variables, "latex", infer=False)
+        if g.shape != answer.f.shape or E.is_zero(simplify(E.add(g, E.neg(answer.f)))):
+            return
+        inputs = frozenset(answer.f.free_vars | g.free_vars)
+        both = [NumpyFunction(e, "function", "matrix", required=inputs) for e in (g, answer.f)]
+        positive = positive_domain_variables(answer.f) | positive_domain_variables(g)
+        invertible = invertible_variables(answer.f) | invertible_variables(g)
+        spd = spd_variables(answer.f) | spd_variables(g)
+        dims = sorted({d for v in inputs for d in v.shape if isinstance(d, str)})
+        rng = np.random.default_rng(seed)
+        for _ in range(2):
+            sizes = {d: 3 + k for k, d in enumerate(dims)}
+            values = {v.name: draw(v, sizes, rng, positive=v in positive, invertible=v in invertible or v in spd,
+                                   spd=v in spd) for v in inputs}
+            with np.errstate(all="ignore"):
+                a, b = (np.asarray(fn(**{k: x for k, x in values.items() if k in fn.accepts}), dtype=float)
+                        for fn in both)
+            if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+                return
+            if _relative(a, b) > 1e-6:
+                raise MatcalcError(f"the left side is the derivative of {to_text(g)}, but f is {to_text(answer.f)}: "
+                                   "the claim is about another function")
+    except MatcalcError as err:
+        if "another function" in str(err):
+            raise
+        return
+
+
+def _written_function(sides: list) -> str:
+    """The function a claim's left side writes out, if it has a left side (``\\frac{\\partial
+    x^TAx}{\\partial x}``, ``\\nabla_w \\|Xw - y\\|_2``, ``d(\\|Xw\\|^2)``), else ``""``."""
+    if len(sides) < 2:
+        return ""
+    m = DERIVATIVE_TERM.search(sides[0])
+    if m is not None and (m.group("function") or m.group("function2")):
+        return (m.group("function") or m.group("function2")).strip()
+    nabla = re.match(r"\s*\\nabla\s*_\s*(?:\{(?:[^{}]|\{[^{}]*\})*\}|\\?[A-Za-z]+)\s*(?P<rest>\S.*)$", sides[0])
+    if nabla is not None:
+        return nabla.group("rest").strip()
+    differential = re.fullmatch(r"\s*(?:\\mathrm\s*\{\s*d\s*\}|d)\s*(?:\\left)?\s*\((?P<inner>.*)\)\s*", sides[0])
+    return re.sub(r"\\right\s*$", "", differential.group("inner")).strip() if differential is not None else ""
 
 
 def _guesses(caught: list) -> list:
@@ -313,7 +372,10 @@ def _wrong_step(claimed: str, answer: Derivative, variables: dict, syntax: str, 
             except ShapeError as err:   # ∇f = 2X(Xw − y) = 2Xᵀ(Xw − y): a step that cannot be right
                 return Verdict(False, "shape", "symbolic", f"the last side is right, but a step before it does not "
                                f"type-check: {err.message}", answer, None, step, proved=True)
-            except MatcalcError:
+            except MatcalcError as err:
+                if "part of the range" in str(err):   # Σ_{i=1}^{N-1} …: another quantity, not an unread one
+                    return Verdict(False, "other", "symbolic", "the last side is right, but a step before it sums "
+                                   "over part of its index's range", answer, None, step, proved=True)
                 continue   # (a step with words, or one no claim could be: not judged)
             with np.errstate(all="ignore"):
                 verdict = Judge(answer, claim, step, variables, seed, trials).verdict()

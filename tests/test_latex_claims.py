@@ -604,3 +604,65 @@ def test_words_around_several_formulas_turn_the_guesses_off():
         with pytest.raises(mc.MatcalcError):
             mc.verify(mc.parse(LSQ, LS), "w", r"$\nabla_w f = 2X^T(\hat{y} - y)$ where $\hat{y}$ denotes $\sigma(Xw)$",
                       LS, syntax="latex")
+
+
+# False "correct" verdicts a third review found (each wrong as its writer means it, by finite differences)
+XY = {"x": "n", "y": "n"}
+GUESSES_REVIEWED_THIRD = [
+    ("norm2(x - y)**2", "x", XY, r"\nabla_x f = 2(x - y) \Rightarrow \nabla_y f = 2(x - y)", 1),
+    ("norm2(x - y)**2", "x", XY, r"\nabla_x f = 2(x - y), \quad \nabla_y f = 2(x - y)", 1),
+    ("norm2(x - y)**2", "x", XY, r"\nabla_x f = 2(x - y) \text{ and } \nabla_y f = 2(x - y)", 1),
+    (LSQS, "w", LS, r"\hat{y} = 2Xw \Rightarrow \nabla_w f = 2X^T(\hat{y} - y)", 1),   # a definition before ⇒
+    (LSQS, "w", LS, r"\text{Let } \hat{y} = 2Xw. \text{ Then } \nabla_w f = 2X^T(\hat{y} - y)",
+     1),
+    (LSQS, "w", LS, r"\nabla_w f = 2X^T(\hat{y} - y) \quad \text{since } \hat{y} = 2Xw", 1),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"},
+     r"\mathrm{d}f = 2x^T A\, \mathrm{d}x \Rightarrow \nabla f = (A + A^T)x", 1),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"\nabla_x^2 f = (A + A^T)x", 1),   # the order a left side names
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"\nabla_{\mathbf{x}}^{2} f(\mathbf{x}) = (A + A^T)\mathbf{x}", 1),
+    ("t**3", "t", {"t": ""}, r"\frac{df}{dt} = 6t", 2),
+    ("t**3", "t", {"t": ""}, r"f^{\prime\prime}(t) = 3t^2", 1),
+    ("trace(A @ X @ B)", "X", {"A": "n,n", "X": "n,n", "B": "n,n"}, r"\frac{\partial f}{\partial X^T} = A.T @ B.T", 1),
+    (LSQS, "w", LS, r"\nabla_w f = 2 * X.T @ X", 2),   # a numpy right side keeps its left side
+    (LSQS, "w", LS, r"\nabla_w \|Xw - y\|_2 = 2X^T(Xw - y)", 1),   # the left side's function is not f
+    ("x.T @ A @ x + b.T @ x", "x", {"x": "n", "A": "n,n", "b": "n"},
+     r"\frac{\partial x^T A x}{\partial x} = (A + A^T)x + b", 1),
+    ("logdet(X)", "X", {"X": "n,n"}, r"\frac{\partial \det X}{\partial X} = X^{-T}", 1),
+    (LSQS, "w", LS, r"d\left(\|Xw\|^2\right) = 2(Xw - y)^T X\, dw", 1),
+    ("(a.T @ x) * sum(1 / b**2)", "x", {"a": "n", "b": "n", "x": "n"}, r"\partial_k f = \frac{a_k}{b_i b_i}", 1),
+    (LSQS, "w", LS, r"\nabla_w f = 2X(Xw - y) = 2X^T(Xw - y)", 1),   # a step that does not type-check
+    (LSQS, "w", LS, r"\nabla_w f = 2\sum_{i=1}^{N-1} (x_i^T w - y_i) x_i = 2X^T(Xw - y)", 1),
+    ("sigmoid(W @ x)", "x", {"W": "m,n", "x": "n"},
+     r"\frac{\partial h^T}{\partial x} = \operatorname{diag}(h \odot (1-h)) W", 1),   # ∂hᵀ/∂x is Jᵀ
+]
+
+
+@pytest.mark.parametrize("f, wrt, shapes, claim, order", GUESSES_REVIEWED_THIRD,
+                         ids=[g[3][:40] for g in GUESSES_REVIEWED_THIRD])
+def test_what_a_third_review_found_is_never_correct(f, wrt, shapes, claim, order):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            verdict = mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex", order=order)
+        except mc.MatcalcError:
+            return
+    assert not verdict.correct, verdict.message
+
+
+@pytest.mark.parametrize("f, wrt, shapes, claim, order", [
+    (LSQS, "w", LS, r"\hat{y} = Xw \Rightarrow \nabla_w f = 2X^T(\hat{y} - y)", 1),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"},
+     r"\mathrm{d}f = x^T (A + A^T)\, \mathrm{d}x \Rightarrow \nabla f = (A + A^T)x", 1),
+    (LSQS, "w", LS, r"f = \|Xw - y\|^2 \Rightarrow \nabla_w f = 2X^T(Xw - y)", 1),
+    ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"\nabla_x^2 f = A + A^T", 2),
+    ("t**3", "t", {"t": ""}, r"\frac{\partial^2 f}{\partial t^2} = 6t", 2),
+    ("(a.T @ x) / (b.T @ b)", "x", {"a": "n", "b": "n", "x": "n"}, r"\partial_k f = \frac{a_k}{b_i b_i}", 1),
+    ("sigmoid(W @ x)", "x", {"W": "m,n", "x": "n"},
+     r"\frac{\partial h^T}{\partial x} = W^T \operatorname{diag}(h \odot (1-h))", 1),
+    ("x.T @ A @ x + b.T @ x", "x", {"x": "n", "A": "n,n", "b": "n"},
+     r"\frac{\partial (x^T A x + b^T x)}{\partial x} = (A + A^T)x + b", 1),
+])
+def test_what_the_third_review_checked_reads_right_claims_right(f, wrt, shapes, claim, order):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex", order=order).correct
