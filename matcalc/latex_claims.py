@@ -81,7 +81,8 @@ _CONTINUATION = re.compile(r"(?:,\s*)?(?:\\q?quad\s*)*\\(?:text|mathrm|mbox)\s*\
                            r"(?:simplifies\s+to|simplifying|gives|giving|so|hence|thus|therefore|that\s+is|i\.e\.|"
                            r"equals|becomes|reduces\s+to|is|[Tt]hen)\s*,?\s*\}\s*(?:\\q?quad\s*)*")
 # a statement about a derivative after another (…, \quad \nabla_y f = …; … \text{ and } \frac{\partial f}{…} = …)
-_ANOTHER_STATEMENT = re.compile(r"(?:,\s*(?:\\q?quad\s*)*|\\q?quad\s*|\\(?:text|mathrm|mbox)\s*\{\s*,?\s*and\s*\}\s*)"
+_ANOTHER_STATEMENT = re.compile(r"(?:,\s*(?:\\(?:q?quad|[,;: ])\s*)*|\\q?quad\s*"
+                                r"|\\(?:text|mathrm|mbox)\s*\{\s*,?\s*and\s*\}\s*)"
                                 r"(?=\\nabla|\\frac\s*\{\s*\\partial|\\partial)")
 # what joins statements: A ⇒ B
 _IMPLIES = re.compile(r"\\(?:Rightarrow|Longrightarrow|implies|therefore|iff|Leftrightarrow)\b")

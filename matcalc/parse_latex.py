@@ -451,6 +451,9 @@ _LATIN = {"alpha": "a", "beta": "b", "gamma": "g", "kappa": "k", "lambda": "l", 
           "rho": "r", "tau": "t", "phi": "f", "omega": "w", "Gamma": "G", "Lambda": "L", "Sigma": "S"}
 
 
+# what a program calls its prediction (\text{probs} - Y)
+_PREDICTION_WORDS = ("probs", "probas", "prob", "preds", "pred", "yhat")
+
 # the letters a model's parameters go by (∇_θ J(θ) of a declared w)
 _PARAMETERS = ("theta", "Theta", "beta", "omega")
 
@@ -1150,8 +1153,9 @@ class _Parser:
             return _placed(_Parser(to_latex(self.about.f), self.names).parse(), pos)
         alone = not self.labelled()
         one_layer = self.layers.get("L", 1) == 1   # (a lone a of a deeper network: which layer's?)
-        if name in ("p", "P", "y", "Y") or name == "a" and alone and one_layer:   # (y: Bishop's, beside a target t)
-            found = self.prediction(name, pos, probability=name in ("p", "P", "a"))
+        if name in ("p", "P", "y", "Y") + _PREDICTION_WORDS or name == "a" and alone and one_layer:
+            # (y: Bishop's, beside a target t; \text{probs}: a program's name)
+            found = self.prediction(name, pos, probability=name in ("p", "P", "a", "probs", "probas", "prob"))
             if found is not None:
                 return found
         activated = self.layers.get("L") == 1 and self.layers["a"][1] is not self.layers["z"][1]
@@ -1451,6 +1455,10 @@ class _Parser:
             if differential is None:
                 raise ParseError(_REFUSED[r"\partial"], self.text, pos)
             return differential
+        if self.about is not None and word in _PREDICTION_WORDS and word not in self.names:
+            found = self.named_by_f(word, pos)
+            if found is not None:
+                return found
         return self.subscripted(self.resolved(word, pos))
 
     def differential(self, pos: int):

@@ -666,3 +666,15 @@ def test_what_the_third_review_checked_reads_right_claims_right(f, wrt, shapes, 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex", order=order).correct
+
+
+def test_a_programs_name_for_the_prediction_and_a_definition_before_the_claim():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        batch = mc.verify(mc.parse(BATCHF, BATCH), "W", r"\nabla_W L = \frac{1}{N} X^T(\text{probs} - Y)", BATCH,
+                          syntax="latex")
+        before = mc.verify(mc.parse(NETF, NET), "W1", r"\delta = (W_2^T (h_2 - y)) \odot h_1 \odot (1 - h_1),\ "
+                                                        r"\frac{\partial L}{\partial W_1} = \delta x^T", NET,
+                           syntax="latex")
+    assert batch.correct and "probs is read as softmax(X W, axis=1)" in batch.message
+    assert before.correct, before.message
