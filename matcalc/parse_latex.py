@@ -8,8 +8,9 @@ A front end beside the numpy and MATLAB ones: it makes the same syntax tree (``p
 the one expression builder, which decides by shapes what a product means. The conventions:
 
 - juxtaposition is a product — a matrix product, or a scaling where a side is a scalar (as
-  MATLAB's ``*``); ``\cdot``, ``\times`` and ``*`` are that product too (``a \cdot b`` of two vectors
-  their inner product; two vectors side by side, ``σ(z)(1 − σ(z))``, their elementwise product, with a
+  MATLAB's ``*``); ``\cdot``, ``\times``, ``*`` and ``.`` are that product too (``a \cdot b`` of two
+  vectors their inner product, ``A * B`` of two matrices of one shape, as Ng writes, their elementwise
+  one; two vectors side by side, ``σ(z)(1 − σ(z))``, their elementwise product, with a
   ``ReadingWarning``); ``\odot`` and ``\circ`` the elementwise one; ``\oslash``, ``/`` and ``\frac``
   divide; ``\otimes`` is Kronecker's;
 - ``^T``, ``^{T}``, ``^\top``, ``^\intercal``, ``^t``, ``^\prime`` and ``'`` transpose; ``^{-1}``
