@@ -1,8 +1,9 @@
 """One slip in writing a derivative down, as the expressions it gives: a factor of a product left
 out (``Σ⁻¹`` of ``Σ⁻¹ (x − μ)``), an inverse left off or put on (``Λ`` for ``Λ⁻¹``), a transpose
 left off or put on (``X⁻¹`` for ``X⁻ᵀ``), the sign inside a function flipped (``σ(y ⊙ X w)`` for
-``σ(−y ⊙ X w)``), a term of a sum left out. ``verify`` names a wrong claim's mistake when the
-claim is the answer with one of these.
+``σ(−y ⊙ X w)``), a term of a sum left out, an elementwise derivative put in as an extra factor
+(σ′ in a cross-entropy's gradient). ``verify`` names a wrong claim's mistake when the claim is
+the answer with one of these.
 """
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ def slips(answer: E.Expr) -> Iterator[tuple]:
         for arg in node.args:
             parents.setdefault(arg, []).append(node)
     seen = {answer}
+    derivatives = _elementwise_derivatives(answer)
     for node in E.walk(answer):
-        for make, kind in _local_slips(node):
+        for make, kind in [*_local_slips(node), *_extra_factors(node, derivatives)]:
             try:
                 replacement = make()
                 if replacement.shape != node.shape:
@@ -65,6 +67,28 @@ def _local_slips(node: E.Expr) -> Iterator[tuple]:
         yield (lambda: E.rebuild(node, [E.neg(node.args[0])])), ("sign flipped", None)
 
 
+def _elementwise_derivatives(answer: E.Expr) -> list:
+    """``(σ(z), σ'(z))`` for each σ or tanh of a vector or matrix in ``answer``: the factor a chain
+    rule for another loss would put in (the squared error's σ' in a cross-entropy's gradient)."""
+    found = []
+    for node in E.walk(answer):
+        if node.op == "fn" and node.data in ("sigmoid", "tanh") and node.shape != (1, 1):
+            one = E.ones(node.shape)
+            found.append((node, E.mul(node, E.add(one, E.neg(node))) if node.data == "sigmoid"
+                          else E.add(one, E.neg(E.mul(node, node)))))
+    return found
+
+
+def _extra_factors(node: E.Expr, derivatives: list) -> Iterator[tuple]:
+    """An elementwise derivative put in as a factor of ``node`` (of its shape), where it is a
+    difference (σ(Xw) − y ⊙ σ' for σ(Xw) − y): ``(a function making it, the kind of slip)``."""
+    if node.op != "add":
+        return
+    for function, derivative in derivatives:
+        if derivative.shape == node.shape and function in E.walk(node):
+            yield (lambda derivative=derivative: E.mul(node, derivative)), ("extra factor", derivative)
+
+
 def _words(node: E.Expr, replacement: E.Expr, kind: tuple, parents: dict) -> str:
     """The slip in words, said of the whole it changes (``X⁻¹`` for ``X⁻ᵀ``, not ``X`` for ``Xᵀ``)."""
     what, part = kind
@@ -72,6 +96,9 @@ def _words(node: E.Expr, replacement: E.Expr, kind: tuple, parents: dict) -> str
         return f"the factor {to_text(part)} of {to_text(node)} is left out"
     if what == "term":
         return f"the term {to_text(part)} of {to_text(node)} is left out"
+    if what == "extra factor":
+        return f"{to_text(node)} is multiplied by an extra factor {to_text(part)}, a derivative the chain rule of " \
+               "this f does not put there (as a squared error's gradient would?)"
     whole, changed = node, replacement
     while len(parents.get(whole, [])) == 1 and parents[whole][0].op in _WRAPPING:
         parent = parents[whole][0]

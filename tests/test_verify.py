@@ -153,6 +153,8 @@ def test_several_mistakes_at_once_are_each_named(f, claimed, category, words):
      "the sign of its argument flipped"),
     ("norm2(X - X @ W @ W.T)**2", "W", {"X": "N,D", "W": "D,k"}, "-2 * X.T @ (X - X @ W @ W.T) @ W",
      "is left out"),
+    ("-sum(y * log(sigmoid(X @ w)) + (1 - y) * log(1 - sigmoid(X @ w)))", "w", {"X": "N,D", "y": "N", "w": "D"},
+     "X.T @ ((sigmoid(X @ w) - y) * sigmoid(X @ w) * (1 - sigmoid(X @ w)))", "an extra factor σ(X w) ⊙ (1 − σ(X w))"),
 ])
 def test_one_slip_in_writing_the_answer_down_is_named(f, wrt, shapes, claim, said):
     verdict = mc.verify(f, wrt, claim, shapes=shapes)
