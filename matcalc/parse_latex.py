@@ -109,6 +109,8 @@ _WORD_COMMANDS = (r"\operatorname", r"\mathrm", r"\text", r"\textrm", r"\mbox", 
                   r"\operatorname*")
 _DROPPED_WRAPPERS = (r"\mathbf", r"\boldsymbol", r"\bm", r"\mathnormal", r"\vec", r"\mathsf", r"\pmb",
                      r"\mathbb", r"\underline", r"\boxed")
+# the combining marks a decorated name is shown with (ŷ, x̄, x̃)
+_MARKS = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303"}
 # decorations that make another name (ŷ is not y): the mark each stands for
 _DECORATIONS = {r"\hat": "hat", r"\widehat": "hat", r"\tilde": "tilde", r"\widetilde": "tilde", r"\bar": "bar",
                 r"\overline": "bar"}
@@ -911,9 +913,7 @@ class _Parser:
             f"the {'neuron' if self.layers['L'] == 1 else 'hidden layer'}'s " \
             f"{'pre-activation' if kind == 'z' else 'activation'}"
         written = base if alone else f"{base}_{sub}"
-        warnings.warn(ReadingWarning(f"{written} is read as {to_text(part)}, {what} in f ({written} is not defined)"),
-                      stacklevel=2)
-        return _placed(_Parser(to_latex(part), self.names).parse(), pos)
+        return self.guessed(part, pos, f"{written} is read as {to_text(part)}, {what} in f ({written} is not defined)")
 
     def named(self, base: str, sub: str, pos: int) -> Node:
         """``W_1``, ``W_{1}``, ``W^{(1)}``: the declared one of ``W1``, ``W_1``; else ``W`` if that
@@ -926,8 +926,7 @@ class _Parser:
             if candidate in self.names:
                 return Node("name", pos, candidate)
         if self.about is not None and f"{base}_{sub}" == self.about.own_written:   # h_t of ∂h_t/∂h_{t-1}: f
-            warnings.warn(ReadingWarning(f"{base}_{sub} is read as f, the function differentiated"), stacklevel=2)
-            return _placed(_Parser(to_latex(self.about.f), self.names).parse(), pos)
+            return self.guessed(self.about.f, pos, f"{base}_{sub} is read as f, the function differentiated")
         part = self.layer_part(base, sub, pos)
         if part is not None:
             return part
@@ -1110,22 +1109,18 @@ class _Parser:
         if not self.at("(") or any(t.text not in self.index_letters for t in subscript):
             self.i = start
             return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ReadingWarning)
-            try:
-                args = self.arguments()
-            except ParseError:
-                self.i = start
-                return None
+        args = self.tried_arguments()
+        if args is None:
+            self.i = start
+            return None
         variables = {v.name: v for v in self.about.f.free_vars}
         if not args or any(not isinstance(a, Node) or a.kind != "name" or a.text not in variables for a in args):
             self.i = start
             return None
         written = ", ".join(a.text for a in args)
         if tok.text == self.about.own and not subscript:   # ∇f(x) = −f(x) x: f itself
-            warnings.warn(ReadingWarning(f"{tok.text}({written}) is read as f, the function differentiated"),
-                          stacklevel=2)
-            return _placed(_Parser(to_latex(self.about.f), self.names).parse(), tok.pos)
+            return self.guessed(self.about.f, tok.pos,
+                                f"{tok.text}({written}) is read as f, the function differentiated")
         if tok.text == self.about.own:
             self.error(f"{tok.text} is the function differentiated; an entry of it is not read", tok.pos)
         parts = probability_parts(self.about.f, frozenset(variables[a.text] for a in args))
@@ -1134,9 +1129,8 @@ class _Parser:
             self.error(f"{tok.text}({written}) is not defined, and f has {len(parts)} parts that apply a function to "
                        f"{written} alone, giving a vector or matrix ({shown}): define {tok.text}", tok.pos)
         part = parts[0]
-        warnings.warn(ReadingWarning(f"{tok.text}({written}) is read as {to_text(part)}, the one function of "
-                                     f"{written} alone in f ({tok.text} is not defined)"), stacklevel=2)
-        node = _placed(_Parser(to_latex(part), self.names).parse(), tok.pos)
+        node = self.guessed(part, tok.pos, f"{tok.text}({written}) is read as {to_text(part)}, the one function of "
+                                           f"{written} alone in f ({tok.text} is not defined)")
         if subscript:
             return Node("entry", tok.pos, "", [node] + [Node("index", t.pos, t.text) for t in subscript])
         return node
@@ -1149,9 +1143,8 @@ class _Parser:
         if name == self.about.own:
             if self.at("("):   # f(−x), f(2x): f at another point
                 self.error(f"{name}(…) of an expression is f at another point: not read", pos)
-            warnings.warn(ReadingWarning(f"{name} is read as f, the function differentiated ({name} is not defined)"),
-                          stacklevel=2)
-            return _placed(_Parser(to_latex(self.about.f), self.names).parse(), pos)
+            return self.guessed(self.about.f, pos, f"{name} is read as f, the function differentiated ({name} is not "
+                                                    "defined)")
         alone = not self.labelled()
         one_layer = self.layers.get("L", 1) == 1   # (a lone a of a deeper network: which layer's?)
         if name in ("p", "P", "y", "Y") + _PREDICTION_WORDS or name == "a" and alone and one_layer:
@@ -1179,13 +1172,10 @@ class _Parser:
         if len(subscript) != 1 or not self.at("(") or found is None:
             self.i = start
             return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ReadingWarning)
-            try:
-                args = self.arguments()
-            except ParseError:
-                self.i = start
-                return None
+        args = self.tried_arguments()
+        if args is None:
+            self.i = start
+            return None
         row = args[0] if len(args) == 1 and isinstance(args[0], Node) else None
         if row is None or not (row.kind == "indexed" and len(row.children) == 1 or row.kind == "name"):
             self.i = start
@@ -1193,10 +1183,27 @@ class _Parser:
         target, prediction = found
         at = f"its entry {row.children[0].text}" if row.kind == "indexed" else "it"
         by = subscript[0].text.lstrip("\\")
-        warnings.warn(ReadingWarning(f"h_{GREEK_CHARACTERS.get(by, by)}(…) is read as {at}: {to_text(prediction)}, the "
-                                     f"prediction f compares {target} with (h is not defined)"), stacklevel=2)
-        tree = _placed(_Parser(to_latex(prediction), self.names).parse(), tok.pos)
+        tree = self.guessed(prediction, tok.pos, f"h_{GREEK_CHARACTERS.get(by, by)}(…) is read as {at}: "
+                                                 f"{to_text(prediction)}, the prediction f compares {target} with "
+                                                 "(h is not defined)")
         return Node("entry", tok.pos, "", [tree, row.children[0]]) if row.kind == "indexed" else tree
+
+    def guessed(self, value, pos: int, reading: str) -> Node:
+        """``value`` (an expression of f, or LaTeX) as a syntax tree at ``pos``, a guess said in a
+        ``ReadingWarning`` that says how the claim's name was read."""
+        warnings.warn(ReadingWarning(reading), stacklevel=3)
+        text = value if isinstance(value, str) else to_latex(value)
+        return _placed(_Parser(text, self.names).parse(), pos)
+
+    def tried_arguments(self):
+        """The arguments of a call that follows (``(…)``), or None where they do not read; the
+        guesses made in trying are not said (the caller says its own)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ReadingWarning)
+            try:
+                return self.arguments()
+            except ParseError:
+                return None
 
     def labelled(self) -> bool:
         """Whether a layer's label follows (``_1``, ``^{(1)}``, ``^{[2]}``, ``^L``), not a transpose or power."""
@@ -1212,15 +1219,12 @@ class _Parser:
         if found is not None and probability and not is_probability(found[1]):
             return None
         if found is None and is_probability(f):   # p of f = softmax(W x)
-            warnings.warn(ReadingWarning(f"{written} is read as f, {to_text(f)} ({written} is not defined)"),
-                          stacklevel=2)
-            return _placed(_Parser(to_latex(f), self.names).parse(), pos)
+            return self.guessed(f, pos, f"{written} is read as f, {to_text(f)} ({written} is not defined)")
         if found is None:
             return None
         target, prediction = found
-        warnings.warn(ReadingWarning(f"{written} is read as {to_text(prediction)}, the prediction f compares {target} "
-                                     f"with ({written} is not defined)"), stacklevel=2)
-        return _placed(_Parser(to_latex(prediction), self.names).parse(), pos)
+        return self.guessed(prediction, pos, f"{written} is read as {to_text(prediction)}, the prediction f compares "
+                                             f"{target} with ({written} is not defined)")
 
     def decorated(self, tok: _Token) -> Node:
         """``\\hat{y}``, ``\\bar{x}``, ``\\tilde{X}``: a name of its own — the one declared
@@ -1231,6 +1235,7 @@ class _Parser:
         group = [t for t in self.raw_group() if t.text not in ("{", "}") and t.text not in _DROPPED_WRAPPERS]
         base = group[0].text.lstrip("\\") if len(group) == 1 and group[0].kind in ("name", "cmd") else None
         written = f"{tok.text}{{{base or '…'}}}"
+        shown = f"{GREEK_CHARACTERS.get(base, base)}{_MARKS[mark]}" if base else written   # ŷ, in the verdict
         if base is None:
             self.error(f"{tok.text} over more than a name is not read", tok.pos)
         for candidate in (base + mark, f"{base}_{mark}", mark + base):
@@ -1239,13 +1244,13 @@ class _Parser:
         if self.about is not None and mark == "hat":
             found = prediction_of(self.about.f)
             if found is not None and base in (found[0], "p", "P", "y", "Y"):
-                return self.prediction(written, tok.pos)
+                return self.prediction(shown, tok.pos)
         rows = base.upper()
         if self.about is not None and mark == "bar" and base.islower() and rows in self.shapes \
                 and 1 not in self.shapes[rows]:   # x̄: the mean of the rows x_i of X
             size = self.shapes[rows][0]
-            warnings.warn(ReadingWarning(f"{written} is read as the mean of the rows of {rows}"), stacklevel=2)
-            return _placed(_Parser(rf"\frac{{1}}{{{size}}} {rows}^T \mathbf{{1}}", self.names).parse(), tok.pos)
+            return self.guessed(rf"\frac{{1}}{{{size}}} {rows}^T \mathbf{{1}}", tok.pos,
+                                f"{shown} is read as the mean of the rows of {rows}")
         self.error(f"{written} is not defined (it is not {base}): define it (…, \\quad {written} = …)", tok.pos)
 
     def comparison_ahead(self) -> bool:
