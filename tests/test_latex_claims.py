@@ -137,11 +137,17 @@ CLAIMS = [
 ]
 
 
+def judged(f, wrt, shapes, claim, order=1):
+    """verify's verdict on a LaTeX claim about f (numpy syntax), its guesses not warned about (the
+    verdict says them)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex", order=order)
+
+
 @pytest.mark.parametrize("f, wrt, shapes, claim, right", CLAIMS, ids=[c[3][:40] for c in CLAIMS])
 def test_a_hand_derivation_in_latex_is_read_and_judged_truly(f, wrt, shapes, claim, right):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # (the guesses a verdict shows)
-        verdict = mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex")
+    verdict = judged(f, wrt, shapes, claim)
     assert verdict.correct is right, verdict.message
 
 
@@ -287,9 +293,7 @@ def test_what_a_review_found_read_as_something_else_is_refused(f, wrt, shapes, c
     ("x.T @ A @ x", "x", {"x": "n", "A": "n,n"}, r"2Ax, \quad \text{since } A = A^\top", False),
 ])
 def test_what_a_review_found_is_judged_truly(f, wrt, shapes, claim, right):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        assert mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex").correct is right
+    assert judged(f, wrt, shapes, claim).correct is right
 
 
 # What real posts do that no convention covers, read with the guess said (2026-12-02, second session)
@@ -324,9 +328,7 @@ LOGIT = {"X": "N,D", "y": "N", "b": "D"}
      r"\frac{1}{5} \sum_{i=1}^{N} (\sigma(y_i b^{T}x_i) -1 ).y_ix_i", True, "'.' between two factors"),
 ])
 def test_what_no_convention_covers_is_read_with_the_guess_said(f, wrt, shapes, claim, right, said):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        verdict = mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex")
+    verdict = judged(f, wrt, shapes, claim)
     assert verdict.correct is right, verdict.message
     assert said is None or said in verdict.message
 
@@ -385,9 +387,7 @@ NETF = "0.5 * norm2(W2 @ sigmoid(W1 @ x + b1) + b2 - y)**2"
     (NETF, "W2", NET, r"\frac{\partial L}{\partial W_2} = (z_2 - y) z_1^T", False),
 ])
 def test_a_networks_layer_names_are_read_as_its_parts(f, wrt, shapes, claim, right):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        verdict = mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex")
+    verdict = judged(f, wrt, shapes, claim)
     assert verdict.correct is right, verdict.message
     assert "layer" in verdict.message
 
@@ -434,16 +434,6 @@ GUESSES_REVIEWED = [
     ("(a.T @ x)**2", "x", {"a": "n", "x": "n"}, r"2 (a.x) x"),   # '.' of two vectors: · or ⊙?
 ]
 
-
-@pytest.mark.parametrize("f, wrt, shapes, claim", GUESSES_REVIEWED, ids=[g[3][:40] for g in GUESSES_REVIEWED])
-def test_what_a_review_of_the_guesses_found_is_never_correct(f, wrt, shapes, claim):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            verdict = mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex")
-        except mc.MatcalcError:
-            return
-    assert not verdict.correct, verdict.message
 
 
 def test_the_function_itself_in_its_gradient_is_read_as_f():
@@ -504,9 +494,7 @@ ONEF = "-y.T @ log_softmax(W @ x + b)"
 ])
 def test_names_a_post_never_defines_are_read_by_what_f_holds(f, wrt, shapes, claim, right, said):
     order = 2 if claim.startswith(r"\mathbf{H}") else 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        verdict = mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex", order=order)
+    verdict = judged(f, wrt, shapes, claim, order)
     assert verdict.correct is right, verdict.message
     assert said is None or said in verdict.message, verdict.message
 
@@ -553,17 +541,6 @@ GUESSES_REVIEWED_AGAIN = [
 ]
 
 
-@pytest.mark.parametrize("f, wrt, shapes, claim", GUESSES_REVIEWED_AGAIN,
-                         ids=[g[3][:40] for g in GUESSES_REVIEWED_AGAIN])
-def test_what_a_second_review_of_the_guesses_found_is_never_correct(f, wrt, shapes, claim):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            verdict = mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex")
-        except mc.MatcalcError:
-            return
-    assert not verdict.correct, verdict.message
-
 
 def test_a_guess_is_shown_on_a_shape_verdict_too():
     shapes = {"X": "N,D", "y": "N", "w": "D", "V": "K,D"}
@@ -591,9 +568,7 @@ def test_a_guess_is_shown_on_a_shape_verdict_too():
 ])
 def test_what_a_fifth_probe_found(f, wrt, shapes, claim, right, said):
     order = 2 if r"\nabla^2" in claim else 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        verdict = mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex", order=order)
+    verdict = judged(f, wrt, shapes, claim, order)
     assert verdict.correct is right, verdict.message
     assert said is None or said in verdict.message, verdict.message
 
@@ -637,15 +612,15 @@ GUESSES_REVIEWED_THIRD = [
 ]
 
 
-@pytest.mark.parametrize("f, wrt, shapes, claim, order", GUESSES_REVIEWED_THIRD,
-                         ids=[g[3][:40] for g in GUESSES_REVIEWED_THIRD])
-def test_what_a_third_review_found_is_never_correct(f, wrt, shapes, claim, order):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            verdict = mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex", order=order)
-        except mc.MatcalcError:
-            return
+NEVER_CORRECT = [(*g, 1) for g in GUESSES_REVIEWED + GUESSES_REVIEWED_AGAIN] + GUESSES_REVIEWED_THIRD
+
+
+@pytest.mark.parametrize("f, wrt, shapes, claim, order", NEVER_CORRECT, ids=[g[3][:40] for g in NEVER_CORRECT])
+def test_what_the_reviews_of_the_guesses_found_is_never_correct(f, wrt, shapes, claim, order):
+    try:
+        verdict = judged(f, wrt, shapes, claim, order)
+    except mc.MatcalcError:
+        return
     assert not verdict.correct, verdict.message
 
 
@@ -663,9 +638,7 @@ def test_what_a_third_review_found_is_never_correct(f, wrt, shapes, claim, order
      r"\frac{\partial (x^T A x + b^T x)}{\partial x} = (A + A^T)x + b", 1),
 ])
 def test_what_the_third_review_checked_reads_right_claims_right(f, wrt, shapes, claim, order):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        assert mc.verify(mc.parse(f, shapes), wrt, claim, shapes, syntax="latex", order=order).correct
+    assert judged(f, wrt, shapes, claim, order).correct
 
 
 def test_a_programs_name_for_the_prediction_and_a_definition_before_the_claim():
