@@ -1,5 +1,6 @@
 """Hand derivations in the LaTeX people post, judged: each is read, and the verdict is the true one
 (a right claim correct, a wrong one wrong). The derivatives were worked out by hand."""
+import unicodedata
 import warnings
 
 import pytest
@@ -651,3 +652,9 @@ def test_a_programs_name_for_the_prediction_and_a_definition_before_the_claim():
                            syntax="latex")
     assert batch.correct and "probs is read as softmax(X W, axis=1)" in batch.message
     assert before.correct, before.message
+
+
+def test_a_decorated_name_guessed_reads_as_such_in_text_and_latex():
+    verdict = judged(LSQ, "w", LS, r"2X^T(\hat{y} - y)")
+    assert verdict.correct and "ŷ is read as X w" in unicodedata.normalize("NFC", verdict.message)
+    assert r"$\hat{y}$ is read as X w" in verdict.latex() and "?" not in verdict.latex()

@@ -2,6 +2,7 @@ r"""LaTeX: ``\left(A + A^{\top}\right) x``, ``X^{-\top}``, ``\sigma\left(X w\rig
 from __future__ import annotations
 
 import re
+import unicodedata
 from fractions import Fraction
 
 from ..limits import guarded
@@ -163,6 +164,9 @@ _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 _SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉ₑₓₚ", "0123456789exp")
 
 
+_COMBINING = {"\u0302": r"\hat", "\u0304": r"\bar", "\u0303": r"\tilde"}   # the marks of ŷ, x̄, x̃
+
+
 def prose(text: str) -> str:
     """A message in words and unicode math as the body of ``\\text{…}``: the math symbols in
     ``$…$`` as LaTeX, the characters LaTeX reserves escaped (renders in KaTeX and pdflatex)."""
@@ -171,6 +175,10 @@ def prose(text: str) -> str:
     while i < len(text):
         ch = text[i]
         two = text[i:i + 2]
+        if len(two) == 2 and two[1] in _COMBINING:   # ŷ, x̄: a decorated name
+            out.append(f"${_COMBINING[two[1]]}{{{_PROSE_MATH.get(ch, ch)}}}$")
+            i += 2
+            continue
         if two in _PROSE_MATH:
             out.append(f"${_PROSE_MATH[two]}$")
             i += 2
@@ -189,6 +197,10 @@ def prose(text: str) -> str:
             out.append("\\" + ch + "{}")
         elif ch in _PROSE_TEXT:
             out.append(_PROSE_TEXT[ch])
+        elif ord(ch) > 127 and len(unicodedata.normalize("NFD", ch)) == 2 \
+                and unicodedata.normalize("NFD", ch)[1] in _COMBINING:   # ŷ written as one character
+            letter, mark = unicodedata.normalize("NFD", ch)
+            out.append(f"${_COMBINING[mark]}{{{letter}}}$")
         elif ord(ch) > 127:
             out.append("?")   # (a character LaTeX has no plain form for)
         else:
