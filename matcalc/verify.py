@@ -295,7 +295,7 @@ def _check_differentiated(claimed: str, answer: Derivative, variables: dict, see
     """Refuse a claim whose left side writes out another function than f (``∂ xᵀAx / ∂x`` where f
     is ``xᵀAx + bᵀx``, ``∇_w ‖Xw − y‖₂`` where f is its square): its right side is about that one.
     Compared symbolically, then at two random inputs; what cannot be read or evaluated is let be."""
-    from .check import draw, invertible_variables, positive_domain_variables, spd_variables
+    from .check import draw, invertible_variables, positive_domain_variables, size_sets, spd_variables
     written = _written_function(top_level_split(claimed, "="))
     if not written or re.fullmatch(r"\\?[A-Za-z]+(?:\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))?(?:\s*\([^()]*\))?", written):
         return   # (a name: L, f_i, J(θ))
@@ -310,10 +310,9 @@ def _check_differentiated(claimed: str, answer: Derivative, variables: dict, see
         positive = positive_domain_variables(answer.f) | positive_domain_variables(g)
         invertible = invertible_variables(answer.f) | invertible_variables(g)
         spd = spd_variables(answer.f) | spd_variables(g)
-        dims = sorted({d for v in inputs for d in v.shape if isinstance(d, str)})
+        dims = {d for v in inputs for d in v.shape if isinstance(d, str)}
         rng = np.random.default_rng(seed)
-        for _ in range(2):
-            sizes = {d: 3 + k for k, d in enumerate(dims)}
+        for sizes in (size_sets(dims, rng, (g, answer.f)) * 2)[:2]:   # (the small sizes, then the large)
             values = {v.name: draw(v, sizes, rng, positive=v in positive, invertible=v in invertible or v in spd,
                                    spd=v in spd) for v in inputs}
             with np.errstate(all="ignore"):
@@ -1375,11 +1374,10 @@ def _common_ratio(samples):
     """``c`` if the claim is ``c`` times the answer on every sample (``c`` a nice number)."""
     ratios = []
     for t, c in samples:
-        tt = float(np.sum(t * t))
-        if tt == 0:
+        if float(np.sum(t * t)) == 0:
             continue
-        r = float(np.sum(c * t)) / tt
-        if _relative(c, r * t) > 1e-7:
+        r = _ratio_of(t, c)
+        if r is None:
             return None
         ratios.append(r)
     if not ratios or max(ratios) - min(ratios) > 1e-7 * max(1.0, abs(ratios[0])):
