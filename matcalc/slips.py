@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from . import expr as E
+from .derivative import compute
 from .errors import MatcalcError
 from .printing.text import to_text
 from .rewrite import simplify
@@ -68,15 +69,19 @@ def _local_slips(node: E.Expr) -> Iterator[tuple]:
 
 
 def _elementwise_derivatives(answer: E.Expr) -> list:
-    """``(σ(z), σ'(z))`` for each σ or tanh of a vector or matrix in ``answer``: the factor a chain
-    rule for another loss would put in (the squared error's σ' in a cross-entropy's gradient)."""
+    """``(φ(z), φ'(z))`` for each activation φ of a vector or matrix in ``answer`` (its derivative
+    as the rules give it): the factor a chain rule for another loss would put in (the squared
+    error's σ' in a cross-entropy's gradient)."""
     found = []
     for node in E.walk(answer):
-        if node.op == "fn" and node.data in ("sigmoid", "tanh") and node.shape != (1, 1):
-            one = E.ones(node.shape)
-            found.append((node, E.mul(node, E.add(one, E.neg(node))) if node.data == "sigmoid"
-                          else E.add(one, E.neg(E.mul(node, node)))))
+        if node.op == "fn" and node.data in _ACTIVATIONS and node.shape != (1, 1):
+            z = E.variable("slip·z", node.args[0].shape)   # φ'(z) = ∇ Σ φ(z), entry by entry
+            _, _, gradient, _ = compute(E.sum_all(E.rebuild(node, [z])), z, 1)
+            found.append((node, simplify(E.substitute(gradient, {z: node.args[0]}))))
     return found
+
+
+_ACTIVATIONS = ("sigmoid", "tanh", "softplus")   # whose derivative a wrong chain rule puts in
 
 
 def _extra_factors(node: E.Expr, derivatives: list) -> Iterator[tuple]:
