@@ -313,17 +313,17 @@ def without_other_functions(claim: str, left: str, names, f) -> str:
     return rest
 
 
-def function_named(left: str, subscript: bool = False) -> str:
-    """The name a left side gives the function it differentiates (``\\nabla_x f``: f;
-    ``\\frac{\\partial L}{\\partial W}``: L; ``f'(x)``: f), else ``"f"``; with its ``subscript``
-    where it has one (``\\frac{\\partial h_t}{\\partial h_{t-1}}``: ``h_t``)."""
+def function_named(left: str) -> str:
+    """The name a left side gives the function it differentiates, with its subscript where it has
+    one (``\\nabla_x f``: f; ``\\frac{\\partial L}{\\partial W}``: L; ``f'(x)``: f;
+    ``\\frac{\\partial h_t}{\\partial h_{t-1}}``: h_t), else ``"f"``."""
     m = DERIVATIVE_TERM.search(left) or re.search(r"\\nabla\s*(?P<function2>[A-Za-z]+)", left) \
         or re.search(r"(?P<function2>[A-Za-z]+)\s*'", left)
     if m is None:
         return "f"
     written = (m.group("function") if "function" in m.groupdict() and m.group("function")
                else m.group("function2")).lstrip("\\")
-    return re.sub(r"[\s{}]", "", written) if subscript else re.sub(r"[^A-Za-z].*", "", written)
+    return re.sub(r"[\s{}]", "", written)
 
 
 def _function_and_variable(m: re.Match) -> tuple:

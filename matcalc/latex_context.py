@@ -12,16 +12,20 @@ from . import expr as E
 
 @dataclass(frozen=True)
 class Context:
-    """What a claim is read beside: the function ``f`` it is about, the name it gives f (``∇f``: f;
-    ``∂L/∂W``: L), and what a network's letters name there (``kinds``: ``a`` the activation, or,
-    with ``h`` beside it and no ``z``, the pre-activation)."""
+    """What a claim is read beside: the function ``f`` it is about, the name it gives f with its
+    subscript (``∇f``: f; ``∂L/∂W``: L; ``∂h_t/∂h_{t-1}``: h_t), and what a network's letters name
+    there (``kinds``: ``a`` the activation, or, with ``h`` beside it and no ``z``, the pre-activation)."""
     f: object
-    own: str
+    own_written: str
     kinds: dict
     by: str | None = None   # the variable the derivative is by (θ, undeclared, is read as it)
     sizes: frozenset = frozenset()   # the names that are a dimension's size
     written: str = ""   # the whole claim as written (a name guessed must not be written there too)
-    own_written: str = "f"   # f's name with its subscript, as the left side writes it (h_t)
+
+    @property
+    def own(self) -> str:
+        """f's name without its subscript (h of h_t)."""
+        return re.sub(r"[^A-Za-z].*", "", self.own_written)
 
 
 # what an activation may be (a network's last layer: a softmax too)

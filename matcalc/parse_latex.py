@@ -256,8 +256,7 @@ def read_latex(source: str, names, guess_case: bool = False, shapes=None, fixed=
             raise ParseError("the left side names one entry, the right side is a whole matrix", claim, 0)
         claim, indices, row = matrix
     about = Context(context, function_named(sides[0]) if len(sides) > 1 else "f", layer_kinds(text), by,
-                    frozenset(sizes), text, function_named(sides[0], subscript=True) if len(sides) > 1 else "f") \
-        if context is not None and not worded else None
+                    frozenset(sizes), text) if context is not None and not worded else None
     claim = _with_missing_opener(claim, lambda text: _Parser(text, names, guess_case, indices, shapes, about),
                                  set(indices))
     tree = _Parser(claim, names, guess_case, indices, shapes, about).parse()
